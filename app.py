@@ -1,0 +1,100 @@
+"""Entry point: `create_app()` and the command line (serve, migrate, seed, token, export-schema)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+
+log = logging.getLogger("app")
+
+
+def create_app(libpq_uri: str | None = None) -> FastAPI:
+    """Build the ASGI app for an already-migrated database (the embedded one by default)."""
+    from models.db import libpq_url
+    from schema.http import build_app
+
+    return build_app(libpq_uri or libpq_url())
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from models.db import libpq_url
+    from models.migrate import upgrade
+
+    upgrade(libpq_url())
+    print("database migrated to head")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from models.db import libpq_url
+    from models.migrate import upgrade
+    from seeds.run import seed
+
+    uri = libpq_url()
+    upgrade(uri)
+    asyncio.run(seed(uri, args.scale, force=args.force))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from models.db import libpq_url
+    from models.migrate import upgrade
+    from seeds.run import seed
+
+    uri = libpq_url()
+    upgrade(uri)
+    if not args.no_seed:
+        asyncio.run(seed(uri, "demo", force=False))
+    print(f"GraphQL and GraphiQL on http://{args.host}:{args.port}/graphql")
+    uvicorn.run(create_app(uri), host=args.host, port=args.port, log_level="info")
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from schema.root import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.output:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+    else:
+        sys.stdout.write(sdl)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="app.py", description="Red Beautiful Building (红色美丽楼栋) GraphQL platform"
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate, seed the demo city once, serve GraphQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-seed", action="store_true", help="do not seed the demo city")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load the demo city or the city-scale data set")
+    seed.add_argument("--scale", choices=["demo", "city"], default="demo")
+    seed.add_argument("--force", action="store_true", help="seed even if data already exists")
+    seed.set_defaults(func=cmd_seed)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL SDL (or write --output)")
+    export.add_argument("--output", help="file to write instead of standard output")
+    export.set_defaults(func=cmd_export_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

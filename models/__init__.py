@@ -1,0 +1,1 @@
+"""SQLModel tables, one module per domain; `models.registry` imports them all."""
