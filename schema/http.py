@@ -1,0 +1,92 @@
+"""The ASGI app: GraphQL (with a self-hosted GraphiQL), health and readiness probes."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.fastapi import GraphQLRouter
+
+from models.config import ROOT
+from models.db import make_engine, make_sessionmaker
+from permissions.actor import OPEN_ACCESS
+from schema.context import Context
+from schema.root import schema
+
+GRAPHIQL_DIR = ROOT / "static" / "graphiql"
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class Router(GraphQLRouter[Context, None]):
+    """Serves GraphiQL from our own static files: government intranets block CDNs."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        page = GRAPHIQL_DIR / "index.html"
+        if page.exists():
+            return HTMLResponse(page.read_text(encoding="utf-8"))
+        return await super().render_graphql_ide(request)
+
+
+def build_app(
+    libpq_uri: str, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+) -> FastAPI:
+    engine = None
+    if sessionmaker is None:
+        engine = make_engine(libpq_uri)
+        sessionmaker = make_sessionmaker(engine)
+    sessions = sessionmaker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    async def get_context(request: Request) -> AsyncIterator[Context]:
+        async with sessions() as session:
+            yield Context(session=session, actor=OPEN_ACCESS, request_id=request.state.request_id)
+
+    app = FastAPI(title="红色美丽楼栋 GraphQL", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers[REQUEST_ID_HEADER] = rid
+        return response
+
+    router = Router(
+        schema,
+        context_getter=get_context,  # type: ignore[arg-type]
+        graphql_ide="graphiql",
+        multipart_uploads_enabled=False,
+    )
+    app.include_router(router, prefix="/graphql")
+    if Path(GRAPHIQL_DIR).exists():
+        app.mount("/graphiql-static", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        try:
+            async with sessions() as session:
+                await session.execute(sa.text("SELECT 1"))
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, 503)
+        return JSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,388 @@
+"""GraphQL types, queries and mutations of people, positions and 1+N pairings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from models import org as mo
+from models import people as m
+from models.crypto import decrypt_id_card
+from resolvers import people as r
+from schema.common import mutate, optional_id, page_args
+from schema.context import Info
+from schema.errors import UserError
+from schema.org import (
+    BuildingNode,
+    HouseholdNode,
+    OrgUnitNode,
+    PartyOrganisationNode,
+    WorkUnitNode,
+)
+from schema.relay import Connection, Node, connection, expect_id, to_global_id
+
+
+@strawberry.input(description="Filters for lists of people; every given condition must hold.")
+class PersonFilterInput:
+    name_prefix: str | None = None
+    gender: m.Gender | None = None
+    is_party_member: bool | None = None
+    is_veteran: bool | None = None
+    is_elderly: bool | None = None
+    lives_alone: bool | None = None
+    is_renter: bool | None = None
+    age_band: r.AgeBand | None = None
+
+
+def person_filter(f: PersonFilterInput | None, order: r.PersonOrder | None) -> r.PersonFilter:
+    f = f or PersonFilterInput()
+    return r.PersonFilter(
+        name_prefix=f.name_prefix,
+        gender=f.gender,
+        is_party_member=f.is_party_member,
+        is_veteran=f.is_veteran,
+        is_elderly=f.is_elderly,
+        lives_alone=f.lives_alone,
+        is_renter=f.is_renter,
+        age_band=f.age_band,
+        order=order or r.PersonOrder.NAME,
+    )
+
+
+@strawberry.type(name="Person", description="A resident or anyone holding a position.")
+class PersonNode(Node):
+    db_id: strawberry.Private[int]
+    row: strawberry.Private[m.Person]
+    name: str
+    gender: m.Gender
+    birth_date: date | None
+    phone: str | None
+    is_party_member: bool
+    is_veteran: bool
+    is_elderly: bool
+    lives_alone: bool
+    is_renter: bool
+    health_notes: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: m.Person) -> PersonNode:
+        assert row.id is not None
+        return cls(
+            id=to_global_id("Person", row.id),
+            db_id=row.id,
+            row=row,
+            name=row.name,
+            gender=row.gender,
+            birth_date=row.birth_date,
+            phone=row.phone,
+            is_party_member=row.is_party_member,
+            is_veteran=row.is_veteran,
+            is_elderly=row.is_elderly,
+            lives_alone=row.lives_alone,
+            is_renter=row.is_renter,
+            health_notes=row.health_notes,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="Resident ID-card number (stored encrypted).")
+    def id_card_number(self) -> str | None:
+        return decrypt_id_card(self.row.id_card_cipher) if self.row.id_card_cipher else None
+
+    @strawberry.field
+    def age(self) -> int | None:
+        return r.age_on(self.row.birth_date, r.today()) if self.row.birth_date else None
+
+    @strawberry.field
+    def age_band(self) -> r.AgeBand | None:
+        return r.age_band(self.row.birth_date) if self.row.birth_date else None
+
+    @strawberry.field
+    async def household(self, info: Info) -> HouseholdNode | None:
+        row = await info.context.loaders.get(mo.Household, self.row.household_id)
+        return HouseholdNode.from_row(row) if row else None
+
+    @strawberry.field(description="The Party organisation a Party member belongs to.")
+    async def party_organisation(self, info: Info) -> PartyOrganisationNode | None:
+        row = await info.context.loaders.get(mo.PartyOrganisation, self.row.party_org_id)
+        return PartyOrganisationNode.from_row(row) if row else None
+
+    @strawberry.field(description="Positions held, newest first.")
+    async def positions(self, info: Info, active_only: bool = True) -> list[PositionNode]:
+        rows = await r.positions_of(
+            info.context.loaders,
+            m.Position.person_id,
+            self.db_id,
+            r.PositionFilter(active_only=active_only),
+        )
+        return [PositionNode.from_row(row) for row in rows]
+
+    @strawberry.field(description="1+N: households this Party member is paired with.")
+    async def pairings(self, info: Info) -> list[PairingNode]:
+        rows = await r.pairings_of(info.context.loaders, m.Pairing.party_member_id, self.db_id)
+        return [PairingNode.from_row(row) for row in rows]
+
+
+@strawberry.type(name="Position", description="A role held by a person at a place, for a period.")
+class PositionNode(Node):
+    row: strawberry.Private[m.Position]
+    role: m.Role
+    selection_method: m.SelectionMethod | None
+    priority_basis: list[m.PriorityBasis]
+    team: str | None
+    staff_kind: m.StaffKind | None
+    started_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: m.Position) -> PositionNode:
+        assert row.id is not None
+        return cls(
+            id=to_global_id("Position", row.id),
+            row=row,
+            role=row.role,
+            selection_method=row.selection_method,
+            priority_basis=[m.PriorityBasis(b) for b in row.priority_basis],
+            team=row.team,
+            staff_kind=row.staff_kind,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            end_reason=row.end_reason,
+        )
+
+    @strawberry.field
+    def active(self) -> bool:
+        return self.row.ended_at is None
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonNode | None:
+        row = await info.context.loaders.get(m.Person, self.row.person_id)
+        return PersonNode.from_row(row) if row else None
+
+    @strawberry.field(description="The org unit where the role is held (if not a building).")
+    async def org_unit(self, info: Info) -> OrgUnitNode | None:
+        row = await info.context.loaders.get(mo.OrgUnit, self.row.org_unit_id)
+        return OrgUnitNode.from_row(row) if row else None
+
+    @strawberry.field(description="The building where the role is held (if any).")
+    async def building(self, info: Info) -> BuildingNode | None:
+        row = await info.context.loaders.get(mo.Building, self.row.building_id)
+        return BuildingNode.from_row(row) if row else None
+
+    @strawberry.field(description="The work unit a seconded cadre or registered member comes from.")
+    async def work_unit(self, info: Info) -> WorkUnitNode | None:
+        row = await info.context.loaders.get(mo.WorkUnit, self.row.work_unit_id)
+        return WorkUnitNode.from_row(row) if row else None
+
+
+@strawberry.type(name="Pairing", description="1+N: a Party member paired with a household.")
+class PairingNode(Node):
+    row: strawberry.Private[m.Pairing]
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: m.Pairing) -> PairingNode:
+        assert row.id is not None
+        return cls(
+            id=to_global_id("Pairing", row.id),
+            row=row,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+        )
+
+    @strawberry.field
+    async def party_member(self, info: Info) -> PersonNode | None:
+        row = await info.context.loaders.get(m.Person, self.row.party_member_id)
+        return PersonNode.from_row(row) if row else None
+
+    @strawberry.field
+    async def household(self, info: Info) -> HouseholdNode | None:
+        row = await info.context.loaders.get(mo.Household, self.row.household_id)
+        return HouseholdNode.from_row(row) if row else None
+
+
+@strawberry.type
+class PeopleQuery:
+    @strawberry.field(description="People anywhere in the actor's scope.")
+    async def people(
+        self,
+        info: Info,
+        filter: PersonFilterInput | None = None,
+        order_by: r.PersonOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PersonNode]:
+        page = await r.people_under(
+            info.context.loaders,
+            "all",
+            None,
+            page_args(first, after, last, before),
+            person_filter(filter, order_by),
+        )
+        return connection(page, PersonNode.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Positions anywhere in the actor's scope.")
+    async def positions(
+        self,
+        info: Info,
+        role: m.Role | None = None,
+        active_only: bool = True,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PositionNode]:
+        page = await r.positions_under(
+            info.context.loaders,
+            None,
+            page_args(first, after, last, before),
+            r.PositionFilter(role, active_only),
+        )
+        return connection(page, PositionNode.from_row)  # type: ignore[no-any-return]
+
+
+# --- mutations ---------------------------------------------------------------------
+
+
+@strawberry.input
+class CreatePersonInput:
+    name: str
+    gender: m.Gender
+    household_id: strawberry.ID | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    id_card_number: str | None = None
+    is_party_member: bool = False
+    is_veteran: bool = False
+    is_elderly: bool = False
+    lives_alone: bool = False
+    is_renter: bool = False
+    health_notes: str | None = None
+
+
+@strawberry.type
+class PersonPayload:
+    person: PersonNode | None
+    errors: list[UserError]
+
+
+@strawberry.input(description="Grant a role at exactly one of an org unit or a building.")
+class AppointPositionInput:
+    person_id: strawberry.ID
+    role: m.Role
+    org_unit_id: strawberry.ID | None = None
+    building_id: strawberry.ID | None = None
+    selection_method: m.SelectionMethod | None = None
+    priority_basis: list[m.PriorityBasis] = strawberry.field(default_factory=list)
+    work_unit_id: strawberry.ID | None = None
+    team: str | None = None
+    staff_kind: m.StaffKind | None = None
+
+
+@strawberry.input
+class EndPositionInput:
+    id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.type
+class PositionPayload:
+    position: PositionNode | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreatePairingInput:
+    party_member_id: strawberry.ID
+    household_id: strawberry.ID
+
+
+@strawberry.type
+class PairingPayload:
+    pairing: PairingNode | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class PeopleMutation:
+    @strawberry.mutation
+    async def create_person(self, info: Info, input: CreatePersonInput) -> PersonPayload:
+        session = info.context.session
+
+        async def change() -> m.Person:
+            return await r.create_person(
+                session,
+                r.PersonData(
+                    name=input.name,
+                    gender=input.gender,
+                    household_id=optional_id(input.household_id, "Household", "householdId"),
+                    birth_date=input.birth_date,
+                    phone=input.phone,
+                    id_card_number=input.id_card_number,
+                    is_party_member=input.is_party_member,
+                    is_veteran=input.is_veteran,
+                    is_elderly=input.is_elderly,
+                    lives_alone=input.lives_alone,
+                    is_renter=input.is_renter,
+                    health_notes=input.health_notes,
+                ),
+            )
+
+        row, errors = await mutate(info, change)
+        return PersonPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Grant a role; a building has at most one active head.")
+    async def appoint_position(
+        self,
+        info: Info,
+        input: AppointPositionInput,
+    ) -> PositionPayload:
+        session = info.context.session
+
+        async def change() -> m.Position:
+            return await r.appoint(
+                session,
+                r.Appointment(
+                    person_id=expect_id(input.person_id, "Person", "personId"),
+                    role=input.role,
+                    org_unit_id=optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"),
+                    building_id=optional_id(input.building_id, "Building", "buildingId"),
+                    selection_method=input.selection_method,
+                    priority_basis=tuple(input.priority_basis),
+                    work_unit_id=optional_id(input.work_unit_id, "WorkUnit", "workUnitId"),
+                    team=input.team,
+                    staff_kind=input.staff_kind,
+                ),
+            )
+
+        row, errors = await mutate(info, change)
+        return PositionPayload(position=PositionNode.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="End a position; it stays in the history.")
+    async def end_position(self, info: Info, input: EndPositionInput) -> PositionPayload:
+        session = info.context.session
+        row, errors = await mutate(
+            info,
+            lambda: r.end_position(
+                session, position_id=expect_id(input.id, "Position"), reason=input.reason
+            ),
+        )
+        return PositionPayload(position=PositionNode.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="1+N: pair a Party member with a household.")
+    async def create_pairing(self, info: Info, input: CreatePairingInput) -> PairingPayload:
+        session = info.context.session
+        row, errors = await mutate(
+            info,
+            lambda: r.create_pairing(
+                session,
+                party_member_id=expect_id(input.party_member_id, "Person", "partyMemberId"),
+                household_id=expect_id(input.household_id, "Household", "householdId"),
+            ),
+        )
+        return PairingPayload(pairing=PairingNode.from_row(row) if row else None, errors=errors)

@@ -1,0 +1,84 @@
+"""The root schema: Relay `node`/`nodes` plus each domain's queries and mutations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from strawberry.tools import merge_types
+
+from models import org as mo
+from models import people as mp
+from resolvers.errors import DomainError, ErrorCode
+from schema import org, people
+from schema.context import Info
+from schema.extensions import RequestTransaction
+from schema.relay import Node, from_global_id
+
+#: Global-ID type name -> (table, schema type constructor).
+NODE_TYPES: dict[str, tuple[Any, Callable[[Any], Node]]] = {
+    "OrgUnit": (mo.OrgUnit, org.OrgUnitNode.from_row),
+    "Building": (mo.Building, org.BuildingNode.from_row),
+    "Household": (mo.Household, org.HouseholdNode.from_row),
+    "PartyOrganisation": (mo.PartyOrganisation, org.PartyOrganisationNode.from_row),
+    "CentralHousehold": (mo.CentralHousehold, org.CentralHouseholdNode.from_row),
+    "WorkUnit": (mo.WorkUnit, org.WorkUnitNode.from_row),
+    "WorkUnitPairing": (mo.WorkUnitPairing, org.WorkUnitPairingNode.from_row),
+    "Person": (mp.Person, people.PersonNode.from_row),
+    "Position": (mp.Position, people.PositionNode.from_row),
+    "Pairing": (mp.Pairing, people.PairingNode.from_row),
+}
+
+MAX_NODES = 100
+
+
+async def resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    wanted: list[tuple[str, int] | None] = []
+    for global_id in ids:
+        type_name, ident = from_global_id(global_id)
+        wanted.append((type_name, ident) if type_name in NODE_TYPES else None)
+    loaders = info.context.loaders
+    rows = [
+        await loaders.get(NODE_TYPES[w[0]][0], w[1]) if w else None  # loaders batch per table
+        for w in wanted
+    ]
+    return [
+        NODE_TYPES[w[0]][1](row) if w and row is not None else None
+        for w, row in zip(wanted, rows, strict=True)
+    ]
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID; null when absent or not visible.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return (await resolve_nodes(info, [id]))[0]
+
+    @strawberry.field(description="Up to 100 objects by global ID, in the order asked.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise DomainError(ErrorCode.VALIDATION, f"at most {MAX_NODES} ids at once", "ids")
+        return await resolve_nodes(info, ids)
+
+
+Query = merge_types("Query", (NodeQuery, org.OrgQuery, people.PeopleQuery))
+Mutation = merge_types("Mutation", (org.OrgMutation, people.PeopleMutation))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[RequestTransaction],
+    types=[
+        org.OrgUnitNode,
+        org.BuildingNode,
+        org.HouseholdNode,
+        org.PartyOrganisationNode,
+        org.CentralHouseholdNode,
+        org.WorkUnitNode,
+        org.WorkUnitPairingNode,
+        people.PersonNode,
+        people.PositionNode,
+        people.PairingNode,
+    ],
+)

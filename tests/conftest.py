@@ -1,0 +1,171 @@
+"""Test harness: a fresh, migrated PostgreSQL database per run, the demo city seeded once,
+and one rolled-back transaction per test shared by every request the test makes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from models.config import get_settings
+from models.db import (
+    database_name,
+    make_engine,
+    normalise,
+    start_embedded,
+    with_database,
+)
+from models.migrate import upgrade
+from schema.http import build_app
+from seeds.demo import DemoCity, seed_demo
+
+
+def _test_database_uri() -> str:
+    """TEST_DATABASE_URL; else `<db>_test` beside DATABASE_URL; else the embedded server."""
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        return normalise(explicit)
+    settings = get_settings()
+    if settings.database_url:
+        base = normalise(settings.database_url)
+        return with_database(base, database_name(base) + "_test")
+    return with_database(start_embedded(settings.data_dir), "redbuildings_test")
+
+
+def _recreate(uri: str) -> None:
+    admin = with_database(uri, "postgres")
+    name = database_name(uri)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def database_uri() -> str:
+    uri = _test_database_uri()
+    _recreate(uri)
+    upgrade(uri)
+    return uri
+
+
+@pytest.fixture(scope="session")
+async def engine(database_uri: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(database_uri, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+async def demo(engine: AsyncEngine) -> DemoCity:
+    """The demo city, committed once for the whole run."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        city = await seed_demo(session)
+        await session.commit()
+    return city
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine, demo: DemoCity) -> AsyncIterator[AsyncConnection]:
+    """One connection in an outer transaction, rolled back after the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        await outer.rollback()
+
+
+@pytest.fixture
+def sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits become savepoints of the test's outer transaction."""
+    return async_sessionmaker(
+        bind=connection,
+        class_=AsyncSession,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as s:
+        yield s
+
+
+@dataclass
+class GraphQLClient:
+    http: httpx.AsyncClient
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={**self.headers, **headers},
+        )
+        assert response.status_code in (200, 400), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """Run an operation that must succeed; return its `data`."""
+        body = await self.raw(query, variables)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[Any]:
+        body = await self.raw(query, variables)
+        assert body.get("errors"), body
+        return list(body["errors"])
+
+
+@pytest.fixture
+async def gql(
+    database_uri: str, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[GraphQLClient]:
+    app = build_app(database_uri, sessionmaker=sessions)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield GraphQLClient(http)
+
+
+@dataclass
+class StatementCounter:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def sql_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    """Records every SQL statement sent while the test runs (savepoints excluded)."""
+    counter = StatementCounter()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            counter.statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def scalar(session: AsyncSession, statement: str, **params: Any) -> Any:
+    return (await session.execute(sa.text(statement), params)).scalar()
