@@ -30,33 +30,64 @@ from seeds.demo import DemoCity, seed_demo
 
 
 def _test_database_uri() -> str:
-    """TEST_DATABASE_URL; else `<db>_test` beside DATABASE_URL; else the embedded server."""
+    """TEST_DATABASE_URL; else a `<db>_test_<pid>` database beside DATABASE_URL or embedded.
+
+    The pid suffix lets two runs (a developer's and CI's) share one server.
+    """
     explicit = os.environ.get("TEST_DATABASE_URL")
     if explicit:
         return normalise(explicit)
     settings = get_settings()
     if settings.database_url:
-        base = normalise(settings.database_url)
-        return with_database(base, database_name(base) + "_test")
-    return with_database(start_embedded(settings.data_dir), "redbuildings_test")
+        server = normalise(settings.database_url)
+        prefix = database_name(server)
+    else:
+        server = start_embedded(settings.data_dir)
+        prefix = "redbuildings"
+    return with_database(server, f"{prefix}_test_{os.getpid()}")
 
 
-def _recreate(uri: str) -> None:
-    admin = with_database(uri, "postgres")
-    name = database_name(uri)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+def _admin(uri: str, *statements: sql.Composable) -> None:
+    with psycopg.connect(with_database(uri, "postgres"), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _drop(name: str) -> sql.Composable:
+    return sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+
+
+def _drop_stale(uri: str) -> None:
+    """Drop test databases left by runs whose process is gone."""
+    stem = database_name(uri).rsplit("_", 1)[0]
+    with psycopg.connect(with_database(uri, "postgres"), autocommit=True) as conn:
+        names = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (stem + "_",)
+            )
+        ]
+    pids = [name.rsplit("_", 1)[1] for name in names]
+    _admin(
+        uri,
+        *[
+            _drop(name)
+            for name, pid in zip(names, pids, strict=True)
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}")
+        ],
+    )
 
 
 @pytest.fixture(scope="session")
-def database_uri() -> str:
+def database_uri() -> Iterator[str]:
     uri = _test_database_uri()
-    _recreate(uri)
+    name = database_name(uri)
+    if "TEST_DATABASE_URL" not in os.environ:
+        _drop_stale(uri)
+    _admin(uri, _drop(name), sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     upgrade(uri)
-    return uri
+    yield uri
+    _admin(uri, _drop(name))
 
 
 @pytest.fixture(scope="session")
