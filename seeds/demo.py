@@ -114,6 +114,38 @@ _TEAMS = (
 
 RENHEYUAN_GRID_1 = "520303001001001"
 _GRID_WITHOUT_PARTY_ORG = "520302001001003"  # 丁字口社区第3网格 (commercial)
+#: The named households of `DemoCity.building`: (name, gender, age, Party, veteran, health).
+_Spec = tuple[str, Gender, int, bool, bool, str | None]
+_PINNED_FAMILIES: tuple[tuple[Tenure, tuple[_Spec, ...]], ...] = (
+    (Tenure.OWNER_OCCUPIED, (("王秀英", Gender.FEMALE, 82, False, False, "高血压"),)),
+    (Tenure.OWNER_OCCUPIED, (
+        ("张建国", Gender.MALE, 58, True, True, None),
+        ("李桂兰", Gender.FEMALE, 56, False, False, None),
+        ("张宇", Gender.MALE, 31, False, False, None),
+    )),
+    (Tenure.RENTED, (
+        ("刘强", Gender.MALE, 34, False, False, None),
+        ("陈婷", Gender.FEMALE, 32, False, False, None),
+    )),
+    (Tenure.OWNER_OCCUPIED, (
+        ("赵德明", Gender.MALE, 71, True, False, "需定期上门体检"),
+        ("周玉兰", Gender.FEMALE, 69, False, False, None),
+    )),
+)  # fmt: skip
+
+
+def _member(
+    rng: random.Random,
+    name: str,
+    gender: Gender,
+    age: int,
+    party: bool,
+    veteran: bool,
+    health: str | None,
+) -> names.Member:
+    return names.Member(name, gender, names.birth_date_for_age(rng, age), party, veteran, health)
+
+
 _TERM_START = datetime(2023, 3, 1, tzinfo=UTC)
 _EARLIER_TERM = datetime(2020, 6, 1, tzinfo=UTC)
 
@@ -323,34 +355,13 @@ class _Demo:
         n_households = 10 if first else rng.randint(6, 12)
         families: list[tuple[Tenure, list[names.Member]]] = []
         for h in range(n_households):
-            if first and h == 0:
-                alone = names.Member(
-                    "王秀英",
-                    Gender.FEMALE,
-                    names.birth_date_for_age(rng, 82),
-                    False,
-                    False,
-                    "高血压",
-                )
-                families.append((Tenure.OWNER_OCCUPIED, [alone]))
+            if first and h < len(_PINNED_FAMILIES):
+                tenure, pinned = _PINNED_FAMILIES[h]
+                families.append((tenure, [_member(rng, *spec) for spec in pinned]))
                 continue
             size = names.household_size(rng, elderly_bias=bias)
-            if first and h in (1, 2, 3):
-                size = max(size, 2)
             members = names.household_members(rng, size, elderly_bias=bias, party_rate=0.15)
-            if first and h == 1:
-                members[0] = members[0]._replace(
-                    name="张建国",
-                    birth_date=names.birth_date_for_age(rng, 58),
-                    is_party_member=True,
-                    is_veteran=True,
-                    health_notes=None,
-                )
-            if first and h == 3:
-                members[1] = members[1]._replace(
-                    birth_date=names.birth_date_for_age(rng, 45), is_party_member=True
-                )
-            rented = (first and h == 2) or (not first and rng.random() < rent)
+            rented = rng.random() < rent
             families.append((Tenure.RENTED if rented else Tenure.OWNER_OCCUPIED, members))
 
         grid_org = self.grid_party_org.get(_pk(grid))
@@ -427,13 +438,13 @@ class _Demo:
             preferred = [r for r in adults if r.member.is_party_member or r.member.is_veteran]
             head = (
                 (preferred or adults)[0]
-                if place is self.places[0]
+                if place is self.pinned[0]
                 else rng.choice(preferred or adults)
             )
             basis = [PriorityBasis.PARTY_MEMBER] if head.member.is_party_member else []
             if head.member.is_veteran:
                 basis.append(PriorityBasis.VETERAN)
-            if not basis or rng.random() < 0.5 or place is self.places[0]:
+            if not basis or rng.random() < 0.5 or place is self.pinned[0]:
                 basis.append(PriorityBasis.OUTSTANDING_VOLUNTEER)
             if place is self.history:
                 earlier = next(r for r in adults if r is not head)
@@ -625,10 +636,8 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
         building_head=head.person,
         building_head_position=demo.heads[_pk(main.building)],
         resident_alone=residents[0].person,
-        renter=next(r.person for r in residents if r.household.tenure is Tenure.RENTED),
-        party_member=next(
-            r.person for r in residents if r.member.is_party_member and r is not head
-        ),
+        renter=next(r.person for r in residents if r.member.name == "刘强"),
+        party_member=next(r.person for r in residents if r.member.name == "赵德明"),
         grid_worker=demo.grid_workers[_pk(grids[_OLD])],
         seconded_cadre=demo.cadres[0],
         admins=admins,

@@ -1,0 +1,1 @@
+"""Speed measurements; run with `make bench` (never part of the test suite)."""

@@ -1,0 +1,88 @@
+"""Latency of representative front-end queries against the application database.
+
+Runs in-process through the ASGI app (no network), after warm-up, and prints
+median and 95th percentile per query plus SQL statements per request. Point it at
+the city-scale data with `python app.py seed --scale city` on an empty database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from models.db import libpq_url, make_engine, make_sessionmaker
+from models.migrate import upgrade
+from schema.http import build_app
+
+QUERIES: dict[str, str] = {
+    "district tree to building heads": """
+    query($code: String!) { orgUnit(code: $code) { name
+      children(first: 100) { nodes { name
+        children(first: 100) { nodes { name
+          children(first: 100) { nodes { name
+            buildings(first: 100) { totalCount nodes { name head { name phone } } } } } } } } } } }
+    """,
+    "dashboard stats of the city": """
+    { city { stats { grids buildings households residents partyMembers buildingHeads
+      partyGroups centralHouseholds secondedCadres registeredPartyMembers pairedWorkUnits } } }
+    """,
+    "elderly living alone, first page": """
+    { people(filter: { livesAlone: true, isElderly: true }, first: 50) {
+        totalCount nodes { name phone household { room building { name } } } } }
+    """,
+}
+
+
+async def run(iterations: int, district: str) -> None:
+    uri = libpq_url()
+    upgrade(uri)
+    engine = make_engine(uri, pool_size=2)
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    app = build_app(uri, sessionmaker=make_sessionmaker(engine))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for name, query in QUERIES.items():
+            body = {"query": query, "variables": {"code": district}}
+            for _ in range(3):
+                (await client.post("/graphql", json=body)).raise_for_status()
+            statements = 0
+            timings = []
+            size = 0
+            for _ in range(iterations):
+                started = time.perf_counter()
+                response = await client.post("/graphql", json=body)
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                assert "errors" not in response.json(), response.json()
+                size = len(response.content)
+            timings.sort()
+            p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+            print(
+                f"{name:36} median {statistics.median(timings):8.1f} ms  p95 {p95:8.1f} ms"
+                f"  {statements / iterations:4.1f} SQL/request  {size / 1024:8.1f} KiB"
+            )
+    await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--district", default="520303", help="org unit code of the tree query")
+    args = parser.parse_args()
+    asyncio.run(run(args.iterations, args.district))
+
+
+if __name__ == "__main__":
+    main()
