@@ -54,6 +54,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(uri), host=args.host, port=args.port, log_level="info")
 
 
+def cmd_token(args: argparse.Namespace) -> None:
+    """Bootstrap an API token without signing in: needs access to the database itself."""
+    from models.db import libpq_url
+    from models.migrate import upgrade
+    from seeds.tokens import issue_token
+
+    uri = libpq_url()
+    upgrade(uri)
+    secret = asyncio.run(issue_token(uri, args.org_unit, args.role, args.name, args.days))
+    print(f"{args.role} token for {args.org_unit} (shown once, store it now):")
+    print(secret)
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from schema.root import schema
 
@@ -83,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--scale", choices=["demo", "city"], default="demo")
     seed.add_argument("--force", action="store_true", help="seed even if data already exists")
     seed.set_defaults(func=cmd_seed)
+
+    token = sub.add_parser("token", help="create an INTEGRATOR or DISPLAY API token")
+    token.add_argument("--org-unit", required=True, help="code of the node it is bound to")
+    token.add_argument("--role", choices=["INTEGRATOR", "DISPLAY"], required=True)
+    token.add_argument("--name", required=True, help="who or what uses it")
+    token.add_argument("--days", type=int, default=90, help="lifetime (1-366 days)")
+    token.set_defaults(func=cmd_token)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL (or write --output)")
     export.add_argument("--output", help="file to write instead of standard output")

@@ -2,8 +2,8 @@
 
 from sqlmodel import SQLModel
 
-from models import org, people
+from models import audit, identity, org, people
 
 metadata = SQLModel.metadata
 
-__all__ = ["metadata", "org", "people"]
+__all__ = ["audit", "identity", "metadata", "org", "people"]

@@ -1,12 +1,21 @@
 """Who a request acts as: a person's active grants, an API token, or nobody.
 
-Row scope is a set of ltree paths; a row is visible when its `path` lies under
-one of them. `None` means unrestricted (the command line and seeding only).
+A grant is a role held at a place (its ltree path). Row scope and field access are
+both derived from grants, so the actor is the only thing resolvers need to know.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from permissions.roles import ROLE_RELATION, Relation, rank
+
+
+class ActorKind:
+    SYSTEM = "SYSTEM"
+    PERSON = "PERSON"
+    TOKEN = "TOKEN"  # noqa: S105  (a kind of actor, not a secret)
+    ANONYMOUS = "ANONYMOUS"
 
 
 @dataclass(frozen=True)
@@ -14,23 +23,60 @@ class Grant:
     role: str
     path: str
 
+    @property
+    def relation(self) -> Relation:
+        return ROLE_RELATION[self.role]
+
+
+def is_under(path: str, ancestor: str) -> bool:
+    """ltree `path <@ ancestor` on the text form."""
+    return path == ancestor or path.startswith(ancestor + ".")
+
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # SYSTEM | PERSON | TOKEN | ANONYMOUS
+    kind: str
     person_id: int | None = None
+    token_id: int | None = None
+    account_id: int | None = None
+    household_path: str | None = None
     grants: tuple[Grant, ...] = field(default_factory=tuple)
-
-    @property
-    def scope_paths(self) -> tuple[str, ...] | None:
-        if self.kind == "SYSTEM":
-            return None
-        return tuple(grant.path for grant in self.grants)
 
     @classmethod
     def system(cls) -> Actor:
-        return cls(kind="SYSTEM")
+        return cls(kind=ActorKind.SYSTEM)
 
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(kind=ActorKind.ANONYMOUS)
 
-#: Until identity lands every request acts with full scope; see the permissions issue.
-OPEN_ACCESS = Actor.system()
+    @property
+    def unrestricted(self) -> bool:
+        return self.kind == ActorKind.SYSTEM
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        roles = tuple(sorted({g.role for g in self.grants}))
+        return roles + (("RESIDENT",) if self.household_path else ())
+
+    def grant_paths(self, *relations: Relation) -> tuple[str, ...]:
+        """Paths of grants giving one of `relations` (all grants when none given)."""
+        return tuple(
+            sorted({g.path for g in self.grants if not relations or g.relation in relations})
+        )
+
+    def relations_to(self, path: str | None) -> set[Relation]:
+        """Relations the actor's grants give over a row at `path`."""
+        if path is None:
+            return set()
+        found = {g.relation for g in self.grants if is_under(path, g.path)}
+        if self.household_path and path == self.household_path:
+            found.add(Relation.HOUSEHOLD)
+        return found
+
+    def admin_rank_over(self, path: str) -> int:
+        """The highest admin rank among grants whose subtree holds `path` (0 if none)."""
+        return max(
+            (rank(g.role) for g in self.grants if is_under(path, g.path)),
+            default=0,
+        )

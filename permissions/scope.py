@@ -1,30 +1,148 @@
-"""Row-scope predicates: what part of the tree an actor's queries may touch, in SQL."""
+"""Row scope in SQL: which rows of each table an actor may see.
+
+Scope is data: `ROW_SCOPE` names, per table, which of the actor's paths admit a row.
+Out-of-scope rows are simply absent, so they answer exactly like rows that do not exist.
+"""
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlmodel import col
 
 from models.base import Ltree
-from permissions.actor import Actor
+from models.people import Role
+from permissions.actor import Actor, ActorKind
+from permissions.roles import CONTACT_ROLES, Relation
+
+
+def ltree_array(paths: tuple[str, ...]) -> Any:
+    return sa.cast(sa.literal(list(paths), postgresql.ARRAY(sa.Text)), postgresql.ARRAY(Ltree()))
 
 
 def under(path_column: Any, paths: tuple[str, ...]) -> sa.ColumnElement[bool]:
-    """`path <@ ANY(paths)` as one GiST-indexable predicate."""
+    """`path <@ ANY(paths)`: one GiST-indexable predicate."""
     if not paths:
         return sa.false()
-    array = sa.cast(sa.literal(list(paths), postgresql.ARRAY(sa.Text)), postgresql.ARRAY(Ltree()))
-    return path_column.op("<@")(array)  # type: ignore[no-any-return]
+    return path_column.op("<@")(ltree_array(paths))  # type: ignore[no-any-return]
 
 
-def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
-    """Conditions restricting `model` rows to the actor's scope (empty when unrestricted)."""
-    paths = actor.scope_paths
-    if paths is None:
-        return []
-    column = getattr(model, "path", None)
-    if column is None:
+def above(path_column: Any, paths: tuple[str, ...]) -> sa.ColumnElement[bool]:
+    """The row's path is an ancestor-or-self of one of `paths` (`paths <@ path`)."""
+    if not paths:
+        return sa.false()
+    return ltree_array(paths).op("<@")(path_column)  # type: ignore[no-any-return]
+
+
+class Reach(enum.Enum):
+    """How a table's rows are admitted."""
+
+    PERSONAL = "personal"  # under a non-display grant, or in the actor's own household
+    PERSON = "person"  # PERSONAL, plus the contacts (building head ...) of the actor's place
+    PLACE = "place"  # under a non-display grant, or at/above the actor's own household
+    TREE = "tree"  # under or above any grant (display tokens included) or own household
+    ADMIN = "admin"  # under an admin grant only
+    CITY = "city"  # city admins only (the audit log)
+    PUBLIC = "public"  # any identified actor (no path: e.g. work units)
+
+
+ROW_SCOPE: dict[str, Reach] = {
+    "person": Reach.PERSON,
+    "household": Reach.PERSONAL,
+    "pairing": Reach.PERSONAL,
+    "central_household": Reach.PERSONAL,
+    "building": Reach.PLACE,
+    "position": Reach.PLACE,
+    "party_organisation": Reach.PLACE,
+    "work_unit_pairing": Reach.PLACE,
+    "org_unit": Reach.TREE,
+    "work_unit": Reach.PUBLIC,
+    "api_token": Reach.ADMIN,
+    "account": Reach.ADMIN,
+    "audit_log": Reach.CITY,
+}
+
+_NOT_DISPLAY = tuple(r for r in Relation if r != Relation.DISPLAY)
+
+
+def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
+    """People with no home here (seconded cadres ...) who hold a position in the actor's scope."""
+    from models.people import Position
+
+    if not granted:
+        return sa.false()
+    position = sa.orm.aliased(Position, name="serving_position")
+    return sa.and_(
+        model.path.is_(None),
+        sa.exists().where(
+            col(position.person_id) == model.id,
+            col(position.ended_at).is_(None),
+            under(col(position.path), granted),
+        ),
+    )
+
+
+def _contacts(model: Any, own: tuple[str, ...]) -> sa.ColumnElement[bool]:
+    from models.people import Position
+
+    position = sa.orm.aliased(Position, name="contact_position")
+    return sa.exists().where(
+        col(position.person_id) == model.id,
+        col(position.ended_at).is_(None),
+        col(position.role).in_(sorted(CONTACT_ROLES)),
+        above(col(position.path), own),
+    )
+
+
+def countable(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
+    """Rows an actor may count: what it sees, and for display tokens all rows under their node
+    (they see no rows, only aggregates, which are then guarded by small-cell suppression)."""
+    displays = actor.grant_paths(Relation.DISPLAY)
+    if not displays:
+        return visible(model, actor)
+    if getattr(model, "path", None) is None:
         return [sa.false()]
-    return [under(column, paths)]
+    return [sa.or_(under(model.path, displays), *visible(model, actor))]
+
+
+def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:  # noqa: PLR0911
+    """Conditions restricting `model` rows to the actor's scope (none when unrestricted)."""
+    if actor.unrestricted:
+        return []
+    if actor.kind == ActorKind.ANONYMOUS:
+        return [sa.false()]
+    reach = ROW_SCOPE.get(model.__tablename__)
+    if reach is None:
+        return [sa.false()]  # deny by default: a new table must be given a reach
+    if reach is Reach.PUBLIC:
+        return []
+    if reach is Reach.CITY:
+        return [] if Role.CITY_ADMIN in actor.roles else [sa.false()]
+    if reach is Reach.ADMIN:
+        if model.__tablename__ == "account":
+            from models.people import Person
+
+            person = sa.orm.aliased(Person, name="account_person")
+            return [
+                sa.exists().where(
+                    person.id == model.person_id,
+                    under(person.path, actor.grant_paths(Relation.ADMIN)),
+                )
+            ]
+        return [under(model.path, actor.grant_paths(Relation.ADMIN))]
+    own = (actor.household_path,) if actor.household_path else ()
+    granted = actor.grant_paths(*_NOT_DISPLAY)
+    if reach is Reach.TREE:
+        every = actor.grant_paths() + own
+        return [sa.or_(under(model.path, every), above(model.path, every))]
+    if reach is Reach.PLACE:
+        return [sa.or_(under(model.path, granted), above(model.path, own))]
+    admitted = sa.or_(under(model.path, granted), under(model.path, own))
+    if reach is Reach.PERSON:
+        admitted = sa.or_(admitted, _serving(model, granted))
+        if own:
+            admitted = sa.or_(admitted, _contacts(model, own))
+    return [admitted]

@@ -6,6 +6,7 @@ so the number of SQL statements grows with query depth, never with result size.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Sequence
 from typing import Any, TypeVar
@@ -14,11 +15,12 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from permissions.actor import Actor
-from permissions.scope import visible
 from resolvers.pagination import Page, PageArgs, split_pages, windowed_pages
 
 M = TypeVar("M")
+
+#: Row-scope conditions for a table, supplied by the caller (the permission layer).
+ScopeFn = Callable[[Any], list[Any]]
 
 #: Turns a hashable filter key (built by a resolver from its arguments) into SQL conditions.
 FilterFn = Callable[[Hashable], Sequence[Any]]
@@ -32,9 +34,16 @@ def no_filter(_: Hashable) -> Sequence[Any]:
 class Loaders:
     """The request's loaders. Resolvers ask for one by name; the first ask builds it."""
 
-    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+    def __init__(
+        self, session: AsyncSession, scope: ScopeFn, count_scope: ScopeFn | None = None
+    ) -> None:
         self.session = session
-        self.actor = actor
+        self.scope = scope
+        #: rows that may be counted in aggregates (wider than `scope` for display tokens)
+        self.count_scope = count_scope or scope
+        # Sibling fields resolve concurrently, but one AsyncSession runs one statement at a
+        # time: every loader's SQL goes through `execute`, which takes turns.
+        self._turn = asyncio.Lock()
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
     def _get(
@@ -46,18 +55,22 @@ class Loaders:
         return loader
 
     def scoped(self, model: Any) -> list[Any]:
-        return visible(model, self.actor)
+        return self.scope(model)
 
     async def fetch(self, stmt: sa.Select[Any]) -> Sequence[Any]:
-        rows: Sequence[Any] = (await self.session.execute(stmt)).all()
+        rows: Sequence[Any] = (await self.execute(stmt)).all()
         return rows
+
+    async def execute(self, stmt: Any) -> Any:
+        async with self._turn:
+            return await self.session.execute(stmt)
 
     # by primary key -------------------------------------------------------
     def by_id(self, model: type[M]) -> DataLoader[Any, Any]:
         async def load(ids: list[int]) -> list[M | None]:
             key = sa.inspect(model).primary_key[0]
             stmt = sa.select(model).where(key.in_(ids), *self.scoped(model))
-            rows = (await self.session.execute(stmt)).scalars()
+            rows = (await self.execute(stmt)).scalars()
             found = {sa.inspect(row).identity[0]: row for row in rows}
             return [found.get(i) for i in ids]
 
@@ -97,7 +110,7 @@ class Loaders:
                     .where(column.in_(list(values)), *where(fkey), *self.scoped(model))
                     .order_by(*order)
                 )
-                for row in (await self.session.execute(stmt)).scalars():
+                for row in (await self.execute(stmt)).scalars():
                     found[(getattr(row, column.key), fkey)].append(row)
             return [found.get(key, []) for key in keys]
 

@@ -32,7 +32,7 @@ from models.org import (
 )
 from models.people import Person, Position, Role
 from resolvers.errors import DomainError, ErrorCode, not_found
-from resolvers.loaders import Loaders
+from resolvers.loaders import Loaders, ScopeFn
 from resolvers.pagination import Page, PageArgs
 
 # --- reading -------------------------------------------------------------------
@@ -117,14 +117,18 @@ class OrgStats:
     paired_work_units: int
 
 
-def _count_under(model: Any, node: Any, *conditions: Any, distinct: Any = None) -> Any:
-    counted = sa.func.count(sa.distinct(distinct)) if distinct is not None else sa.func.count()
-    return sa.select(counted).where(model.path.op("<@")(node.path), *conditions).scalar_subquery()
+def org_stats_statement(ids: list[int], scope: ScopeFn) -> sa.Select[Any]:
+    """Counts a dashboard needs for each org unit's subtree, for many units in one statement.
 
-
-def org_stats_statement(ids: list[int]) -> sa.Select[Any]:
-    """Counts a dashboard needs for each org unit's subtree, for many units in one statement."""
+    Each count is limited to the rows the caller may see (`scope`), like every list.
+    """
     node = sa.orm.aliased(OrgUnit, name="node")
+
+    def _count_under(model: Any, node: Any, *conditions: Any, distinct: Any = None) -> Any:
+        counted = sa.func.count(sa.distinct(distinct)) if distinct is not None else sa.func.count()
+        under_node = model.path.op("<@")(node.path)
+        return sa.select(counted).where(under_node, *conditions, *scope(model)).scalar_subquery()
+
     active = col(Position.ended_at).is_(None)
     return sa.select(
         col(node.id),
@@ -135,15 +139,33 @@ def org_stats_statement(ids: list[int]) -> sa.Select[Any]:
         _count_under(Household, node),
         _count_under(Person, node),
         _count_under(Person, node, Person.is_party_member),
-        _count_under(Position, node, col(Position.role) == Role.BUILDING_HEAD, active),
+        _count_under(
+            Position,
+            node,
+            col(Position.role) == Role.BUILDING_HEAD,
+            active,
+            distinct=Position.person_id,
+        ),
         _count_under(
             PartyOrganisation,
             node,
             col(PartyOrganisation.kind) == PartyOrgKind.BUILDING_PARTY_GROUP,
         ),
         _count_under(CentralHousehold, node, col(CentralHousehold.ended_at).is_(None)),
-        _count_under(Position, node, col(Position.role) == Role.SECONDED_CADRE, active),
-        _count_under(Position, node, col(Position.role) == Role.REGISTERED_PARTY_MEMBER, active),
+        _count_under(
+            Position,
+            node,
+            col(Position.role) == Role.SECONDED_CADRE,
+            active,
+            distinct=Position.person_id,
+        ),
+        _count_under(
+            Position,
+            node,
+            col(Position.role) == Role.REGISTERED_PARTY_MEMBER,
+            active,
+            distinct=Position.person_id,
+        ),
         _count_under(
             WorkUnitPairing,
             node,
@@ -153,8 +175,9 @@ def org_stats_statement(ids: list[int]) -> sa.Select[Any]:
     ).where(col(node.id).in_(ids))
 
 
-async def load_org_stats(session: AsyncSession, ids: list[int]) -> list[OrgStats]:
-    rows = {row[0]: OrgStats(*row[1:]) for row in await session.execute(org_stats_statement(ids))}
+async def load_org_stats(loaders: Loaders, ids: list[int]) -> list[OrgStats]:
+    statement = org_stats_statement(ids, loaders.count_scope)
+    rows = {row[0]: OrgStats(*row[1:]) for row in await loaders.fetch(statement)}
     return [rows[i] for i in ids]
 
 
@@ -270,17 +293,18 @@ async def move_org_unit(session: AsyncSession, *, unit_id: int, new_parent_id: i
     if parent.id == unit.parent_id:
         return unit
     new_path = f"{parent.path}.{unit.id}"
-    old = sa.cast(sa.literal(old_path), sa.Text)
+    old = sa.func.text2ltree(sa.literal(old_path))
+    new = sa.func.text2ltree(sa.literal(new_path))
     for table in path_tables():
         column = table.c.path
+        moved = sa.case(
+            (column == old, new),
+            else_=new.op("||")(sa.func.subpath(column, sa.func.nlevel(old))),
+        )
         await session.execute(
             sa.update(table)
-            .where(column.op("<@")(sa.func.text2ltree(old)))
-            .values(
-                path=sa.func.text2ltree(sa.literal(new_path)).op("||")(
-                    sa.func.subpath(column, sa.func.nlevel(sa.func.text2ltree(old)))
-                )
-            )
+            .where(column.op("<@")(old))
+            .values(path=moved)
             .execution_options(synchronize_session=False)
         )
     unit.parent_id = parent.id
@@ -394,6 +418,7 @@ async def create_party_organisation(
     building_id: int | None,
 ) -> PartyOrganisation:
     expected = PARTY_PARENT_KIND[kind]
+    parent: PartyOrganisation | None = None
     if expected is None and parent_id is not None:
         raise DomainError(ErrorCode.INVALID_PARENT_KIND, f"a {kind} has no parent", "parentId")
     if expected is not None:
@@ -401,9 +426,10 @@ async def create_party_organisation(
             raise DomainError(
                 ErrorCode.INVALID_PARENT_KIND, f"a {kind} needs a parent {expected}", "parentId"
             )
-        parent: PartyOrganisation = await get_row(
+        parent = await get_row(
             session, PartyOrganisation, parent_id, "Party organisation", "parentId"
         )
+        assert parent is not None
         if parent.kind != expected:
             raise DomainError(
                 ErrorCode.INVALID_PARENT_KIND,
@@ -415,7 +441,8 @@ async def create_party_organisation(
             raise DomainError(
                 ErrorCode.VALIDATION, "a building Party group serves a building", "buildingId"
             )
-        await get_row(session, Building, building_id, "building", "buildingId")
+        building: Building = await get_row(session, Building, building_id, "building", "buildingId")
+        place_above: int | None = building.grid_id
         taken = await session.scalar(
             sa.select(col(PartyOrganisation.id)).where(
                 col(PartyOrganisation.building_id) == building_id,
@@ -435,6 +462,13 @@ async def create_party_organisation(
             raise DomainError(
                 ErrorCode.INVALID_PARENT_KIND, f"a {kind} serves a {wanted}", "orgUnitId"
             )
+        place_above = unit.parent_id
+    if parent is not None and parent.org_unit_id != place_above:
+        raise DomainError(
+            ErrorCode.INVALID_PARENT_KIND,
+            "the parent Party organisation must serve the place directly above",
+            "parentId",
+        )
     party_org = PartyOrganisation(
         kind=kind,
         name=clean_text(name, "name"),
@@ -608,7 +642,7 @@ async def party_organisations_under(
 
 async def stats_of(loaders: Loaders, unit_id: int) -> OrgStats:
     async def batch(ids: list[int]) -> list[OrgStats]:
-        return await load_org_stats(loaders.session, ids)
+        return await load_org_stats(loaders, ids)
 
     result: OrgStats = await loaders.custom("org_unit.stats", batch).load(unit_id)
     return result

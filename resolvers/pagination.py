@@ -9,6 +9,7 @@ offsets into the stable ordering (sort key, then id).
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,7 @@ T = TypeVar("T")
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 _PREFIX = "cursor:"
+_POSITION = re.compile(r"[0-9]{1,12}")
 
 
 def encode_cursor(position: int) -> str:
@@ -36,7 +38,7 @@ def decode_cursor(cursor: str, field: str) -> int:
     except ValueError as exc:
         raise invalid from exc
     number = raw.removeprefix(_PREFIX)
-    if number == raw or not number.isdigit() or int(number) < 1:
+    if number == raw or not _POSITION.fullmatch(number) or int(number) < 1:
         raise invalid
     return int(number)
 

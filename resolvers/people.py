@@ -284,7 +284,9 @@ async def _check_place(session: AsyncSession, a: Appointment) -> None:
         raise _refuse("buildingId", "give exactly one of `orgUnitId` and `buildingId`")
     if a.building_id is not None:
         if not at_building:
-            raise _refuse("buildingId", f"{a.role} is not held at a building")
+            raise DomainError(
+                ErrorCode.INVALID_PARENT_KIND, f"{a.role} is not held at a building", "buildingId"
+            )
         await get_row(session, Building, a.building_id, "building", "buildingId")
     else:
         assert a.org_unit_id is not None

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from models import org, people
+from models import audit, identity, org, people
 from resolvers import org as org_resolvers
 from resolvers import people as people_resolvers
 from resolvers.errors import ErrorCode
@@ -23,3 +23,5 @@ strawberry.enum(people.PriorityBasis, name="PriorityBasis", description="三优�
 strawberry.enum(people.StaffKind, name="StaffKind", description="红管家")
 strawberry.enum(people_resolvers.AgeBand, name="AgeBand")
 strawberry.enum(people_resolvers.PersonOrder, name="PersonOrder")
+strawberry.enum(identity.TokenRole, name="TokenRole", description="What an API token may do.")
+strawberry.enum(audit.AuditAction, name="AuditAction")

@@ -1,8 +1,9 @@
-"""Schema extensions: the request's transaction and the shape of its errors."""
+"""Schema extensions: the request's transaction, its audit trail and the shape of its errors."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -12,18 +13,38 @@ from schema.errors import public_error
 
 
 class RequestTransaction(SchemaExtension):
-    """Commit a mutation that finished without GraphQL errors; roll back everything else."""
+    """Commit a mutation that finished without GraphQL errors; roll back everything else.
+
+    The audit trail (full reads of personal data, every mutation attempt) is written
+    last: with the mutation's own commit, or alone after a query's rollback, so a
+    read is on record even when the query itself failed halfway.
+    """
 
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
         context = self.execution_context.context
+        if isinstance(context, Context):
+            context.audit.operation_name = self.execution_context.operation_name
+        yield
         if not isinstance(context, Context):
             return
         result = self.execution_context.result
         succeeded = result is not None and not result.errors
-        if self.execution_context.operation_type == OperationType.MUTATION and succeeded:
-            await context.session.commit()
+        session = context.session
+        if _is_mutation(self.execution_context) and succeeded:
+            await context.audit.write(session, context.who)
+            await session.commit()
         else:
-            await context.session.rollback()
+            await session.rollback()
+            if context.audit.pending:
+                await context.audit.write(session, context.who)
+                await session.commit()
         if result is not None and result.errors:
             result.errors = [public_error(e, context.request_id) for e in result.errors]
+
+
+def _is_mutation(execution_context: Any) -> bool:
+    """False for a document that did not parse (strawberry raises on asking its type)."""
+    try:
+        return bool(execution_context.operation_type == OperationType.MUTATION)
+    except RuntimeError:
+        return False

@@ -16,7 +16,8 @@ from strawberry.fastapi import GraphQLRouter
 
 from models.config import ROOT
 from models.db import make_engine, make_sessionmaker
-from permissions.actor import OPEN_ACCESS
+from resolvers.identity import AuthenticationError
+from schema.auth import actor_for
 from schema.context import Context
 from schema.root import schema
 
@@ -51,9 +52,20 @@ def build_app(
 
     async def get_context(request: Request) -> AsyncIterator[Context]:
         async with sessions() as session:
-            yield Context(session=session, actor=OPEN_ACCESS, request_id=request.state.request_id)
+            actor = await actor_for(session, request.headers.get("Authorization"))
+            yield Context(session=session, actor=actor, request_id=request.state.request_id)
 
     app = FastAPI(title="红色美丽楼栋 GraphQL", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(AuthenticationError)
+    async def unauthenticated(request: Request, exc: AuthenticationError) -> JSONResponse:
+        """Bad credentials end the request: a GraphQL-shaped 401, never an anonymous answer."""
+        extensions = {"code": "UNAUTHENTICATED", "requestId": request.state.request_id}
+        return JSONResponse(
+            {"data": None, "errors": [{"message": str(exc), "extensions": extensions}]},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     @app.middleware("http")
     async def request_id(

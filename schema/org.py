@@ -12,13 +12,15 @@ from models import org as m
 from models.people import Person as PersonRow
 from models.people import Position as PositionRow
 from models.people import Role
+from permissions.aggregates import shown_count
 from resolvers import org as r
 from resolvers import people as rp
 from resolvers.errors import DomainError, ErrorCode
 from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.common import mutate, optional_id, page_args
+from schema.common import mutate, optional_id, page_args, require
 from schema.context import Info
 from schema.errors import UserError
+from schema.policy import guard
 from schema.relay import Connection, Node, connection, expect_id, to_global_id
 
 if TYPE_CHECKING:
@@ -49,19 +51,23 @@ def _people_filter(f: PersonFilterInput | None, order: rp.PersonOrder | None) ->
     return person_filter(f, order)
 
 
-@strawberry.type(name="OrgStats", description="Counts over a subtree (active rows only).")
+@strawberry.type(
+    name="OrgStats",
+    description="Counts over a subtree, of the rows you may see; null when withheld "
+    "from a display because the cell is smaller than the disclosure threshold.",
+)
 class OrgStatsType:
-    grids: int
-    buildings: int
-    households: int
-    residents: int
-    party_members: int
-    building_heads: int
-    party_groups: int = strawberry.field(description="楼栋党小组")
-    central_households: int = strawberry.field(description="党员中心户")
-    seconded_cadres: int = strawberry.field(description="下沉干部")
-    registered_party_members: int = strawberry.field(description="在职党员报到")
-    paired_work_units: int = strawberry.field(description="双报到 work units")
+    grids: int | None
+    buildings: int | None
+    households: int | None
+    residents: int | None
+    party_members: int | None
+    building_heads: int | None
+    party_groups: int | None = strawberry.field(description="楼栋党小组")
+    central_households: int | None = strawberry.field(description="党员中心户")
+    seconded_cadres: int | None = strawberry.field(description="下沉干部")
+    registered_party_members: int | None = strawberry.field(description="在职党员报到")
+    paired_work_units: int | None = strawberry.field(description="双报到 work units")
 
 
 @strawberry.type(name="OrgUnit", description="A node of the administrative tree: city to grid.")
@@ -230,7 +236,8 @@ class OrgUnitNode(Node):
     @strawberry.field
     async def stats(self, info: Info) -> OrgStatsType:
         found = await r.stats_of(info.context.loaders, self.db_id)
-        return OrgStatsType(**vars(found))
+        actor = info.context.actor
+        return OrgStatsType(**{k: shown_count(actor, v) for k, v in vars(found).items()})
 
 
 @strawberry.type(name="Building", description="A residential building (楼栋) in a grid.")
@@ -337,12 +344,12 @@ class BuildingNode(Node):
 
 @strawberry.type(name="Household", description="A dwelling (户) in a building.")
 class HouseholdNode(Node):
+    """Every field below is governed by `permissions.policy.FIELD_POLICY["Household"]`."""
+
     db_id: strawberry.Private[int]
-    building_db_id: strawberry.Private[int]
-    unit: str
-    room: str
-    tenure: m.Tenure
-    created_at: datetime
+    row: strawberry.Private[m.Household]
+    id: strawberry.ID = strawberry.field(extensions=guard("Household", "id"))
+    created_at: datetime = strawberry.field(extensions=guard("Household", "createdAt"))
 
     @classmethod
     def from_row(cls, row: m.Household) -> HouseholdNode:
@@ -350,24 +357,40 @@ class HouseholdNode(Node):
         return cls(
             id=to_global_id("Household", row.id),
             db_id=row.id,
-            building_db_id=row.building_id,
-            unit=row.unit,
-            room=row.room,
-            tenure=row.tenure,
+            row=row,
             created_at=row.created_at,
         )
 
-    @strawberry.field
+    @property
+    def row_path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field(extensions=guard("Household", "unit"))
+    def unit(self) -> str | None:
+        return self.row.unit
+
+    @strawberry.field(extensions=guard("Household", "room"), description="Masked: 3**.")
+    def room(self) -> str | None:
+        return self.row.room
+
+    @strawberry.field(extensions=guard("Household", "tenure"))
+    def tenure(self) -> m.Tenure | None:
+        return self.row.tenure
+
+    @strawberry.field(extensions=guard("Household", "building"))
     async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(m.Building, self.building_db_id)
+        row = await info.context.loaders.get(m.Building, self.row.building_id)
         return BuildingNode.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("Household", "members", withheld=[]))
     async def members(self, info: Info) -> list[People]:
         rows = await rp.household_members(info.context.loaders, self.db_id)
         return [_person(row) for row in rows]
 
-    @strawberry.field(description="Set when this household is a 党员中心户.")
+    @strawberry.field(
+        extensions=guard("Household", "centralHousehold"),
+        description="Set when this household is a 党员中心户.",
+    )
     async def central_household(self, info: Info) -> CentralHouseholdNode | None:
         rows = await r.active_central_households(
             info.context.loaders, m.CentralHousehold.household_id, self.db_id
@@ -761,6 +784,11 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "createOrgUnit",
+                (m.OrgUnit, optional_id(input.parent_id, "OrgUnit", "parentId")),
+            ),
             lambda: r.create_org_unit(
                 session,
                 kind=input.kind,
@@ -777,6 +805,7 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(info, "renameOrgUnit", (m.OrgUnit, expect_id(input.id, "OrgUnit"))),
             lambda: r.rename_org_unit(
                 session, unit_id=expect_id(input.id, "OrgUnit"), name=input.name
             ),
@@ -788,6 +817,13 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "moveOrgUnit",
+                (m.OrgUnit, expect_id(input.id, "OrgUnit")),
+                (m.OrgUnit, expect_id(input.new_parent_id, "OrgUnit", "newParentId")),
+                parent_of_first=True,
+            ),
             lambda: r.move_org_unit(
                 session,
                 unit_id=expect_id(input.id, "OrgUnit"),
@@ -800,7 +836,14 @@ class OrgMutation:
     async def retire_org_unit(self, info: Info, input: RetireOrgUnitInput) -> OrgUnitPayload:
         session = info.context.session
         row, errors = await mutate(
-            info, lambda: r.retire_org_unit(session, unit_id=expect_id(input.id, "OrgUnit"))
+            info,
+            lambda: require(
+                info,
+                "retireOrgUnit",
+                (m.OrgUnit, expect_id(input.id, "OrgUnit")),
+                parent_of_first=True,
+            ),
+            lambda: r.retire_org_unit(session, unit_id=expect_id(input.id, "OrgUnit")),
         )
         return _org_unit_payload(row, errors)
 
@@ -809,6 +852,9 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info, "createBuilding", (m.OrgUnit, expect_id(input.grid_id, "OrgUnit", "gridId"))
+            ),
             lambda: r.create_building(
                 session,
                 grid_id=expect_id(input.grid_id, "OrgUnit", "gridId"),
@@ -829,6 +875,9 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info, "updateBuildingCulture", (m.Building, expect_id(input.id, "Building"))
+            ),
             lambda: r.update_building_culture(
                 session,
                 building_id=expect_id(input.id, "Building"),
@@ -843,6 +892,11 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "createHousehold",
+                (m.Building, expect_id(input.building_id, "Building", "buildingId")),
+            ),
             lambda: r.create_household(
                 session,
                 building_id=expect_id(input.building_id, "Building", "buildingId"),
@@ -864,6 +918,12 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "createPartyOrganisation",
+                (m.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId")),
+                (m.Building, optional_id(input.building_id, "Building", "buildingId")),
+            ),
             lambda: r.create_party_organisation(
                 session,
                 kind=input.kind,
@@ -886,6 +946,11 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "designateCentralHousehold",
+                (m.Household, expect_id(input.household_id, "Household", "householdId")),
+            ),
             lambda: r.designate_central_household(
                 session,
                 household_id=expect_id(input.household_id, "Household", "householdId"),
@@ -900,7 +965,9 @@ class OrgMutation:
     async def create_work_unit(self, info: Info, input: CreateWorkUnitInput) -> WorkUnitPayload:
         session = info.context.session
         row, errors = await mutate(
-            info, lambda: r.create_work_unit(session, name=input.name, kind=input.kind)
+            info,
+            lambda: require(info, "createWorkUnit", anywhere=True),
+            lambda: r.create_work_unit(session, name=input.name, kind=input.kind),
         )
         return WorkUnitPayload(work_unit=WorkUnitNode.from_row(row) if row else None, errors=errors)
 
@@ -909,6 +976,11 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "pairWorkUnit",
+                (m.OrgUnit, expect_id(input.community_id, "OrgUnit", "communityId")),
+            ),
             lambda: r.pair_work_unit(
                 session,
                 work_unit_id=expect_id(input.work_unit_id, "WorkUnit", "workUnitId"),

@@ -10,7 +10,7 @@ from models import org as mo
 from models import people as m
 from models.crypto import decrypt_id_card
 from resolvers import people as r
-from schema.common import mutate, optional_id, page_args
+from schema.common import mutate, optional_id, page_args, require, require_position_end
 from schema.context import Info
 from schema.errors import UserError
 from schema.org import (
@@ -20,6 +20,7 @@ from schema.org import (
     PartyOrganisationNode,
     WorkUnitNode,
 )
+from schema.policy import guard
 from schema.relay import Connection, Node, connection, expect_id, to_global_id
 
 
@@ -52,63 +53,98 @@ def person_filter(f: PersonFilterInput | None, order: r.PersonOrder | None) -> r
 
 @strawberry.type(name="Person", description="A resident or anyone holding a position.")
 class PersonNode(Node):
+    """Every field below is governed by `permissions.policy.FIELD_POLICY["Person"]`."""
+
     db_id: strawberry.Private[int]
     row: strawberry.Private[m.Person]
-    name: str
-    gender: m.Gender
-    birth_date: date | None
-    phone: str | None
-    is_party_member: bool
-    is_veteran: bool
-    is_elderly: bool
-    lives_alone: bool
-    is_renter: bool
-    health_notes: str | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(extensions=guard("Person", "id"))
+    created_at: datetime = strawberry.field(extensions=guard("Person", "createdAt"))
 
     @classmethod
     def from_row(cls, row: m.Person) -> PersonNode:
         assert row.id is not None
         return cls(
-            id=to_global_id("Person", row.id),
-            db_id=row.id,
-            row=row,
-            name=row.name,
-            gender=row.gender,
-            birth_date=row.birth_date,
-            phone=row.phone,
-            is_party_member=row.is_party_member,
-            is_veteran=row.is_veteran,
-            is_elderly=row.is_elderly,
-            lives_alone=row.lives_alone,
-            is_renter=row.is_renter,
-            health_notes=row.health_notes,
-            created_at=row.created_at,
+            id=to_global_id("Person", row.id), db_id=row.id, row=row, created_at=row.created_at
         )
 
-    @strawberry.field(description="Resident ID-card number (stored encrypted).")
+    @property
+    def row_path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field(extensions=guard("Person", "name"), description="Masked: 张*丰.")
+    def name(self) -> str | None:
+        return self.row.name
+
+    @strawberry.field(extensions=guard("Person", "gender"))
+    def gender(self) -> m.Gender | None:
+        return self.row.gender
+
+    @strawberry.field(extensions=guard("Person", "phone"), description="Masked: 138****1234.")
+    def phone(self) -> str | None:
+        return self.row.phone
+
+    @strawberry.field(
+        extensions=guard("Person", "idCardNumber"),
+        description="Resident ID number, encrypted at rest. Masked: 5****************X.",
+    )
     def id_card_number(self) -> str | None:
         return decrypt_id_card(self.row.id_card_cipher) if self.row.id_card_cipher else None
 
-    @strawberry.field
+    @strawberry.field(
+        extensions=guard("Person", "birthDate"), description="Null when masked: see ageBand."
+    )
+    def birth_date(self) -> date | None:
+        return self.row.birth_date
+
+    @strawberry.field(extensions=guard("Person", "age"))
     def age(self) -> int | None:
         return r.age_on(self.row.birth_date, r.today()) if self.row.birth_date else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("Person", "ageBand"))
     def age_band(self) -> r.AgeBand | None:
         return r.age_band(self.row.birth_date) if self.row.birth_date else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("Person", "isPartyMember"))
+    def is_party_member(self) -> bool | None:
+        return self.row.is_party_member
+
+    @strawberry.field(extensions=guard("Person", "isVeteran"))
+    def is_veteran(self) -> bool | None:
+        return self.row.is_veteran
+
+    @strawberry.field(extensions=guard("Person", "isElderly"))
+    def is_elderly(self) -> bool | None:
+        return self.row.is_elderly
+
+    @strawberry.field(extensions=guard("Person", "livesAlone"))
+    def lives_alone(self) -> bool | None:
+        return self.row.lives_alone
+
+    @strawberry.field(extensions=guard("Person", "isRenter"))
+    def is_renter(self) -> bool | None:
+        return self.row.is_renter
+
+    @strawberry.field(extensions=guard("Person", "healthNotes"))
+    def health_notes(self) -> str | None:
+        return self.row.health_notes
+
+    @strawberry.field(extensions=guard("Person", "household"))
     async def household(self, info: Info) -> HouseholdNode | None:
         row = await info.context.loaders.get(mo.Household, self.row.household_id)
         return HouseholdNode.from_row(row) if row else None
 
-    @strawberry.field(description="The Party organisation a Party member belongs to.")
+    @strawberry.field(
+        extensions=guard("Person", "partyOrganisation"),
+        description="The Party organisation a Party member belongs to.",
+    )
     async def party_organisation(self, info: Info) -> PartyOrganisationNode | None:
         row = await info.context.loaders.get(mo.PartyOrganisation, self.row.party_org_id)
         return PartyOrganisationNode.from_row(row) if row else None
 
-    @strawberry.field(description="Positions held, newest first.")
+    @strawberry.field(
+        extensions=guard("Person", "positions", withheld=[]),
+        description="Positions held, newest first.",
+    )
     async def positions(self, info: Info, active_only: bool = True) -> list[PositionNode]:
         rows = await r.positions_of(
             info.context.loaders,
@@ -118,7 +154,10 @@ class PersonNode(Node):
         )
         return [PositionNode.from_row(row) for row in rows]
 
-    @strawberry.field(description="1+N: households this Party member is paired with.")
+    @strawberry.field(
+        extensions=guard("Person", "pairings", withheld=[]),
+        description="1+N: households this Party member is paired with.",
+    )
     async def pairings(self, info: Info) -> list[PairingNode]:
         rows = await r.pairings_of(info.context.loaders, m.Pairing.party_member_id, self.db_id)
         return [PairingNode.from_row(row) for row in rows]
@@ -333,7 +372,16 @@ class PeopleMutation:
                 ),
             )
 
-        row, errors = await mutate(info, change)
+        row, errors = await mutate(
+            info,
+            lambda: require(
+                info,
+                "createPerson",
+                (mo.Household, optional_id(input.household_id, "Household", "householdId")),
+                anywhere=True,
+            ),
+            change,
+        )
         return PersonPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Grant a role; a building has at most one active head.")
@@ -360,7 +408,17 @@ class PeopleMutation:
                 ),
             )
 
-        row, errors = await mutate(info, change)
+        row, errors = await mutate(
+            info,
+            lambda: require(
+                info,
+                "appointPosition",
+                (mo.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId")),
+                (mo.Building, optional_id(input.building_id, "Building", "buildingId")),
+                role=input.role,
+            ),
+            change,
+        )
         return PositionPayload(position=PositionNode.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="End a position; it stays in the history.")
@@ -368,6 +426,7 @@ class PeopleMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require_position_end(info, expect_id(input.id, "Position")),
             lambda: r.end_position(
                 session, position_id=expect_id(input.id, "Position"), reason=input.reason
             ),
@@ -379,6 +438,11 @@ class PeopleMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
+            lambda: require(
+                info,
+                "createPairing",
+                (mo.Household, expect_id(input.household_id, "Household", "householdId")),
+            ),
             lambda: r.create_pairing(
                 session,
                 party_member_id=expect_id(input.party_member_id, "Person", "partyMemberId"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -13,6 +14,8 @@ from resolvers.errors import DomainError, ErrorCode
 from resolvers.pagination import Page, encode_cursor
 
 NodeT = TypeVar("NodeT")
+MAX_ID = 2**63 - 1  # bigint
+_DIGITS = re.compile(r"[0-9]{1,19}")
 RowT = TypeVar("RowT")
 
 
@@ -22,11 +25,14 @@ def to_global_id(type_name: str, ident: int) -> strawberry.ID:
 
 def from_global_id(global_id: str, field: str = "id") -> tuple[str, int]:
     """Decode an ID; a malformed one is a VALIDATION error, never a crash."""
+    invalid = DomainError(ErrorCode.VALIDATION, f"`{field}` is not a valid ID", field)
     try:
         type_name, _, raw = base64.urlsafe_b64decode(global_id.encode()).decode().partition(":")
-        return type_name, int(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise DomainError(ErrorCode.VALIDATION, f"`{field}` is not a valid ID", field) from exc
+        raise invalid from exc
+    if not _DIGITS.fullmatch(raw) or not 0 < int(raw) <= MAX_ID:
+        raise invalid
+    return type_name, int(raw)
 
 
 def expect_id(global_id: str, type_name: str, field: str = "id") -> int:

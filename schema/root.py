@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from strawberry.tools import merge_types
 
+from models import audit as ma
+from models import identity as mi
 from models import org as mo
 from models import people as mp
 from resolvers.errors import DomainError, ErrorCode
-from schema import org, people
+from schema import identity, org, people
 from schema.context import Info
 from schema.extensions import RequestTransaction
 from schema.relay import Node, from_global_id
@@ -28,6 +31,8 @@ NODE_TYPES: dict[str, tuple[Any, Callable[[Any], Node]]] = {
     "Person": (mp.Person, people.PersonNode.from_row),
     "Position": (mp.Position, people.PositionNode.from_row),
     "Pairing": (mp.Pairing, people.PairingNode.from_row),
+    "ApiToken": (mi.ApiToken, identity.ApiTokenNode.from_row),
+    "AuditEntry": (ma.AuditEntry, identity.AuditEntryNode.from_row),
 }
 
 MAX_NODES = 100
@@ -39,10 +44,14 @@ async def resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | Non
         type_name, ident = from_global_id(global_id)
         wanted.append((type_name, ident) if type_name in NODE_TYPES else None)
     loaders = info.context.loaders
-    rows = [
-        await loaders.get(NODE_TYPES[w[0]][0], w[1]) if w else None  # loaders batch per table
-        for w in wanted
-    ]
+
+    async def nothing() -> None:
+        return None
+
+    # Gathered, so each table's loader sees all its keys at once: one SELECT per table.
+    rows = await asyncio.gather(
+        *(loaders.get(NODE_TYPES[w[0]][0], w[1]) if w else nothing() for w in wanted)
+    )
     return [
         NODE_TYPES[w[0]][1](row) if w and row is not None else None
         for w, row in zip(wanted, rows, strict=True)
@@ -62,8 +71,10 @@ class NodeQuery:
         return await resolve_nodes(info, ids)
 
 
-Query = merge_types("Query", (NodeQuery, org.OrgQuery, people.PeopleQuery))
-Mutation = merge_types("Mutation", (org.OrgMutation, people.PeopleMutation))
+Query = merge_types("Query", (NodeQuery, identity.IdentityQuery, org.OrgQuery, people.PeopleQuery))
+Mutation = merge_types(
+    "Mutation", (identity.IdentityMutation, org.OrgMutation, people.PeopleMutation)
+)
 
 schema = strawberry.Schema(
     query=Query,
@@ -80,5 +91,7 @@ schema = strawberry.Schema(
         people.PersonNode,
         people.PositionNode,
         people.PairingNode,
+        identity.ApiTokenNode,
+        identity.AuditEntryNode,
     ],
 )

@@ -1,18 +1,21 @@
 """The city-scale data set: Zunyi at the size the source text reports, bulk-loaded by COPY.
 
-Headline figures reproduced exactly (see `TARGETS`): 4,647 grids, 3,585 grid Party
-organisations, 6,238 building Party groups, 9,856 active building heads, 21,000
-central households, 300,000 households, 600,000 residents, 100,000 registered Party
-members, 63,000 seconded cadres, 1,366 organs/enterprises/institutions and 457
-non-public organisations paired with communities; at least 10,000 buildings.
+The headline figures are reproduced exactly (`TARGETS`): 4,647 grids, 3,585 grid
+Party organisations, 6,238 building Party groups, 9,856 active building heads,
+21,000 central households, 300,000 households, 600,000 residents, 100,000
+registered Party members, 63,000 seconded cadres, 1,366 organs/enterprises/
+institutions and 457 non-public organisations paired with communities, and at
+least 10,000 buildings (about 13,000).
 
-Everything is generated in Python from `random.Random(CITY_SEED)`, with ids and ltree
-paths precomputed (the BEFORE INSERT triggers then skip their lookups), and streamed
-through COPY in one transaction, so a failure leaves the database empty. Secondary
-indexes and foreign keys of the loaded tables are dropped first and recreated after
-the load (one sort/scan each instead of per-row maintenance and RI checks); the
-definitions are read from the catalog, so the migration stays the single source.
-Org-unit codes follow the demo's scheme (see `seeds.demo`).
+Everything is generated in Python from `random.Random(CITY_SEED)` with ids and ltree
+paths precomputed (so the BEFORE INSERT triggers skip their lookups) and streamed
+through COPY in one transaction: a failure leaves the database empty. The loaded
+tables' secondary indexes, unique constraints and foreign keys are dropped first
+and recreated after the load (one build or validating scan each instead of per-row
+maintenance and RI checks: ~50 s instead of ~65 s on 2 cores). Their definitions
+are read back from the catalog, so the migration stays their single source.
+Org-unit codes follow the demo's scheme (see `seeds.demo`); 仁和苑社区 is
+520303001001 in both.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import psycopg
 from psycopg import sql
 
 from models.crypto import encrypt_id_card, id_card_lookup_hash
-from models.org import GridType, OrgKind, PartyOrgKind, Tenure, WorkUnitKind
+from models.org import CultureLabel, GridType, OrgKind, PartyOrgKind, Tenure, WorkUnitKind
 from models.people import Gender, PriorityBasis, Role, SelectionMethod, StaffKind
 from seeds import names
 from seeds.run import report
@@ -38,6 +41,8 @@ CITY_SEED: Final = 520300
 
 @dataclass(frozen=True)
 class Targets:
+    """Row counts: the source text's figures, plus a few it implies."""
+
     grids: int = 4_647
     grid_party_orgs: int = 3_585
     building_party_groups: int = 6_238
@@ -48,18 +53,18 @@ class Targets:
     residents: int = 600_000
     registered_party_members: int = 100_000
     seconded_cadres: int = 63_000
-    organs: int = 600  # GOVERNMENT_ORGAN; with `institutions`, the text's 1,366
+    organs: int = 600  # GOVERNMENT_ORGAN; with `institutions` the text's 1,366
     institutions: int = 766  # ENTERPRISE_OR_INSTITUTION
     non_public: int = 457
     ended_building_heads: int = 600  # earlier terms, for history
     household_liaisons: int = 20_000
     volunteers: int = 30_000
-    shop_operators: int = 1_300
+    shop_operators: int = 1_300  # 红城星店
 
 
 TARGETS: Final = Targets()
 
-#: Tables in load order (parents first); all are emptied-checked and have identity ids.
+#: Every table the seed writes, parents first.
 TABLES: Final = (
     "org_unit",
     "work_unit",
@@ -74,12 +79,10 @@ TABLES: Final = (
 )
 
 _G = GridType
-#: Grid-type mix by kind of district: the urban core is old estates; outskirts resettle.
-_GRID_MIX: Final = {
-    "core": ((_G.OLD_ESTATE, 50), (_G.NEW_ESTATE, 30), (_G.COMMERCIAL, 15), (_G.RELOCATION_RESETTLEMENT, 5)),
-    "new": ((_G.OLD_ESTATE, 25), (_G.NEW_ESTATE, 45), (_G.COMMERCIAL, 12), (_G.RELOCATION_RESETTLEMENT, 18)),
-    "county": ((_G.OLD_ESTATE, 45), (_G.NEW_ESTATE, 25), (_G.COMMERCIAL, 10), (_G.RELOCATION_RESETTLEMENT, 20)),
-}  # fmt: skip
+_GRID_TYPES: Final = (_G.OLD_ESTATE, _G.NEW_ESTATE, _G.COMMERCIAL, _G.RELOCATION_RESETTLEMENT)
+#: Grid-type weights (in `_GRID_TYPES` order) by kind of area: the core is old estates,
+#: the new districts and counties resettle relocated villagers (易地扶贫搬迁).
+_GRID_MIX: Final = {"core": (50, 30, 15, 5), "new": (25, 45, 12, 18), "county": (45, 25, 10, 20)}
 _BUILDINGS_PER_GRID: Final = {
     _G.OLD_ESTATE: (2, 4),
     _G.NEW_ESTATE: (2, 3),
@@ -104,13 +107,19 @@ _RENTED: Final = {
     _G.COMMERCIAL: 0.5,
     _G.RELOCATION_RESETTLEMENT: 0.05,
 }
-_SIZE_WEIGHTS: Final = (0.36, 0.36, 0.18, 0.10)  # 1-4 residents: mean ≈ 2.0
+_SIZE_WEIGHTS: Final = (0.36, 0.36, 0.18, 0.10)  # 1-4 residents, mean ~2.0
+_PARTY_RATE: Final = 0.15
 
-#: (district, GB code, kind of area, streets). The first streets and communities are the
-#: demo's, so 仁和苑社区 is 520303001001 here too.
+#: (district, GB/T 2260 code, kind of area, street stems). The first streets are the
+#: demo's, in the demo's order, so shared names get the same codes.
 _DISTRICTS: Final = (
-    ("红花岗区", "520302", "core", ("老城", "中华路", "万里路", "南门关", "延安路", "舟水桥", "中山路", "北京路", "长征", "忠庄")),
-    ("汇川区", "520303", "core", ("上海路", "洗马路", "大连路", "高桥", "董公寺", "高坪", "团泽镇", "泗渡镇")),
+    ("红花岗区", "520302", "core", (
+        "老城", "中华路", "万里路", "南门关", "延安路", "舟水桥", "中山路", "北京路", "长征",
+        "忠庄",
+    )),
+    ("汇川区", "520303", "core", (
+        "上海路", "洗马路", "大连路", "高桥", "董公寺", "高坪", "团泽镇", "泗渡镇",
+    )),
     ("播州区", "520304", "new", ("南白", "桂花桥", "龙坑", "三岔镇", "鸭溪镇", "苟江镇")),
     ("新蒲新区", "520391", "new", ("新蒲", "新中", "礼仪", "虾子镇", "永乐镇")),
     ("仁怀市", "520382", "county", ("盐津", "中枢", "苍龙", "坛厂", "鲁班", "茅台镇")),
@@ -125,8 +134,8 @@ _DISTRICTS: Final = (
     ("习水县", "520330", "county", ("东皇", "杉王", "九龙")),
     ("赤水市", "520381", "county", ("市中", "文华", "金华")),
 )  # fmt: skip
-#: Named communities of the source text: (street code, name, fixed grid count, grid type).
-_PINNED_COMMUNITIES: Final = {
+#: The demo's communities by street code: (name, fixed grid count, fixed grid type).
+_PINNED_COMMUNITIES: Final[dict[str, tuple[tuple[str, int | None, GridType | None], ...]]] = {
     "520302001": (("丁字口社区", None, None),),
     "520302002": (("凤凰山社区", None, None),),
     "520303001": (("仁和苑社区", 7, None), ("珠海路社区", None, None)),
@@ -135,6 +144,8 @@ _PINNED_COMMUNITIES: Final = {
     "520391001": (("灵犀社区", None, None),),
     "520382001": (("五里碑社区", None, _G.RELOCATION_RESETTLEMENT),),
 }
+#: ID-card region by district (新蒲新区 has no code of its own: its people have others).
+_REGION: Final = {name: code for name, code, *_ in _DISTRICTS if code in names.ZUNYI_REGION_CODES}
 
 _DEPARTMENTS: Final = (
     "委组织部", "委宣传部", "委政法委员会", "纪委监委", "委统战部", "民政局", "财政局",
@@ -145,30 +156,36 @@ _DEPARTMENTS: Final = (
     "发展和改革局", "信访局", "档案馆", "总工会", "团委", "妇联", "残联", "科协",
     "人民法院", "人民检察院", "政务服务中心", "机关事务服务中心",
 )  # fmt: skip
-_INSTITUTION_KINDS: Final = (
+_INSTITUTIONS: Final = (
     "第{n}中学", "第{n}小学", "第{n}幼儿园", "人民医院", "中医院", "妇幼保健院",
     "疾病预防控制中心", "供水有限公司", "燃气有限公司", "公交有限公司", "城市建设投资有限公司",
-    "融媒体中心", "职业技术学校", "社区卫生服务中心{n}",
+    "融媒体中心", "职业技术学校", "第{n}社区卫生服务中心",
 )  # fmt: skip
 _BANKS: Final = ("工商银行", "农业银行", "中国银行", "建设银行", "邮政储蓄银行", "农村商业银行")
 _BRANDS: Final = (
     "红城", "黔北", "湘江", "凤凰", "娄山", "赤水河", "乌江", "茅台", "播州", "汇川",
     "丹砂", "茶海", "杜鹃", "银杏", "金桂", "仁和", "鸿鑫", "德润", "众诚", "安顺达",
 )  # fmt: skip
-_NON_PUBLIC_KINDS: Final = (
-    "{b}律师事务所", "{b}社会工作服务中心", "{b}商会", "{b}科技有限公司", "{b}物业服务有限公司",
-    "{b}会计师事务所", "{b}志愿者协会", "{b}餐饮有限公司", "{b}酒业有限公司", "{b}商贸有限公司",
-    "{b}建筑工程有限公司", "{b}养老服务中心", "{b}家政服务有限公司", "{b}文化传媒有限公司",
+_NON_PUBLIC: Final = (
+    "律师事务所", "社会工作服务中心", "商会", "科技有限公司", "物业服务有限公司",
+    "会计师事务所", "志愿者协会", "餐饮有限公司", "酒业有限公司", "商贸有限公司",
+    "建筑工程有限公司", "养老服务中心", "家政服务有限公司", "文化传媒有限公司",
 )  # fmt: skip
 
 _TERM_START: Final = datetime(2023, 3, 1, tzinfo=UTC)
 _EARLIER_TERM: Final = datetime(2020, 6, 1, tzinfo=UTC)
 _REGISTERED: Final = datetime(2022, 6, 1, tzinfo=UTC)
-
-_BASIS_LISTS: Final = {
+_ADMIN_ROLE: Final = {
+    OrgKind.CITY: Role.CITY_ADMIN,
+    OrgKind.DISTRICT: Role.DISTRICT_ADMIN,
+    OrgKind.STREET: Role.STREET_ADMIN,
+    OrgKind.COMMUNITY: Role.COMMUNITY_ADMIN,
+}
+#: One shared list per combination of the 三优先 (rows only read them).
+_BASES: Final = {
     (party, veteran, volunteer): [
-        b.value
-        for b, on in (
+        basis.value
+        for basis, on in (
             (PriorityBasis.PARTY_MEMBER, party),
             (PriorityBasis.VETERAN, veteran),
             (PriorityBasis.OUTSTANDING_VOLUNTEER, volunteer),
@@ -179,24 +196,29 @@ _BASIS_LISTS: Final = {
     for veteran in (False, True)
     for volunteer in (False, True)
 }
+_NO_BASIS: Final = _BASES[(False, False, False)]
+
+# Person flags kept per id while generating (for choosing heads and registrations).
+_PARTY, _VETERAN, _WORKING_AGE = 1, 2, 4
 
 
 class SeedRefusedError(RuntimeError):
-    """The city seed only loads into an empty, migrated database."""
+    """The city seed loads only into an empty, migrated database."""
 
 
-def apportion(total: int, weights: Sequence[float]) -> list[int]:
-    """Split `total` into integers proportional to `weights` (largest remainder)."""
-    scale = total / sum(weights)
+def apportion(total: int, weights: Sequence[float], *, minimum: int = 0) -> list[int]:
+    """Split `total` into integers proportional to `weights` (largest remainder), each
+    at least `minimum`."""
+    rest = total - minimum * len(weights)
+    scale = rest / sum(weights)
     shares = [w * scale for w in weights]
     counts = [int(s) for s in shares]
-    by_remainder = sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])
-    for i in by_remainder[: total - sum(counts)]:
+    for i in sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])[: rest - sum(counts)]:
         counts[i] += 1
-    return counts
+    return [c + minimum for c in counts]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Unit:
     id: int
     kind: OrgKind
@@ -204,12 +226,12 @@ class _Unit:
     code: str
     parent: _Unit | None
     path: str
+    district: str  # name of the district it lies in ("" for the city)
+    area: str = ""  # kind of area, for streets and below
     grid_type: GridType | None = None
-    district: str = ""
-    children: list[_Unit] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Building:
     id: int
     grid: _Unit
@@ -217,123 +239,152 @@ class _Building:
     name: str
     address: str
     labels: list[str]
-    motto: str | None
     path: str
-    households: list[int] = field(default_factory=list)  # household ids
-    party_org: int | None = None  # its Party group, else the grid's org, else the branch
-    adults: list[int] = field(default_factory=list)  # resident ids, 18+
+    households: list[int] = field(default_factory=list)
+    party_org: int = 0  # its Party group, else its grid's organisation, else the branch
+    has_group: bool = False
+    adults: list[int] = field(default_factory=list)  # resident person ids, 18+
     party_members: list[tuple[int, int]] = field(default_factory=list)  # (person, household)
 
 
+def _position(
+    person: int,
+    role: Role,
+    place: _Unit | _Building,
+    *,
+    selection: SelectionMethod | None = None,
+    basis: list[str] = _NO_BASIS,
+    work_unit: int | None = None,
+    team: str | None = None,
+    staff_kind: StaffKind | None = None,
+    started: datetime = _TERM_START,
+    ended: datetime | None = None,
+    end_reason: str | None = None,
+) -> tuple[Any, ...]:
+    """A `position` row without its id (numbered when written)."""
+    unit, building = (place.id, None) if isinstance(place, _Unit) else (None, place.id)
+    return (
+        person, role.value, unit, building, place.path, selection.value if selection else None,
+        basis, work_unit, team, staff_kind.value if staff_kind else None, started, ended,
+        end_reason,
+    )  # fmt: skip
+
+
 class _City:
-    """The generated city: plain Python rows with precomputed ids and paths."""
+    """The generated city as plain rows, with precomputed ids and paths.
+
+    Planning (tree, work units, buildings, households, Party tree) happens up front;
+    people are generated lazily while COPY streams them, recording per building what
+    the positions, central households and pairings are chosen from afterwards.
+    """
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.units: list[_Unit] = []
-        self.grids: list[_Unit] = []
         self.communities: list[_Unit] = []
+        self.grids: list[_Unit] = []
         self.buildings: list[_Building] = []
-        self.work_units: list[tuple[int, str, WorkUnitKind, str | None]] = []  # district
-        self.pairings_by_community: dict[int, list[int]] = {}
-        self.work_unit_pairings: list[tuple[int, int, str]] = []
-        self.party_orgs: list[tuple[int, str, str, int | None, int | None, int | None, str]] = []
         self.households: list[tuple[int, int, str, str, str, str]] = []
-        self.household_building: list[int] = []  # index into buildings, by household id - 1
+        self.household_building: list[_Building] = []  # by household id - 1
+        self.work_units: list[tuple[int, str, WorkUnitKind, str]] = []  # (.., district or "")
+        self.work_unit_pairings: list[tuple[int, int, int, str]] = []
+        self.paired_units: dict[int, list[int]] = {}  # community id -> work unit ids
+        self.party_orgs: list[tuple[int, str, str, int | None, int | None, int | None, str]] = []
         self.positions: list[tuple[Any, ...]] = []
+        self.flags = bytearray(1)  # by person id (index 0 unused)
         self.id_cards: set[str] = set()
-        self.person_id = 0
-        self.flags = bytearray()  # per person id: 1 party, 2 veteran, 4 working age (22-59)
 
-    # -- org tree -------------------------------------------------------------
+    # -- administrative tree ------------------------------------------------------
 
-    def add_unit(self, kind: OrgKind, name: str, code: str, parent: _Unit | None, **kw: Any) -> _Unit:
+    def _unit(self, kind: OrgKind, name: str, code: str, parent: _Unit | None, **kw: Any) -> _Unit:
         uid = len(self.units) + 1
         path = f"{parent.path}.{uid}" if parent else str(uid)
         unit = _Unit(uid, kind, name, code, parent, path, **kw)
         self.units.append(unit)
-        if parent:
-            parent.children.append(unit)
         return unit
 
-    def org_tree(self) -> None:
+    def plan_tree(self) -> None:
         rng = self.rng
-        city = self.add_unit(OrgKind.CITY, "遵义市", "520300", None)
-        taken: set[str] = set()
-        for _, pinned in _PINNED_COMMUNITIES.items():
-            taken.update(name for name, _, _ in pinned)
-        plan: list[tuple[_Unit, int | None, GridType | None]] = []
+        city = self._unit(OrgKind.CITY, "遵义市", "520300", None, district="")
+        taken = {name for pinned in _PINNED_COMMUNITIES.values() for name, _, _ in pinned}
+        fixed: list[tuple[int | None, GridType | None]] = []
         for district_name, code, area, streets in _DISTRICTS:
-            district = self.add_unit(OrgKind.DISTRICT, district_name, code, city, district=district_name)
+            district = self._unit(
+                OrgKind.DISTRICT, district_name, code, city, district=district_name
+            )
             for s_i, stem in enumerate(streets, 1):
-                street_code = f"{code}{s_i:03d}"
-                street = self.add_unit(
-                    OrgKind.STREET, names.street_name(stem), street_code, district, district=area
-                )
-                pinned = _PINNED_COMMUNITIES.get(street_code, ())
-                count = max(len(pinned), rng.randint(4, 8) if area != "county" else rng.randint(3, 6))
-                for c_i in range(1, count + 1):
+                street = self._unit(
+                    OrgKind.STREET, names.street_name(stem), f"{code}{s_i:03d}", district,
+                    district=district_name, area=area,
+                )  # fmt: skip
+                pinned = _PINNED_COMMUNITIES.get(street.code, ())
+                count = rng.randint(4, 8) if area != "county" else rng.randint(3, 6)
+                for c_i in range(1, max(count, len(pinned)) + 1):
                     name, grids, grid_type = (
-                        pinned[c_i - 1] if c_i <= len(pinned) else (names.community_name(rng, taken), None, None)
+                        pinned[c_i - 1]
+                        if c_i <= len(pinned)
+                        else (names.community_name(rng, taken), None, None)
                     )
-                    community = self.add_unit(
-                        OrgKind.COMMUNITY, name, f"{street_code}{c_i:03d}", street, district=district_name
+                    self.communities.append(
+                        self._unit(
+                            OrgKind.COMMUNITY, name, f"{street.code}{c_i:03d}", street,
+                            district=district_name, area=area,
+                        )
+                    )  # fmt: skip
+                    fixed.append((grids, grid_type))
+        pinned_grids = sum(n for n, _ in fixed if n is not None)
+        free = [rng.uniform(0.4, 1.6) for n, _ in fixed if n is None]
+        counts = iter(apportion(TARGETS.grids - pinned_grids, free, minimum=1))
+        for community, (grids, pinned_type) in zip(self.communities, fixed, strict=True):
+            for g_i in range(1, (grids or next(counts)) + 1):
+                self.grids.append(
+                    self._unit(
+                        OrgKind.GRID,
+                        names.grid_name(community.name, g_i),
+                        f"{community.code}{g_i:03d}",
+                        community,
+                        district=community.district,
+                        area=community.area,
+                        grid_type=pinned_type
+                        or rng.choices(_GRID_TYPES, _GRID_MIX[community.area])[0],
                     )
-                    self.communities.append(community)
-                    plan.append((community, grids, grid_type))
-        fixed = sum(g for _, g, _ in plan if g is not None)
-        free = [c for c, g, _ in plan if g is None]
-        counts = iter(apportion(TARGETS.grids - fixed, [rng.uniform(0.4, 1.6) for _ in free]))
-        for community, grids, pinned_type in plan:
-            n = grids if grids is not None else max(1, next(counts))
-            street = community.parent
-            assert street is not None
-            mix = _GRID_MIX[street.district]
-            for g_i in range(1, n + 1):
-                grid_type = pinned_type or rng.choices([t for t, _ in mix], [w for _, w in mix])[0]
-                grid = self.add_unit(
-                    OrgKind.GRID,
-                    names.grid_name(community.name, g_i),
-                    f"{community.code}{g_i:03d}",
-                    community,
-                    grid_type=grid_type,
-                    district=community.district,
                 )
-                self.grids.append(grid)
 
-    # -- work units (双报到) -----------------------------------------------------
+    # -- work units (双报到) --------------------------------------------------------------
 
-    def work_unit_plan(self) -> None:
+    def plan_work_units(self) -> None:
+        """Organs per district and department, institutions and non-public organisations,
+        each paired with 1-3 communities of its own district (city-level: anywhere)."""
         rng = self.rng
+        places = ["遵义市", *(d for d, *_ in _DISTRICTS)]
         seen: set[str] = set()
-        places = ["遵义市"] + [d for d, *_ in _DISTRICTS]
 
-        def add(name: str, kind: WorkUnitKind, district: str | None) -> None:
+        def add(name: str, kind: WorkUnitKind, place: str) -> bool:
+            if name in seen:
+                return False
             seen.add(name)
+            district = "" if place == "遵义市" else place
             self.work_units.append((len(self.work_units) + 1, name, kind, district))
+            return True
 
-        for dept in _DEPARTMENTS:
-            for place in places:
-                if sum(k is WorkUnitKind.GOVERNMENT_ORGAN for _, _, k, _ in self.work_units) < TARGETS.organs:
-                    add(f"{place}{dept}", WorkUnitKind.GOVERNMENT_ORGAN, None if place == "遵义市" else place)
+        organs = [(place, dept) for dept in _DEPARTMENTS for place in places][: TARGETS.organs]
+        for place, dept in organs:
+            add(place + dept, WorkUnitKind.GOVERNMENT_ORGAN, place)
         made = 0
         while made < TARGETS.institutions:
             place = rng.choice(places)
             if rng.random() < 0.15:
-                name = f"{rng.choice(_BANKS)}遵义{place if place != '遵义市' else ''}支行"
+                name = f"{rng.choice(_BANKS)}遵义{place.removeprefix('遵义市')}支行"
             else:
-                name = place + rng.choice(_INSTITUTION_KINDS).format(n=names.chinese_numeral(rng.randint(1, 30)))
-            if name not in seen:
-                add(name, WorkUnitKind.ENTERPRISE_OR_INSTITUTION, None if place == "遵义市" else place)
-                made += 1
+                numeral = names.chinese_numeral(rng.randint(1, 30))
+                name = place + rng.choice(_INSTITUTIONS).format(n=numeral)
+            made += add(name, WorkUnitKind.ENTERPRISE_OR_INSTITUTION, place)
         made = 0
         while made < TARGETS.non_public:
             place = rng.choice(places)
             prefix = "遵义" if place == "遵义市" else place
-            name = prefix + rng.choice(_NON_PUBLIC_KINDS).format(b=rng.choice(_BRANDS))
-            if name not in seen:
-                add(name, WorkUnitKind.NON_PUBLIC_ORGANISATION, None if place == "遵义市" else place)
-                made += 1
+            name = prefix + rng.choice(_BRANDS) + rng.choice(_NON_PUBLIC)
+            made += add(name, WorkUnitKind.NON_PUBLIC_ORGANISATION, place)
 
         by_district: dict[str, list[_Unit]] = {}
         for community in self.communities:
@@ -341,24 +392,22 @@ class _City:
         for wu_id, _, _, district in self.work_units:
             pool = by_district[district] if district else self.communities
             for community in rng.sample(pool, min(len(pool), rng.choice((1, 1, 2, 2, 3)))):
-                pid = len(self.work_unit_pairings) + 1
-                self.work_unit_pairings.append((pid, wu_id, community.id, community.path))
-                self.pairings_by_community.setdefault(community.id, []).append(wu_id)
+                row = (len(self.work_unit_pairings) + 1, wu_id, community.id, community.path)
+                self.work_unit_pairings.append(row)
+                self.paired_units.setdefault(community.id, []).append(wu_id)
 
-    # -- buildings, households, Party tree ---------------------------------------
+    # -- buildings, households, Party tree ------------------------------------------------
 
-    def buildings_plan(self) -> None:
+    def plan_buildings(self) -> None:
         rng = self.rng
-        labels = [label.value for label in names_culture_labels()]
-        per_grid = [rng.randint(*_BUILDINGS_PER_GRID[g.grid_type or _G.OLD_ESTATE]) for g in self.grids]
-        short = TARGETS.min_buildings - sum(per_grid)
-        for i in rng.sample(range(len(per_grid)), max(0, short)):
+        labels = list(CultureLabel)
+        per_grid = [rng.randint(*_BUILDINGS_PER_GRID[_grid_type(g)]) for g in self.grids]
+        for i in rng.sample(range(len(per_grid)), max(0, TARGETS.min_buildings - sum(per_grid))):
             per_grid[i] += 1
         estates = names.estate_names(rng, len(self.grids))
         raw: list[int] = []
         for grid, count, estate in zip(self.grids, per_grid, estates, strict=True):
-            community = grid.parent
-            assert community is not None
+            assert grid.parent is not None
             suffix, gate = names.building_suffix(rng), names.street_number(rng)
             for number in range(1, count + 1):
                 bid = len(self.buildings) + 1
@@ -368,77 +417,103 @@ class _City:
                     _Building(
                         id=bid,
                         grid=grid,
-                        community=community,
+                        community=grid.parent,
                         name=name,
                         address=names.address(grid.district, gate, name),
-                        labels=chosen,
-                        motto=_MOTTOS.get(chosen[0]) if chosen else None,
+                        labels=[label.value for label in chosen],
                         path=f"{grid.path}.b{bid}",
                     )
                 )
-                raw.append(rng.randint(*_HOUSEHOLDS_PER_BUILDING[grid.grid_type or _G.OLD_ESTATE]))
-        sizes = apportion(TARGETS.households, raw)
-        for index, (building, n) in enumerate(zip(self.buildings, sizes, strict=True)):
-            grid_type = building.grid.grid_type or _G.OLD_ESTATE
-            per_floor = 2 if grid_type in (_G.OLD_ESTATE, _G.RELOCATION_RESETTLEMENT) else 4
-            floors = 6 if per_floor == 2 else 18
-            rented = _RENTED[grid_type]
-            for k in range(max(1, n)):
+                raw.append(rng.randint(*_HOUSEHOLDS_PER_BUILDING[_grid_type(grid)]))
+        for building, n in zip(
+            self.buildings, apportion(TARGETS.households, raw, minimum=1), strict=True
+        ):
+            grid_type = _grid_type(building.grid)
+            per_floor, floors = (
+                (2, 6) if grid_type in (_G.OLD_ESTATE, _G.RELOCATION_RESETTLEMENT) else (4, 18)
+            )
+            for k in range(n):
                 unit, rest = divmod(k, per_floor * floors)
                 floor, door = divmod(rest, per_floor)
                 hid = len(self.households) + 1
-                tenure = Tenure.RENTED if rng.random() < rented else Tenure.OWNER_OCCUPIED
-                self.households.append(
-                    (hid, building.id, f"{unit + 1}单元", f"{floor + 1}{door + 1:02d}", tenure.value, f"{building.path}.h{hid}")
+                tenure = (
+                    Tenure.RENTED if rng.random() < _RENTED[grid_type] else Tenure.OWNER_OCCUPIED
                 )
-                self.household_building.append(index)
+                self.households.append(
+                    (hid, building.id, f"{unit + 1}单元", f"{floor + 1}{door + 1:02d}",
+                     tenure.value, f"{building.path}.h{hid}")
+                )  # fmt: skip
+                self.household_building.append(building)
                 building.households.append(hid)
 
-    def party_plan(self) -> None:
+    def _party_org(
+        self, kind: PartyOrgKind, name: str, parent: int | None, place: _Unit | _Building
+    ) -> int:
+        oid = len(self.party_orgs) + 1
+        unit, building = (place.id, None) if isinstance(place, _Unit) else (None, place.id)
+        self.party_orgs.append((oid, kind.value, name, parent, unit, building, place.path))
+        return oid
+
+    def plan_party_tree(self) -> None:
+        """A branch per community, organisations in 3,585 grids, groups in 6,238 of their
+        buildings; a building's Party members belong to the nearest of these."""
         rng = self.rng
-        branches: dict[int, int] = {}
-        for community in self.communities:
-            oid = len(self.party_orgs) + 1
-            branches[community.id] = oid
-            self.party_orgs.append(
-                (oid, PartyOrgKind.COMMUNITY_BRANCH.value, f"{community.name}党支部", None, community.id, None, community.path)
-            )
+        branches = {
+            c.id: self._party_org(PartyOrgKind.COMMUNITY_BRANCH, f"{c.name}党支部", None, c)
+            for c in self.communities
+        }
         grid_orgs: dict[int, int] = {}
         for grid in sorted(rng.sample(self.grids, TARGETS.grid_party_orgs), key=lambda g: g.id):
-            community = grid.parent
-            assert community is not None
-            oid = len(self.party_orgs) + 1
-            grid_orgs[grid.id] = oid
-            self.party_orgs.append(
-                (oid, PartyOrgKind.GRID_PARTY_ORG.value, f"{grid.name}党支部", branches[community.id], grid.id, None, grid.path)
+            assert grid.parent is not None
+            grid_orgs[grid.id] = self._party_org(
+                PartyOrgKind.GRID_PARTY_ORG, f"{grid.name}党支部", branches[grid.parent.id], grid
             )
         eligible = [b for b in self.buildings if b.grid.id in grid_orgs]
         grouped = {b.id for b in rng.sample(eligible, TARGETS.building_party_groups)}
-        for building in self.buildings:
-            if building.id in grouped:
-                oid = len(self.party_orgs) + 1
-                self.party_orgs.append(
-                    (oid, PartyOrgKind.BUILDING_PARTY_GROUP.value, f"{building.name}党小组", grid_orgs[building.grid.id], None, building.id, building.path)
+        for b in self.buildings:
+            if b.id in grouped:
+                b.party_org = self._party_org(
+                    PartyOrgKind.BUILDING_PARTY_GROUP, f"{b.name}党小组", grid_orgs[b.grid.id], b
                 )
-                building.party_org = oid
+                b.has_group = True
             else:
-                building.party_org = grid_orgs.get(building.grid.id, branches[building.community.id])
+                b.party_org = grid_orgs.get(b.grid.id, branches[b.community.id])
 
-    # -- people ---------------------------------------------------------------------
+    # -- people ---------------------------------------------------------------------------
 
-    def _new_person_id(self, flags: int) -> int:
-        self.person_id += 1
-        self.flags.append(flags)
-        return self.person_id
+    def _person(
+        self,
+        m: names.Member,
+        *,
+        household: int | None = None,
+        party_org: int | None = None,
+        region: str | None = None,
+        lives_alone: bool = False,
+        renter: bool = False,
+        path: str | None = None,
+    ) -> tuple[Any, ...]:
+        """A `person` row with a fresh id and a unique, encrypted ID number."""
+        age = names.age_at(m.birth_date)
+        pid = len(self.flags)
+        working = 22 <= age < 60
+        self.flags.append(
+            m.is_party_member * _PARTY | m.is_veteran * _VETERAN | working * _WORKING_AGE
+        )
+        while (
+            card := names.id_card(self.rng, m.birth_date, m.gender, region=region)
+        ) in self.id_cards:
+            pass
+        self.id_cards.add(card)
+        return (
+            pid, household, party_org, m.name, m.gender.value, m.birth_date,
+            names.mobile(self.rng) if age >= 14 else None,
+            encrypt_id_card(card), id_card_lookup_hash(card),
+            m.is_party_member, m.is_veteran, age >= names.ELDERLY_AGE, lives_alone, renter,
+            m.health_notes, path,
+        )  # fmt: skip
 
-    def _id_card(self, birth: date, gender: Gender, region: str | None) -> str:
-        while True:
-            value = names.id_card(self.rng, birth, gender, region=region)
-            if value not in self.id_cards:
-                self.id_cards.add(value)
-                return value
-
-    def household_sizes(self) -> list[int]:
+    def _household_sizes(self) -> list[int]:
+        """1-4 residents per household, nudged so they add up to exactly 600,000."""
         rng = self.rng
         sizes = rng.choices((1, 2, 3, 4), _SIZE_WEIGHTS, k=len(self.households))
         diff = TARGETS.residents - sum(sizes)
@@ -451,211 +526,427 @@ class _City:
         return sizes
 
     def residents(self) -> Iterator[tuple[Any, ...]]:
-        """Person rows of every household, recording what positions will need."""
         rng = self.rng
-        sizes = self.household_sizes()
-        for (hid, _, _, _, tenure, path), index, size in zip(self.households, self.household_building, sizes, strict=True):
-            building = self.buildings[index]
-            grid_type = building.grid.grid_type or _G.OLD_ESTATE
-            region = _REGION.get(building.grid.district)
-            renter = tenure == Tenure.RENTED.value
-            for m in names.household_members(rng, size, elderly_bias=_ELDERLY_BIAS[grid_type], party_rate=0.15):
-                age = names.age_at(m.birth_date)
-                working = 22 <= age < 60
-                pid = self._new_person_id(m.is_party_member | m.is_veteran << 1 | working << 2)
-                if age >= 18:
-                    building.adults.append(pid)
-                if m.is_party_member:
-                    building.party_members.append((pid, hid))
-                yield self._person_row(
-                    pid, hid, building.party_org if m.is_party_member else None, m, age, region if rng.random() < 0.8 else None,
-                    lives_alone=size == 1, renter=renter, path=path,
+        sizes = self._household_sizes()
+        for (hid, _, _, _, tenure, path), b, size in zip(
+            self.households, self.household_building, sizes, strict=True
+        ):
+            grid_type = _grid_type(b.grid)
+            family = names.household_members(
+                rng, size, elderly_bias=_ELDERLY_BIAS[grid_type], party_rate=_PARTY_RATE
+            )
+            for m in family:
+                row = self._person(
+                    m,
+                    household=hid,
+                    party_org=b.party_org if m.is_party_member else None,
+                    region=_REGION.get(b.grid.district) if rng.random() < 0.8 else None,
+                    lives_alone=size == 1,
+                    renter=tenure == Tenure.RENTED.value,
+                    path=path,
                 )
+                if names.age_at(m.birth_date) >= 18:
+                    b.adults.append(row[0])
+                if m.is_party_member:
+                    b.party_members.append((row[0], hid))
+                yield row
 
-    def _person_row(
-        self, pid: int, hid: int | None, party_org: int | None, m: names.Member, age: int, region: str | None,
-        *, lives_alone: bool, renter: bool, path: str | None,
-    ) -> tuple[Any, ...]:
-        card = self._id_card(m.birth_date, m.gender, region)
-        return (
-            pid, hid, party_org, m.name, m.gender.value, m.birth_date,
-            names.mobile(self.rng) if age >= 14 else None,
-            encrypt_id_card(card), id_card_lookup_hash(card),
-            m.is_party_member, m.is_veteran, age >= names.ELDERLY_AGE, lives_alone, renter, m.health_notes, path,
-        )  # fmt: skip
-
-    def _outsider(self, *, party: bool, min_age: int = 24, max_age: int = 58) -> tuple[int, tuple[Any, ...]]:
+    def _outsider(self, *, party: bool, min_age: int = 24, max_age: int = 58) -> tuple[Any, ...]:
         """Someone serving here who lives elsewhere: no household, no path."""
         rng = self.rng
         gender = Gender.MALE if rng.random() < 0.55 else Gender.FEMALE
-        age = rng.randint(min_age, max_age)
-        member = names.Member(
-            names.person_name(rng, gender), gender, names.birth_date_for_age(rng, age), party, False, None
+        birth: date = names.birth_date_for_age(rng, rng.randint(min_age, max_age))
+        return self._person(
+            names.Member(names.person_name(rng, gender), gender, birth, party, False, None)
         )
-        pid = self._new_person_id(int(party) | 4)
-        row = self._person_row(pid, None, None, member, age, None, lives_alone=False, renter=False, path=None)
-        return pid, row
 
     def outsiders(self) -> Iterator[tuple[Any, ...]]:
-        """Non-resident people and their positions: cadres, staff, admins, registered members."""
-        rng = self.rng
-        t = TARGETS
-        pos = self.positions
+        """Everyone else (after the residents, whose flags it reads), with their positions."""
+        yield from self._registered_members()
+        yield from self._seconded_cadres()
+        yield from self._grid_staff()
+        yield from self._admins()
 
-        # Registered Party members (在职党员报到): working-age resident members first.
-        registered = [
-            (pid, b) for b in self.buildings for pid, _ in b.party_members if self.flags[pid - 1] & 4
-        ][: t.registered_party_members]
-        wu_all = [wu for wu, _, kind, _ in self.work_units]
-        for pid, b in registered:
-            units = self.pairings_by_community.get(b.community.id) or wu_all
-            pos.append(_position(pid, Role.REGISTERED_PARTY_MEMBER, b.community, work_unit=rng.choice(units), started=_REGISTERED))
-        for _ in range(t.registered_party_members - len(registered)):
+    def _registered_members(self) -> Iterator[tuple[Any, ...]]:
+        """在职党员报到: working-age resident Party members register where they live;
+        the rest of the 100,000 live elsewhere and register with a paired community."""
+        rng = self.rng
+        everyone = [wu[0] for wu in self.work_units]
+        residents = [
+            (pid, b)
+            for b in self.buildings
+            for pid, _ in b.party_members
+            if self.flags[pid] & _WORKING_AGE
+        ][: TARGETS.registered_party_members]
+        for pid, b in residents:
+            unit = rng.choice(self.paired_units.get(b.community.id) or everyone)
+            self.positions.append(
+                _position(
+                    pid,
+                    Role.REGISTERED_PARTY_MEMBER,
+                    b.community,
+                    work_unit=unit,
+                    started=_REGISTERED,
+                )
+            )
+        for _ in range(TARGETS.registered_party_members - len(residents)):
             community = rng.choice(self.communities)
-            pid, row = self._outsider(party=True)
-            units = self.pairings_by_community.get(community.id) or wu_all
-            pos.append(_position(pid, Role.REGISTERED_PARTY_MEMBER, community, work_unit=rng.choice(units), started=_REGISTERED))
+            row = self._outsider(party=True)
+            unit = rng.choice(self.paired_units.get(community.id) or everyone)
+            self.positions.append(
+                _position(
+                    row[0],
+                    Role.REGISTERED_PARTY_MEMBER,
+                    community,
+                    work_unit=unit,
+                    started=_REGISTERED,
+                )
+            )
             yield row
 
-        # Seconded cadres (下沉干部), in teams of 5-10 per work unit and paired community.
-        sending = [w for w in self.work_units if w[2] is not WorkUnitKind.NON_PUBLIC_ORGANISATION]
-        per_unit = apportion(t.seconded_cadres, [3.0 if w[2] is WorkUnitKind.GOVERNMENT_ORGAN else 1.0 for w in sending])
+    def _seconded_cadres(self) -> Iterator[tuple[Any, ...]]:
+        """下沉干部 from organs and institutions, in teams of 5-10 serving the buildings of
+        the communities their unit is paired with ('遵义市民政局下沉三组')."""
+        rng = self.rng
+        sending = [
+            wu for wu in self.work_units if wu[2] is not WorkUnitKind.NON_PUBLIC_ORGANISATION
+        ]
+        weights = [3.0 if wu[2] is WorkUnitKind.GOVERNMENT_ORGAN else 1.0 for wu in sending]
         buildings_of: dict[int, list[_Building]] = {}
         for b in self.buildings:
             buildings_of.setdefault(b.community.id, []).append(b)
-        for (wu_id, wu_name, _, _), count in zip(sending, per_unit, strict=True):
-            communities = [c for c in self.communities if wu_id in self.pairings_by_community.get(c.id, ())] or [rng.choice(self.communities)]
-            serial = 0
-            while count > 0:
+        communities_of: dict[int, list[int]] = {}
+        for _, wu_id, community_id, _ in self.work_unit_pairings:
+            communities_of.setdefault(wu_id, []).append(community_id)
+        for (wu_id, wu_name, _, _), total in zip(
+            sending, apportion(TARGETS.seconded_cadres, weights), strict=True
+        ):
+            communities = communities_of[wu_id]
+            left, serial = total, 0
+            while left > 0:
                 serial += 1
-                size = min(count, rng.randint(5, 10))
-                count -= size
-                community = communities[serial % len(communities)]
-                team = f"{wu_name}下沉{names.chinese_numeral(serial)}组" if serial < 100 else f"{wu_name}下沉第{serial}组"
-                targets = buildings_of.get(community.id) or [rng.choice(self.buildings)]
+                size = min(left, rng.randint(5, 10))
+                left -= size
+                team = f"{wu_name}下沉{names.chinese_numeral(serial)}组"
+                targets = buildings_of[communities[serial % len(communities)]]
                 for _ in range(size):
-                    pid, row = self._outsider(party=rng.random() < 0.85, min_age=26)
-                    pos.append(_position(pid, Role.SECONDED_CADRE, rng.choice(targets), work_unit=wu_id, team=team))
+                    row = self._outsider(party=rng.random() < 0.85, min_age=26)
+                    self.positions.append(
+                        _position(
+                            row[0],
+                            Role.SECONDED_CADRE,
+                            rng.choice(targets),
+                            work_unit=wu_id,
+                            team=team,
+                        )
+                    )
                     yield row
 
-        # Grid workers, 红管家 property staff, shop operators.
-        by_grid: dict[int, list[_Building]] = {}
+    def _grid_staff(self) -> Iterator[tuple[Any, ...]]:
+        """A grid worker per grid; 红管家 (guard, cleaner, electrician) serving every building
+        of managed grids; shop operators (红城星店), commercial grids first."""
+        rng = self.rng
+        buildings_of: dict[int, list[_Building]] = {}
         for b in self.buildings:
-            by_grid.setdefault(b.grid.id, []).append(b)
+            buildings_of.setdefault(b.grid.id, []).append(b)
         for grid in self.grids:
-            pid, row = self._outsider(party=rng.random() < 0.6)
-            pos.append(_position(pid, Role.GRID_WORKER, grid))
+            row = self._outsider(party=rng.random() < 0.6)
+            self.positions.append(_position(row[0], Role.GRID_WORKER, grid))
             yield row
-            managed = grid.grid_type in (_G.NEW_ESTATE, _G.COMMERCIAL) or rng.random() < 0.3
-            if managed:
+            if grid.grid_type in (_G.NEW_ESTATE, _G.COMMERCIAL) or rng.random() < 0.3:
                 for kind in StaffKind:
-                    pid, row = self._outsider(party=rng.random() < 0.2, max_age=62)
-                    for b in by_grid.get(grid.id, ()):
-                        pos.append(_position(pid, Role.PROPERTY_STAFF, b, staff_kind=kind.value))
+                    row = self._outsider(party=rng.random() < 0.2, max_age=62)
+                    for b in buildings_of[grid.id]:
+                        self.positions.append(
+                            _position(row[0], Role.PROPERTY_STAFF, b, staff_kind=kind)
+                        )
                     yield row
         commercial = [g for g in self.grids if g.grid_type is _G.COMMERCIAL]
-        for grid in rng.sample(commercial, min(len(commercial), t.shop_operators)) + rng.sample(
-            self.grids, max(0, t.shop_operators - len(commercial))
-        ):
-            pid, row = self._outsider(party=rng.random() < 0.2)
-            pos.append(_position(pid, Role.SHOP_OPERATOR, grid))
+        others = [g for g in self.grids if g.grid_type is not _G.COMMERCIAL]
+        shops = rng.sample(commercial, min(len(commercial), TARGETS.shop_operators))
+        shops += rng.sample(others, TARGETS.shop_operators - len(shops))
+        for grid in shops:
+            row = self._outsider(party=rng.random() < 0.2)
+            self.positions.append(_position(row[0], Role.SHOP_OPERATOR, grid))
             yield row
 
-        # Admins of every level above the grid.
+    def _admins(self) -> Iterator[tuple[Any, ...]]:
+        """An admin per community, street and district; two for the city."""
         for unit in self.units:
             role = _ADMIN_ROLE.get(unit.kind)
-            if role is None:
-                continue
-            for _ in range(2 if unit.kind is OrgKind.CITY else 1):
-                pid, row = self._outsider(party=True, min_age=30)
-                pos.append(_position(pid, role, unit, selection=SelectionMethod.APPOINTMENT.value))
+            for _ in range(0 if role is None else 2 if unit.kind is OrgKind.CITY else 1):
+                assert role is not None
+                row = self._outsider(party=True, min_age=30)
+                self.positions.append(
+                    _position(row[0], role, unit, selection=SelectionMethod.APPOINTMENT)
+                )
                 yield row
 
-    # -- positions, central households, 1+N -----------------------------------------
+    # -- positions among residents, central households, 1+N ------------------------------
 
     def resident_positions(self) -> None:
+        """Building heads (三优先 first; some with an earlier, ended term), household
+        liaisons in proportion to households, and volunteers."""
         rng = self.rng
-        pos = self.positions
-        t = TARGETS
+        flags = self.flags
         with_adults = [b for b in self.buildings if b.adults]
-        headed = sorted(rng.sample(with_adults, t.building_heads), key=lambda b: b.id)
-        history = {b.id for b in rng.sample(headed, t.ended_building_heads)}
+        headed = sorted(rng.sample(with_adults, TARGETS.building_heads), key=lambda b: b.id)
+        history = {b.id for b in rng.sample(headed, TARGETS.ended_building_heads)}
         for b in headed:
-            preferred = [p for p in b.adults if self.flags[p - 1] & 3]
-            head = rng.choice(preferred or b.adults)
-            party, veteran = bool(self.flags[head - 1] & 1), bool(self.flags[head - 1] & 2)
+            head = rng.choice([p for p in b.adults if flags[p] & (_PARTY | _VETERAN)] or b.adults)
+            party, veteran = bool(flags[head] & _PARTY), bool(flags[head] & _VETERAN)
             volunteer = not (party or veteran) or rng.random() < 0.5
-            started = _TERM_START + timedelta(days=rng.randrange(90))
             if b.id in history:
-                earlier = rng.choice(b.adults)
-                pos.append(
-                    _position(earlier, Role.BUILDING_HEAD, b, selection=SelectionMethod.NOMINATION_AND_ELECTION.value,
-                              basis=_BASIS_LISTS[(False, False, True)], started=_EARLIER_TERM,
-                              ended=_TERM_START - timedelta(days=1), end_reason="换届")
+                earlier = rng.choice([p for p in b.adults if p != head] or b.adults)
+                self.positions.append(
+                    _position(
+                        earlier, Role.BUILDING_HEAD, b,
+                        selection=SelectionMethod.NOMINATION_AND_ELECTION,
+                        basis=_BASES[(False, False, True)], started=_EARLIER_TERM,
+                        ended=_TERM_START - timedelta(days=1), end_reason="换届",
+                    )
                 )  # fmt: skip
-            method = SelectionMethod.APPOINTMENT if rng.random() < 0.08 else SelectionMethod.NOMINATION_AND_ELECTION
-            pos.append(
-                _position(head, Role.BUILDING_HEAD, b, selection=method.value,
-                          basis=_BASIS_LISTS[(party, veteran, volunteer)], started=started)
+            method = (
+                SelectionMethod.APPOINTMENT
+                if rng.random() < 0.08
+                else SelectionMethod.NOMINATION_AND_ELECTION
+            )
+            self.positions.append(
+                _position(
+                    head, Role.BUILDING_HEAD, b,
+                    selection=method,
+                    basis=_BASES[(party, veteran, volunteer)],
+                    started=_TERM_START + timedelta(days=rng.randrange(90)),
+                )
             )  # fmt: skip
-        liaisons = apportion(t.household_liaisons, [len(b.households) for b in with_adults])
+        liaisons = apportion(TARGETS.household_liaisons, [len(b.households) for b in with_adults])
         for b, n in zip(with_adults, liaisons, strict=True):
             for pid in rng.sample(b.adults, min(n, len(b.adults))):
-                pos.append(_position(pid, Role.HOUSEHOLD_LIAISON, b, started=_TERM_START))
-        volunteers = rng.sample(range(len(with_adults)), t.volunteers) if len(with_adults) > t.volunteers else None
-        chosen = (
-            [with_adults[i] for i in volunteers]
-            if volunteers is not None
-            else [rng.choice(with_adults) for _ in range(t.volunteers)]
-        )
-        for b in chosen:
-            pos.append(_position(rng.choice(b.adults), Role.VOLUNTEER, b.community))
+                self.positions.append(_position(pid, Role.HOUSEHOLD_LIAISON, b))
+        adults = [(pid, b) for b in with_adults for pid in b.adults]
+        for pid, b in sorted(rng.sample(adults, TARGETS.volunteers), key=lambda a: a[0]):
+            self.positions.append(_position(pid, Role.VOLUNTEER, b.community))
 
     def anchors(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """党员中心户 in buildings with Party groups; each anchors 3-5 households (1+N)."""
+        """党员中心户: Party members' households in buildings with a Party group; each
+        central household's member also looks after 3-5 neighbouring households (1+N)."""
         rng = self.rng
-        grouped_party_orgs = {o[0] for o in self.party_orgs if o[1] == PartyOrgKind.BUILDING_PARTY_GROUP.value}
-        candidates: list[tuple[_Building, int, int]] = []
+        candidates: dict[int, tuple[_Building, int]] = {}  # household -> (building, member)
         for b in self.buildings:
-            if b.party_org in grouped_party_orgs:
-                seen: set[int] = set()
+            if b.has_group:
                 for pid, hid in b.party_members:
-                    if hid not in seen:
-                        seen.add(hid)
-                        candidates.append((b, pid, hid))
-        chosen = sorted(rng.sample(candidates, TARGETS.central_households), key=lambda c: c[2])
+                    candidates.setdefault(hid, (b, pid))
+        chosen = sorted(rng.sample(sorted(candidates), TARGETS.central_households))
         centrals: list[tuple[Any, ...]] = []
         pairings: list[tuple[Any, ...]] = []
-        household_path = {h[0]: h[5] for h in self.households} if False else None
-        del household_path
-        for i, (b, pid, hid) in enumerate(chosen, 1):
-            path = self.households[hid - 1][5]
-            centrals.append((i, b.id, hid, pid, path))
+        for hid in chosen:
+            b, pid = candidates[hid]
+            centrals.append((len(centrals) + 1, b.id, hid, pid, self.households[hid - 1][5]))
             neighbours = [h for h in b.households if h != hid]
             for other in rng.sample(neighbours, min(len(neighbours), rng.randint(3, 5))):
                 pairings.append((len(pairings) + 1, pid, other, self.households[other - 1][5]))
         return centrals, pairings
 
 
-_ADMIN_ROLE: Final = {
-    OrgKind.CITY: Role.CITY_ADMIN,
-    OrgKind.DISTRICT: Role.DISTRICT_ADMIN,
-    OrgKind.STREET: Role.STREET_ADMIN,
-    OrgKind.COMMUNITY: Role.COMMUNITY_ADMIN,
-}
-_REGION: Final = {name: code for name, code, *_ in _DISTRICTS if code in names.ZUNYI_REGION_CODES}
-_MOTTOS: Final = {
-    "MORAL_MODEL": "德润楼栋，善行邻里",
-    "PARTY_PIONEER": "党员带头，楼栋争先",
-    "ELDER_CARE": "敬老爱老，邻里相帮",
-    "LABOUR_MODEL": "劳动光荣，实干兴楼",
-    "CLEAN_AND_GREEN": "我的楼栋我清洁，我的楼栋我爱护",
-    "VETERANS": "退伍不褪色，楼栋当尖兵",
-    "NEIGHBOURLY": "从陌邻到睦邻",
-}
+def _grid_type(grid: _Unit) -> GridType:
+    return grid.grid_type or _G.OLD_ESTATE
 
 
-def names_culture_labels() -> list[Any]:
-    from models.org import CultureLabel
+# -- loading ------------------------------------------------------------------------------
 
-    return list(CultureLabel)
+_COLUMNS: Final = {
+    "org_unit": ("id", "kind", "name", "code", "parent_id", "path", "grid_type"),
+    "work_unit": ("id", "name", "kind"),
+    "work_unit_pairing": ("id", "work_unit_id", "community_id", "path"),
+    "building": ("id", "grid_id", "name", "address", "culture_labels", "motto", "path"),
+    "household": ("id", "building_id", "unit", "room", "tenure", "path"),
+    "party_organisation": ("id", "kind", "name", "parent_id", "org_unit_id", "building_id", "path"),
+    "person": (
+        "id", "household_id", "party_org_id", "name", "gender", "birth_date", "phone",
+        "id_card_cipher", "id_card_hash", "is_party_member", "is_veteran", "is_elderly",
+        "lives_alone", "is_renter", "health_notes", "path",
+    ),
+    "position": (
+        "id", "person_id", "role", "org_unit_id", "building_id", "path", "selection_method",
+        "priority_basis", "work_unit_id", "team", "staff_kind", "started_at", "ended_at",
+        "end_reason",
+    ),
+    "central_household": ("id", "building_id", "household_id", "party_member_id", "path"),
+    "pairing": ("id", "party_member_id", "household_id", "path"),
+}  # fmt: skip
+
+
+class _Clock:
+    """Prints each phase with its row count and duration as it finishes."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+
+    def lap(self, what: str, rows: int | None = None) -> None:
+        now = time.perf_counter()
+        count = f"{rows:>10,} rows" if rows is not None else ""
+        report(f"  {what:<50}{count:>15}  {now - self.last:6.1f}s")
+        self.last = now
+
+
+def _copy(conn: psycopg.Connection[Any], table: str, rows: Iterable[Sequence[Any]]) -> int:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, _COLUMNS[table]))
+    )
+    n = 0
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n
+
+
+def _refuse_unless_empty(conn: psycopg.Connection[Any]) -> None:
+    try:
+        filled = [
+            table
+            for table in TABLES
+            if conn.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))
+            ).fetchone()
+            == (True,)
+        ]
+    except psycopg.errors.UndefinedTable as exc:
+        raise SeedRefusedError("the database is not migrated: run `app.py migrate` first") from exc
+    if filled:
+        raise SeedRefusedError(
+            "the city seed loads only into an empty database, but these tables have rows: "
+            + ", ".join(filled)
+            + ". Point it at a freshly created and migrated database."
+        )
+
+
+def _drop_secondary(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+    """Drop the loaded tables' foreign keys, unique constraints and non-key indexes;
+    return (table, DDL) to recreate them: indexes and unique constraints, then keys."""
+    tables = [sql.Identifier(t).as_string(conn) for t in TABLES]
+    constraints = conn.execute(
+        """SELECT c.contype, c.conname, t.relname, pg_get_constraintdef(c.oid)
+             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+            WHERE t.oid = ANY(%s::regclass[]) AND c.contype IN ('f', 'u')
+            ORDER BY c.contype, t.relname, c.conname""",
+        (tables,),
+    ).fetchall()
+    indexes = conn.execute(
+        """SELECT ix.relname, t.relname, pg_get_indexdef(i.indexrelid)
+             FROM pg_index i
+             JOIN pg_class ix ON ix.oid = i.indexrelid
+             JOIN pg_class t ON t.oid = i.indrelid
+            WHERE t.oid = ANY(%s::regclass[]) AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+            ORDER BY t.relname, ix.relname""",
+        (tables,),
+    ).fetchall()
+    builds: list[tuple[str, str]] = []
+    keys: list[tuple[str, str]] = []
+    for kind, name, table, definition in constraints:  # 'f' sorts first: keys drop first
+        conn.execute(
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.Identifier(table), sql.Identifier(name)
+            )
+        )
+        ddl = (
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ")
+            .format(sql.Identifier(table), sql.Identifier(name))
+            .as_string(conn)
+        )
+        (keys if kind == "f" else builds).append((table, ddl + definition))
+    for name, table, definition in indexes:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        builds.append((table, definition))
+    by_table = sorted(builds, key=lambda b: TABLES.index(b[0]))
+    return by_table + keys
+
+
+def _recreate(conn: psycopg.Connection[Any], ddl: list[tuple[str, str]], clock: _Clock) -> None:
+    """Run the DDL, timing each run of same-table, same-sort statements together."""
+    groups: list[tuple[str, bool, list[str]]] = []
+    for table, statement in ddl:
+        is_key = "FOREIGN KEY" in statement
+        if not groups or groups[-1][:2] != (table, is_key):
+            groups.append((table, is_key, []))
+        groups[-1][2].append(statement)
+    for table, is_key, statements in groups:
+        for statement in statements:
+            conn.execute(statement.encode())
+        what = "validated foreign keys" if is_key else "built indexes"
+        clock.lap(f"{what} of {table} ({len(statements)})")
+
+
+def _setval(conn: psycopg.Connection[Any]) -> None:
+    """Move each identity sequence past the ids COPY wrote, so later inserts don't collide."""
+    for table in TABLES:
+        conn.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), coalesce(max(id), 0) + 1, false)"
+                " FROM {}"
+            ).format(sql.Identifier(table)),
+            (sql.Identifier(table).as_string(conn),),
+        )
+
+
+def seed_city(libpq_uri: str, *, rebuild_indexes: bool = True) -> None:
+    """Generate the city and bulk-load it into an empty migrated database, atomically.
+
+    `rebuild_indexes=False` keeps indexes and keys during the load (slower; for measuring).
+    """
+    clock = _Clock()
+    city = _City(random.Random(CITY_SEED))
+    with psycopg.connect(libpq_uri, autocommit=True) as conn:
+        _refuse_unless_empty(conn)
+        report("seeding the city-scale data set (Zunyi at the size the source text reports)")
+        city.plan_tree()
+        city.plan_work_units()
+        city.plan_buildings()
+        city.plan_party_tree()
+        clock.lap("planned the tree, buildings, households, Party tree")
+        with conn.transaction():
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            ddl = _drop_secondary(conn) if rebuild_indexes else []
+            clock.lap(f"dropped {len(ddl)} secondary indexes and constraints")
+            units = (
+                (u.id, u.kind.value, u.name, u.code, u.parent.id if u.parent else None, u.path,
+                 u.grid_type.value if u.grid_type else None)
+                for u in city.units
+            )  # fmt: skip
+            clock.lap("org_unit", _copy(conn, "org_unit", units))
+            work_units = ((i, name, kind.value) for i, name, kind, _ in city.work_units)
+            clock.lap("work_unit", _copy(conn, "work_unit", work_units))
+            clock.lap(
+                "work_unit_pairing", _copy(conn, "work_unit_pairing", city.work_unit_pairings)
+            )
+            buildings = (
+                (b.id, b.grid.id, b.name, b.address, b.labels,
+                 names.MOTTOS[CultureLabel(b.labels[0])] if b.labels else None, b.path)
+                for b in city.buildings
+            )  # fmt: skip
+            clock.lap("building", _copy(conn, "building", buildings))
+            clock.lap("household", _copy(conn, "household", city.households))
+            clock.lap("party_organisation", _copy(conn, "party_organisation", city.party_orgs))
+            clock.lap(
+                "person: residents (ID numbers encrypted)", _copy(conn, "person", city.residents())
+            )
+            clock.lap(
+                "person: cadres, members, staff, admins", _copy(conn, "person", city.outsiders())
+            )
+            city.resident_positions()
+            positions = ((i, *p) for i, p in enumerate(city.positions, 1))
+            clock.lap("position", _copy(conn, "position", positions))
+            centrals, pairings = city.anchors()
+            clock.lap("central_household", _copy(conn, "central_household", centrals))
+            clock.lap("pairing", _copy(conn, "pairing", pairings))
+            _recreate(conn, ddl, clock)
+            _setval(conn)
+        clock.lap("committed")
+        conn.execute("ANALYZE")
+        clock.lap("analyzed")
+        size = conn.execute(
+            "SELECT pg_size_pretty(pg_database_size(current_database()))"
+        ).fetchone()
+    elapsed = time.perf_counter() - clock.start
+    report(f"seeded the city in {elapsed:.1f}s; database size {size[0] if size else '?'}")

@@ -21,8 +21,10 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from models.org import (
     Building,
@@ -47,6 +49,7 @@ from models.people import (
     StaffKind,
 )
 from seeds import builders, names
+from seeds.builders import PositionFields
 
 SEED = 2024
 
@@ -77,15 +80,6 @@ LAYOUT: tuple[tuple[str, str, _Streets], ...] = (
     ("仁怀市", "520382", (("盐津街道", (("五里碑社区", (_REL, _REL, _REL)),)),)),
 )  # fmt: skip
 
-_MOTTOS = {
-    CultureLabel.MORAL_MODEL: "德润楼栋，善行邻里",
-    CultureLabel.PARTY_PIONEER: "党员带头，楼栋争先",
-    CultureLabel.ELDER_CARE: "敬老爱老，邻里相帮",
-    CultureLabel.LABOUR_MODEL: "劳动光荣，实干兴楼",
-    CultureLabel.CLEAN_AND_GREEN: "我的楼栋我清洁，我的楼栋我爱护",
-    CultureLabel.VETERANS: "退伍不褪色，楼栋当尖兵",
-    CultureLabel.NEIGHBOURLY: "从陌邻到睦邻",
-}
 _LABELS = tuple(CultureLabel)
 
 #: (name, kind, communities it pairs with) for 双报到.
@@ -209,6 +203,7 @@ class _Demo:
         self.heads: dict[int, Position] = {}  # active head's position by building id
         self.grid_workers: dict[int, Person] = {}  # by grid id
         self.cadres: list[Person] = []
+        self.pending: list[Position] = []
 
     # -- people -------------------------------------------------------------
 
@@ -239,6 +234,16 @@ class _Demo:
             id_card=self._id_card(member),
             is_party_member=party,
         )
+
+    def _hold(self, person: Person, role: Role, **fields: Unpack[PositionFields]) -> Position:
+        """A position to insert with the others of its phase (one INSERT, not hundreds)."""
+        row = builders.new_position(person, role, **fields)
+        self.pending.append(row)
+        return row
+
+    async def insert_held(self) -> None:
+        await builders.add_all(self.s, self.pending)
+        self.pending = []
 
     # -- administrative tree ------------------------------------------------
 
@@ -344,7 +349,7 @@ class _Demo:
             name=name,
             address=names.address(district, gate, name),
             culture_labels=labels,
-            motto=_MOTTOS[labels[0]] if labels else None,
+            motto=names.MOTTOS[labels[0]] if labels else None,
         )
         place = _Place(building, grid, community)
         self.places.append(place)
@@ -377,19 +382,21 @@ class _Demo:
         party_org = place.party_group or grid_org or self.branches[_pk(community)]
 
         per_unit = (n_households + 1) // 2 if n_households > 8 else n_households
-        for h, (tenure, members) in enumerate(families):
-            unit_no, k = divmod(h, per_unit)
-            household = await builders.household(
-                self.s,
+        households = [
+            builders.new_household(
                 building,
-                unit=f"{unit_no + 1}单元",
-                room=f"{k // 2 + 1}0{k % 2 + 1}",
+                unit=f"{h // per_unit + 1}单元",
+                room=f"{h % per_unit // 2 + 1}0{h % per_unit % 2 + 1}",
                 tenure=tenure,
             )
-            place.households.append(household)
+            for h, (tenure, _) in enumerate(families)
+        ]
+        await builders.add_all(self.s, households)
+        place.households = households
+        residents: list[_Resident] = []
+        for household, (_, members) in zip(households, families, strict=True):
             for m in members:
-                person = await builders.person(
-                    self.s,
+                person = builders.new_person(
                     household,
                     name=m.name,
                     gender=m.gender,
@@ -402,12 +409,15 @@ class _Demo:
                     lives_alone=len(members) == 1,
                     health_notes=m.health_notes,
                 )
-                place.residents.append(_Resident(person, household, m))
+                residents.append(_Resident(person, household, m))
+        await builders.add_all(self.s, [r.person for r in residents])
+        place.residents = residents
 
     # -- central households and 1+N -----------------------------------------
 
     async def anchors(self) -> None:
         """党员中心户 per building with a Party group; its member pairs with 3-5 households."""
+        rows: list[SQLModel] = []
         for place in self.places:
             members = [r for r in place.residents if r.member.is_party_member]
             if not members or place.party_group is None:
@@ -415,14 +425,16 @@ class _Demo:
             chosen = {_pk(members[0].household): members[0]}
             if len(members) >= 4:
                 chosen.setdefault(_pk(members[-1].household), members[-1])
-            for r in chosen.values():
-                await builders.central_household(
-                    self.s, r.household, r.person, building=place.building
-                )
+            rows += [
+                builders.new_central_household(r.household, r.person, building=place.building)
+                for r in chosen.values()
+            ]
             mentor = members[0]
             others = [h for h in place.households if h.id != mentor.household.id]
-            for household in others[: self.rng.randint(3, 5)]:
-                await builders.pairing(self.s, mentor.person, household)
+            rows += [
+                builders.new_pairing(mentor.person, h) for h in others[: self.rng.randint(3, 5)]
+            ]
+        await builders.add_all(self.s, rows)
 
     # -- positions ------------------------------------------------------------
 
@@ -448,8 +460,7 @@ class _Demo:
                 basis.append(PriorityBasis.OUTSTANDING_VOLUNTEER)
             if place is self.history:
                 earlier = next(r for r in adults if r is not head)
-                await builders.position(
-                    self.s,
+                self._hold(
                     earlier.person,
                     Role.BUILDING_HEAD,
                     building=place.building,
@@ -459,8 +470,7 @@ class _Demo:
                     end_reason="换届",
                 )
             started = _TERM_START + timedelta(days=rng.randrange(60))
-            position = await builders.position(
-                self.s,
+            position = self._hold(
                 head.person,
                 Role.BUILDING_HEAD,
                 building=place.building,
@@ -472,8 +482,7 @@ class _Demo:
             )
             self.heads[_pk(place.building)] = position
             if PriorityBasis.OUTSTANDING_VOLUNTEER in basis:
-                await builders.position(
-                    self.s,
+                self._hold(
                     head.person,
                     Role.VOLUNTEER,
                     org_unit=place.community,
@@ -481,8 +490,7 @@ class _Demo:
                 )
             others = [r for r in adults if r is not head]
             if len(place.households) >= 9 and others:
-                await builders.position(
-                    self.s,
+                self._hold(
                     rng.choice(others).person,
                     Role.HOUSEHOLD_LIAISON,
                     building=place.building,
@@ -502,8 +510,7 @@ class _Demo:
             for r in place.residents:
                 age = names.age_at(r.member.birth_date)
                 if r.member.is_party_member and 22 <= age < 60:
-                    await builders.position(
-                        self.s,
+                    self._hold(
                         r.person,
                         Role.REGISTERED_PARTY_MEMBER,
                         org_unit=place.community,
@@ -511,9 +518,7 @@ class _Demo:
                         started_at=_TERM_START,
                     )
                 elif 16 <= age <= 75 and rng.random() < 0.05:
-                    await builders.position(
-                        self.s, r.person, Role.VOLUNTEER, org_unit=place.community
-                    )
+                    self._hold(r.person, Role.VOLUNTEER, org_unit=place.community)
 
     async def staff(self) -> None:
         """Grid workers, 红管家 property staff, shop operators and seconded-cadre teams."""
@@ -523,14 +528,13 @@ class _Demo:
             by_grid[_pk(place.grid)].append(place)
         for grid in self.grids:
             worker = await self._staff(party=rng.random() < 0.6)
-            await builders.position(self.s, worker, Role.GRID_WORKER, org_unit=grid)
+            self._hold(worker, Role.GRID_WORKER, org_unit=grid)
             self.grid_workers[_pk(grid)] = worker
             if grid.grid_type in (_NEW, _COM):
                 for kind in StaffKind:
                     member = await self._staff(max_age=62)
                     for place in by_grid[_pk(grid)]:
-                        await builders.position(
-                            self.s,
+                        self._hold(
                             member,
                             Role.PROPERTY_STAFF,
                             building=place.building,
@@ -538,7 +542,7 @@ class _Demo:
                         )
             if grid.grid_type is _COM or grid.code == RENHEYUAN_GRID_1:
                 operator = await self._staff()
-                await builders.position(self.s, operator, Role.SHOP_OPERATOR, org_unit=grid)
+                self._hold(operator, Role.SHOP_OPERATOR, org_unit=grid)
 
         for unit_name, serial, community_name, size in _TEAMS:
             team = f"{unit_name}下沉{names.chinese_numeral(serial)}组"
@@ -549,8 +553,7 @@ class _Demo:
                 if not self.cadres:
                     self.cadres.append(cadre)
                 for k in (offset + j, offset + j + size):
-                    await builders.position(
-                        self.s,
+                    self._hold(
                         cadre,
                         Role.SECONDED_CADRE,
                         building=places[k % len(places)].building,
@@ -567,8 +570,7 @@ class _Demo:
             (Role.CITY_ADMIN, "遵义市"),
         ):
             person = await self._staff(party=True, min_age=30)
-            await builders.position(
-                self.s,
+            self._hold(
                 person,
                 role,
                 org_unit=self.units[place],
@@ -614,6 +616,7 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
     await demo.residents_roles()
     await demo.staff()
     admins = await demo.admins()
+    await demo.insert_held()
 
     units = demo.units
     main = demo.pinned[0]

@@ -8,10 +8,14 @@ today's date, for the same reason.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import random
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
+from models.org import CultureLabel
 from models.people import Gender
 
 REFERENCE_DATE = date(2024, 9, 14)
@@ -88,6 +92,17 @@ _COMMUNITY_STEMS = (
 _COMMUNITY_SUFFIXES = ("", "路", "园", "苑", "坝", "湾", "桥", "里")
 _NUMERALS = "一二三四五六七八九十"
 
+#: 一楼一特: the motto painted on a building's culture wall, by its first label.
+MOTTOS: dict[CultureLabel, str] = {
+    CultureLabel.MORAL_MODEL: "德润楼栋，善行邻里",
+    CultureLabel.PARTY_PIONEER: "党员带头，楼栋争先",
+    CultureLabel.ELDER_CARE: "敬老爱老，邻里相帮",
+    CultureLabel.LABOUR_MODEL: "劳动光荣，实干兴楼",
+    CultureLabel.CLEAN_AND_GREEN: "我的楼栋我清洁，我的楼栋我爱护",
+    CultureLabel.VETERANS: "退伍不褪色，楼栋当尖兵",
+    CultureLabel.NEIGHBOURLY: "从陌邻到睦邻",
+}
+
 
 def chinese_numeral(n: int) -> str:
     """1..99 as Chinese numerals (一, 十二, 二十三) for team and grid names."""
@@ -134,7 +149,7 @@ def mobile(rng: random.Random) -> str:
 
 def id_card_check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of GB 11643 resident ID numbers."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
 
 
@@ -167,11 +182,17 @@ def birth_date_for_age(rng: random.Random, age: int, on: date = REFERENCE_DATE) 
     return latest - timedelta(days=rng.randrange(365))
 
 
+@lru_cache(maxsize=64)
+def _clipped_bands(min_age: int, max_age: int) -> tuple[list[tuple[int, int]], list[int]]:
+    clipped = [(max(lo, min_age), min(hi, max_age), w) for lo, hi, w in _AGE_BANDS]
+    kept = [(lo, hi, w * (hi - lo + 1)) for lo, hi, w in clipped if lo <= hi]
+    return [(lo, hi) for lo, hi, _ in kept], list(itertools.accumulate(w for *_, w in kept))
+
+
 def random_age(rng: random.Random, *, min_age: int = 0, max_age: int = 96) -> int:
     """An age drawn from the old-estate pyramid, clipped to [min_age, max_age]."""
-    bands = [(max(lo, min_age), min(hi, max_age), w) for lo, hi, w in _AGE_BANDS]
-    bands = [(lo, hi, w * (hi - lo + 1)) for lo, hi, w in bands if lo <= hi]
-    lo, hi, _ = rng.choices(bands, [w for *_, w in bands])[0]
+    bands, cumulative = _clipped_bands(min_age, max_age)
+    lo, hi = rng.choices(bands, cum_weights=cumulative)[0]
     return rng.randint(lo, hi)
 
 
@@ -184,13 +205,17 @@ def estate_name(rng: random.Random) -> str:
 
 
 def estate_names(rng: random.Random, count: int) -> list[str]:
-    """`count` distinct estate names; past the list's end, later phases ('幸福里二期')."""
-    pool = [
-        estate + (f"{chinese_numeral(phase)}期" if phase > 1 else "")
-        for phase in range(1, count // len(_ESTATES) + 2)
-        for estate in _ESTATES
+    """`count` estate names, all distinct while the pool lasts (then it is reshuffled:
+    a city has several 幸福小区)."""
+    pool = list(_ESTATES) + [
+        stem + kind
+        for stem in _COMMUNITY_STEMS
+        for kind in ("小区", "花园", "家园", "新村", "佳苑", "公馆")
     ]
-    return rng.sample(pool, count)
+    out: list[str] = []
+    while len(out) < count:
+        out += rng.sample(pool, min(len(pool), count - len(out)))
+    return out
 
 
 def building_suffix(rng: random.Random) -> str:

@@ -34,6 +34,7 @@ async def seed(libpq_uri: str, scale: str, *, force: bool) -> None:
         return
     if scale != "demo":
         raise ValueError(f"unknown seed scale {scale!r}: use 'demo' or 'city'")
+    from seeds.accounts import seed_demo_accounts
     from seeds.demo import seed_demo
 
     engine = make_engine(libpq_uri, pool_size=1)
@@ -49,7 +50,8 @@ async def seed(libpq_uri: str, scale: str, *, force: bool) -> None:
                 report(f"already seeded ({existing} org units): leaving the data as it is")
                 return
             started = time.perf_counter()
-            await seed_demo(session)
+            demo = await seed_demo(session)
+            await seed_demo_accounts(session, demo)
         report(f"seeded the demo city in {time.perf_counter() - started:.1f}s")
     finally:
         await engine.dispose()

@@ -1,0 +1,16 @@
+"""Small-cell suppression: displays never show a count small enough to point at a person."""
+
+from __future__ import annotations
+
+from permissions.actor import Actor
+from permissions.roles import Relation
+
+#: Counts from 1 to SMALL_CELL - 1 are withheld from display tokens.
+SMALL_CELL = 5
+
+
+def shown_count(actor: Actor, value: int) -> int | None:
+    displays_only = bool(actor.grants) and all(g.relation is Relation.DISPLAY for g in actor.grants)
+    if displays_only and 0 < value < SMALL_CELL:
+        return None
+    return value

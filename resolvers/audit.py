@@ -1,0 +1,132 @@
+"""Collects what a request read in full and what it changed, and appends it to the audit log."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.audit import AuditAction, AuditEntry
+from resolvers.loaders import Loaders
+from resolvers.pagination import Page, PageArgs
+
+
+@dataclass(frozen=True)
+class Who:
+    """The actor as the audit log records it (no dependency on the permission model)."""
+
+    kind: str
+    person_id: int | None
+    token_id: int | None
+    roles: tuple[str, ...]
+
+
+@dataclass
+class AuditTrail:
+    """One per request; `write` appends one entry per object type read, plus each change."""
+
+    request_id: str
+    operation_name: str | None = None
+    reads: dict[str, dict[int, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    def read(self, object_type: str, row_id: int, field_name: str) -> None:
+        self.reads[object_type].setdefault(row_id, set()).add(field_name)
+
+    def record(
+        self,
+        who: Who,
+        action: AuditAction,
+        object_type: str,
+        row_ids: list[int],
+        fields: list[str],
+        *,
+        purpose: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.entries.append(
+            self._entry(who, action, object_type, row_ids, fields, purpose, details)
+        )
+
+    def _entry(
+        self,
+        who: Who,
+        action: AuditAction,
+        object_type: str,
+        row_ids: list[int],
+        fields: list[str],
+        purpose: str | None,
+        details: dict[str, Any] | None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            action=action,
+            actor_kind=who.kind,
+            actor_person_id=who.person_id,
+            actor_token_id=who.token_id,
+            roles=list(who.roles),
+            request_id=self.request_id,
+            operation_name=self.operation_name,
+            object_type=object_type,
+            row_ids=sorted(set(row_ids)),
+            fields=sorted(set(fields)),
+            purpose=purpose,
+            details=details,
+        )
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.reads or self.entries)
+
+    async def write(self, session: AsyncSession, who: Who) -> None:
+        for object_type, rows in sorted(self.reads.items()):
+            fields = sorted(set().union(*rows.values()))
+            self.entries.append(
+                self._entry(who, AuditAction.READ, object_type, list(rows), fields, None, None)
+            )
+        self.reads.clear()
+        session.add_all(self.entries)
+        self.entries = []
+        await session.flush()
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor_person_id: int | None = None
+    object_type: str | None = None
+    row_id: int | None = None
+    action: AuditAction | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.actor_person_id is not None:
+            found.append(col(AuditEntry.actor_person_id) == self.actor_person_id)
+        if self.object_type:
+            found.append(col(AuditEntry.object_type) == self.object_type)
+        if self.row_id is not None:
+            found.append(col(AuditEntry.row_ids).contains([self.row_id]))
+        if self.action:
+            found.append(col(AuditEntry.action) == self.action)
+        if self.since:
+            found.append(col(AuditEntry.at) >= self.since)
+        if self.until:
+            found.append(col(AuditEntry.at) < self.until)
+        return found
+
+
+async def audit_page(loaders: Loaders, args: PageArgs, f: AuditFilter) -> Page[AuditEntry]:
+    loader = loaders.pages(
+        "audit_log",
+        AuditEntry,
+        partition=None,
+        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
+        order_by=lambda _: (sa.desc(col(AuditEntry.at)), sa.desc(col(AuditEntry.id))),
+    )
+    page: Page[AuditEntry] = await loader.load((None, args, f))
+    return page

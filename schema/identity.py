@@ -1,0 +1,497 @@
+"""Sign-in, sessions, accounts, API tokens, revealing masked data, and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from models import audit as ma
+from models import identity as mi
+from models import org as mo
+from models import people as mp
+from permissions.operations import may_query
+from permissions.policy import REVEALABLE, REVEALERS, Access, decide
+from resolvers import audit as ra
+from resolvers import identity as r
+from resolvers.errors import DomainError, ErrorCode
+from schema import enums  # noqa: F401  (registers GraphQL enums)
+from schema.common import FORBIDDEN, mutate, optional_id, page_args, require
+from schema.context import Info
+from schema.errors import UserError
+from schema.org import BuildingNode, HouseholdNode, OrgUnitNode
+from schema.people import PersonNode
+from schema.policy import relations_to
+from schema.relay import Connection, Node, connection, expect_id, to_global_id
+
+
+@strawberry.type(description="A role the signed-in person holds, and where.")
+class ViewerGrant:
+    role: str
+    path: strawberry.Private[str]
+
+    @strawberry.field(description="The org unit where the role is held (null for a building).")
+    async def org_unit(self, info: Info) -> OrgUnitNode | None:
+        label = self.path.rpartition(".")[2]
+        if not label.isdigit():
+            return None
+        row = await info.context.loaders.get(mo.OrgUnit, int(label))
+        return OrgUnitNode.from_row(row) if row else None
+
+    @strawberry.field(description="The building where the role is held.")
+    async def building(self, info: Info) -> BuildingNode | None:
+        label = self.path.rpartition(".")[2]
+        if not label.startswith("b"):
+            return None
+        row = await info.context.loaders.get(mo.Building, int(label[1:]))
+        return BuildingNode.from_row(row) if row else None
+
+
+@strawberry.type(description="Who this request acts as.")
+class Viewer:
+    kind: str = strawberry.field(description="PERSON, TOKEN or ANONYMOUS.")
+    roles: list[str]
+    grants: list[ViewerGrant]
+    person_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonNode | None:
+        row = await info.context.loaders.get(mp.Person, self.person_id)
+        return PersonNode.from_row(row) if row else None
+
+    @strawberry.field(description="The signed-in person's own household.")
+    async def household(self, info: Info) -> HouseholdNode | None:
+        person = await info.context.loaders.get(mp.Person, self.person_id)
+        if person is None:
+            return None
+        row = await info.context.loaders.get(mo.Household, person.household_id)
+        return HouseholdNode.from_row(row) if row else None
+
+
+@strawberry.type(name="ApiToken", description="A machine credential bound to a node.")
+class ApiTokenNode(Node):
+    row: strawberry.Private[mi.ApiToken]
+    name: str
+    role: mi.TokenRole
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: mi.ApiToken) -> ApiTokenNode:
+        assert row.id is not None
+        return cls(
+            id=to_global_id("ApiToken", row.id),
+            row=row,
+            name=row.name,
+            role=row.role,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+        )
+
+    @strawberry.field
+    async def org_unit(self, info: Info) -> OrgUnitNode | None:
+        row = await info.context.loaders.get(mo.OrgUnit, self.row.org_unit_id)
+        return OrgUnitNode.from_row(row) if row else None
+
+
+@strawberry.type(name="AuditEntry", description="One append-only audit record.")
+class AuditEntryNode(Node):
+    at: datetime
+    action: ma.AuditAction
+    actor_kind: str
+    actor_person_id: strawberry.ID | None
+    actor_token_id: strawberry.ID | None
+    roles: list[str]
+    request_id: str
+    operation_name: str | None
+    object_type: str
+    row_ids: list[str] = strawberry.field(description="Database ids of the rows concerned.")
+    fields: list[str]
+    purpose: str | None
+
+    @classmethod
+    def from_row(cls, row: ma.AuditEntry) -> AuditEntryNode:
+        assert row.id is not None
+        return cls(
+            id=to_global_id("AuditEntry", row.id),
+            at=row.at,
+            action=row.action,
+            actor_kind=row.actor_kind,
+            actor_person_id=to_global_id("Person", row.actor_person_id)
+            if row.actor_person_id
+            else None,
+            actor_token_id=to_global_id("ApiToken", row.actor_token_id)
+            if row.actor_token_id
+            else None,
+            roles=list(row.roles),
+            request_id=row.request_id,
+            operation_name=row.operation_name,
+            object_type=row.object_type,
+            row_ids=[str(i) for i in row.row_ids],
+            fields=list(row.fields),
+            purpose=row.purpose,
+        )
+
+
+@strawberry.type
+class IdentityQuery:
+    @strawberry.field(description="Who this request acts as (anonymous without credentials).")
+    def me(self, info: Info) -> Viewer:
+        actor = info.context.actor
+        return Viewer(
+            kind=actor.kind,
+            roles=list(actor.roles),
+            grants=[ViewerGrant(role=g.role, path=g.path) for g in actor.grants],
+            person_id=actor.person_id,
+        )
+
+    @strawberry.field(description="API tokens bound inside the subtrees you administer.")
+    async def api_tokens(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ApiTokenNode]:
+        loader = info.context.loaders.pages(
+            "api_tokens",
+            mi.ApiToken,
+            partition=None,
+            order_by=lambda _: (mi.ApiToken.created_at, mi.ApiToken.id),
+        )
+        page = await loader.load((None, page_args(first, after, last, before), None))
+        return connection(page, ApiTokenNode.from_row)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The audit log, newest first (city admins only).")
+    async def audit_log(
+        self,
+        info: Info,
+        actor_id: strawberry.ID | None = None,
+        object_type: str | None = None,
+        row_id: strawberry.ID | None = None,
+        action: ma.AuditAction | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[AuditEntryNode]:
+        if not may_query(info.context.actor, "auditLog"):
+            raise FORBIDDEN
+        row: int | None = None
+        if row_id is not None:
+            _, row = _any_id(row_id)
+        f = ra.AuditFilter(
+            actor_person_id=optional_id(actor_id, "Person", "actorId"),
+            object_type=object_type,
+            row_id=row,
+            action=action,
+            since=since,
+            until=until,
+        )
+        page = await ra.audit_page(info.context.loaders, page_args(first, after, last, before), f)
+        return connection(page, AuditEntryNode.from_row)  # type: ignore[no-any-return]
+
+
+def _any_id(global_id: str) -> tuple[str, int]:
+    from schema.relay import from_global_id
+
+    return from_global_id(global_id, "rowId")
+
+
+# --- mutations -------------------------------------------------------------------
+
+
+@strawberry.input
+class SignInInput:
+    phone: str
+    password: str
+
+
+@strawberry.input
+class RefreshSessionInput:
+    refresh_token: str
+
+
+@strawberry.type(description="Use `accessToken` as `Authorization: Bearer ...` until it expires.")
+class SessionPayload:
+    access_token: str | None
+    refresh_token: str | None
+    expires_at: datetime | None
+    errors: list[UserError]
+
+
+def _session_payload(found: r.Session | None, errors: list[UserError]) -> SessionPayload:
+    if found is None:
+        return SessionPayload(access_token=None, refresh_token=None, expires_at=None, errors=errors)
+    return SessionPayload(
+        access_token=found.access_token,
+        refresh_token=found.refresh_token,
+        expires_at=found.expires_at,
+        errors=errors,
+    )
+
+
+@strawberry.type
+class DonePayload:
+    ok: bool
+    errors: list[UserError]
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.input
+class CreateAccountInput:
+    person_id: strawberry.ID
+    password: str
+    phone: str | None = strawberry.field(
+        default=None, description="Sign-in phone; the person's phone when omitted."
+    )
+
+
+@strawberry.input
+class UnlockAccountInput:
+    person_id: strawberry.ID
+
+
+@strawberry.type
+class AccountPayload:
+    person: PersonNode | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    name: str
+    role: mi.TokenRole
+    org_unit_id: strawberry.ID
+    days: int = 90
+
+
+@strawberry.type
+class ApiTokenPayload:
+    api_token: ApiTokenNode | None
+    token: str | None = strawberry.field(description="The secret: shown once, store it now.")
+    errors: list[UserError]
+
+
+@strawberry.input
+class RevokeApiTokenInput:
+    id: strawberry.ID
+
+
+class RevealableField(enum.StrEnum):
+    PHONE = "phone"
+    ID_CARD_NUMBER = "idCardNumber"
+    BIRTH_DATE = "birthDate"
+    HEALTH_NOTES = "healthNotes"
+
+
+strawberry.enum(RevealableField, name="RevealableField")
+
+
+@strawberry.input(description="Reveal masked personal data for a stated purpose; audited.")
+class RevealPersonalDataInput:
+    person_id: strawberry.ID
+    fields: list[RevealableField]
+    purpose: str
+
+
+@strawberry.type
+class RevealPayload:
+    phone: str | None = None
+    id_card_number: str | None = None
+    birth_date: str | None = None
+    health_notes: str | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _public() -> None:
+    """Sign-in and session renewal need no actor."""
+
+
+@strawberry.type
+class IdentityMutation:
+    @strawberry.mutation(description="Phone and password for an access and a refresh token.")
+    async def sign_in(self, info: Info, input: SignInInput) -> SessionPayload:
+        # No savepoint: a failed attempt must be counted even though the sign-in is refused.
+        session = info.context.session
+        try:
+            found = await r.sign_in(session, phone=input.phone, password=input.password)
+        except DomainError as error:
+            await session.commit()
+            return _session_payload(None, [UserError.of(error)])
+        return _session_payload(found, [])
+
+    @strawberry.mutation(description="Trade a refresh token for new tokens (it rotates).")
+    async def refresh_session(self, info: Info, input: RefreshSessionInput) -> SessionPayload:
+        session = info.context.session
+        try:
+            found = await r.refresh_session(session, refresh_token=input.refresh_token)
+        except DomainError as error:
+            await session.commit()  # keeps the family revocation of a replayed token
+            return _session_payload(None, [UserError.of(error)])
+        return _session_payload(found, [])
+
+    @strawberry.mutation(description="Revoke the refresh token's whole family.")
+    async def sign_out(self, info: Info, input: RefreshSessionInput) -> DonePayload:
+        session = info.context.session
+
+        async def change() -> bool:
+            await r.sign_out(session, refresh_token=input.refresh_token)
+            return True
+
+        ok, errors = await mutate(info, _public, change)
+        return DonePayload(ok=bool(ok), errors=errors)
+
+    @strawberry.mutation
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> DonePayload:
+        session = info.context.session
+        account_id = info.context.actor.account_id
+
+        async def signed_in() -> None:
+            if account_id is None:
+                raise DomainError(ErrorCode.UNAUTHENTICATED, "sign in first")
+
+        async def change() -> bool:
+            assert account_id is not None
+            await r.change_password(
+                session,
+                account_id=account_id,
+                current=input.current_password,
+                new=input.new_password,
+            )
+            return True
+
+        ok, errors = await mutate(info, signed_in, change)
+        return DonePayload(ok=bool(ok), errors=errors)
+
+    @strawberry.mutation(description="Give a person in your subtree a sign-in account.")
+    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
+        session = info.context.session
+        person_id = expect_id(input.person_id, "Person", "personId")
+
+        async def change() -> mp.Person | None:
+            await r.create_account(
+                session, person_id=person_id, phone=input.phone, password=input.password
+            )
+            return await session.get(mp.Person, person_id)
+
+        row, errors = await mutate(
+            info, lambda: require(info, "createAccount", (mp.Person, person_id)), change
+        )
+        return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Lift a sign-in lock-out.")
+    async def unlock_account(self, info: Info, input: UnlockAccountInput) -> AccountPayload:
+        session = info.context.session
+        person_id = expect_id(input.person_id, "Person", "personId")
+
+        async def change() -> mp.Person | None:
+            account = await r.account_of(session, person_id)
+            if account is None or account.id is None:
+                raise DomainError(ErrorCode.NOT_FOUND, "this person has no account", "personId")
+            await r.unlock_account(session, account_id=account.id)
+            return await session.get(mp.Person, person_id)
+
+        row, errors = await mutate(
+            info, lambda: require(info, "unlockAccount", (mp.Person, person_id)), change
+        )
+        return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Create an API token bound to a node; the secret is shown once."
+    )
+    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> ApiTokenPayload:
+        session = info.context.session
+        unit_id = expect_id(input.org_unit_id, "OrgUnit", "orgUnitId")
+        issued, errors = await mutate(
+            info,
+            lambda: require(info, "createApiToken", (mo.OrgUnit, unit_id)),
+            lambda: r.create_api_token(
+                session,
+                name=input.name,
+                role=input.role,
+                org_unit_id=unit_id,
+                days=input.days,
+                created_by=info.context.actor.person_id,
+            ),
+        )
+        if issued is None:
+            return ApiTokenPayload(api_token=None, token=None, errors=errors)
+        return ApiTokenPayload(
+            api_token=ApiTokenNode.from_row(issued.token), token=issued.secret, errors=errors
+        )
+
+    @strawberry.mutation
+    async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> ApiTokenPayload:
+        session = info.context.session
+        token_id = expect_id(input.id, "ApiToken")
+        row, errors = await mutate(
+            info,
+            lambda: require(info, "revokeApiToken", (mi.ApiToken, token_id)),
+            lambda: r.revoke_api_token(session, token_id=token_id),
+        )
+        return ApiTokenPayload(
+            api_token=ApiTokenNode.from_row(row) if row else None, token=None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Show masked personal data in full, stating why; every use is audited."
+    )
+    async def reveal_personal_data(
+        self, info: Info, input: RevealPersonalDataInput
+    ) -> RevealPayload:
+        context = info.context
+        wanted = sorted({f.value for f in input.fields})
+        try:
+            person_id = expect_id(input.person_id, "Person", "personId")
+            node = await _revealable(info, person_id, wanted, input.purpose)
+        except DomainError as error:
+            return RevealPayload(errors=[UserError.of(error)])
+        context.audit.record(
+            context.who,
+            ma.AuditAction.REVEAL,
+            "Person",
+            [person_id],
+            wanted,
+            purpose=input.purpose.strip(),
+        )
+        row = node.row
+        return RevealPayload(
+            phone=row.phone if "phone" in wanted else None,
+            id_card_number=node.id_card_number() if "idCardNumber" in wanted else None,
+            birth_date=row.birth_date.isoformat()
+            if "birthDate" in wanted and row.birth_date
+            else None,
+            health_notes=row.health_notes if "healthNotes" in wanted else None,
+        )
+
+
+async def _revealable(info: Info, person_id: int, wanted: list[str], purpose: str) -> PersonNode:
+    """The person, when the actor may reveal every one of `wanted` for a stated purpose."""
+    await require(info, "revealPersonalData", (mp.Person, person_id))
+    if len(purpose.strip()) < 4:
+        raise DomainError(ErrorCode.VALIDATION, "state the purpose", "purpose")
+    row = await info.context.loaders.get(mp.Person, person_id)
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "person not found", "personId")
+    node = PersonNode.from_row(row)
+    relations = await relations_to(info.context, "Person", node)
+    if not relations & REVEALERS:
+        raise FORBIDDEN
+    for name in wanted:
+        if name not in REVEALABLE["Person"] or decide("Person", name, relations) is Access.DENIED:
+            raise DomainError(ErrorCode.FORBIDDEN, f"`{name}` cannot be revealed", "fields")
+    return node
