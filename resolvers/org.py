@@ -309,9 +309,11 @@ async def move_org_unit(session: AsyncSession, *, unit_id: int, new_parent_id: i
         )
     unit.parent_id = parent.id
     await session.flush()
-    # Identity-mapped rows still hold old paths; reload them on next access.
-    session.expire_all()
-    return await get_row(session, OrgUnit, unit_id, "org unit", "id")  # type: ignore[no-any-return]
+    # Rows already loaded in this session (by loaders, permission checks) hold old paths.
+    for loaded in list(session.identity_map.values()):
+        if "path" in sa.inspect(loaded).mapper.columns:
+            await session.refresh(loaded, ["path"])
+    return unit
 
 
 async def retire_org_unit(session: AsyncSession, *, unit_id: int) -> OrgUnit:

@@ -64,22 +64,23 @@ def _given_input_fields(info: Info) -> list[str]:
 async def require(
     info: Info,
     operation: str,
-    *targets: tuple[Any, int | None],
+    *targets: tuple[Any, int | None, str],
     role: str | None = None,
     parent_of_first: bool = False,
     anywhere: bool = False,
 ) -> None:
     """Refuse unless the actor may run `operation` on the places of `targets`.
 
-    A target the actor cannot see is NOT_FOUND, exactly like one that does not exist.
+    A target is (table, id, input field); one the actor cannot see is NOT_FOUND on that
+    field, exactly like one that does not exist.
     """
     paths: list[str] = []
-    for index, (model, ident) in enumerate(targets):
+    for index, (model, ident, field) in enumerate(targets):
         if ident is None:
             continue
         row = await info.context.loaders.get(model, ident)
         if row is None:
-            raise not_found(model.__name__)
+            raise not_found(model.__name__, field)
         path = str(row.path)
         if parent_of_first and index == 0:
             path = path.rpartition(".")[0]

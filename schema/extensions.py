@@ -13,7 +13,7 @@ from schema.errors import public_error
 
 
 class RequestTransaction(SchemaExtension):
-    """Commit a mutation that finished without GraphQL errors; roll back everything else.
+    """Commit the mutation fields that completed; roll back everything else.
 
     The audit trail (full reads of personal data, every mutation attempt) is written
     last: with the mutation's own commit, or alone after a query's rollback, so a
@@ -28,9 +28,10 @@ class RequestTransaction(SchemaExtension):
         if not isinstance(context, Context):
             return
         result = self.execution_context.result
-        succeeded = result is not None and not result.errors
         session = context.session
-        if _is_mutation(self.execution_context) and succeeded:
+        if _is_mutation(self.execution_context) and result is not None and result.data:
+            # Each mutation field ran in its own savepoint: what a field reported as done is
+            # done, even when a later field (or a payload selection) failed.
             await context.audit.write(session, context.who)
             await session.commit()
         else:

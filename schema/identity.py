@@ -389,7 +389,7 @@ class IdentityMutation:
             return await session.get(mp.Person, person_id)
 
         row, errors = await mutate(
-            info, lambda: require(info, "createAccount", (mp.Person, person_id)), change
+            info, lambda: require(info, "createAccount", (mp.Person, person_id, "personId")), change
         )
         return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
 
@@ -406,7 +406,7 @@ class IdentityMutation:
             return await session.get(mp.Person, person_id)
 
         row, errors = await mutate(
-            info, lambda: require(info, "unlockAccount", (mp.Person, person_id)), change
+            info, lambda: require(info, "unlockAccount", (mp.Person, person_id, "personId")), change
         )
         return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
 
@@ -418,7 +418,7 @@ class IdentityMutation:
         unit_id = expect_id(input.org_unit_id, "OrgUnit", "orgUnitId")
         issued, errors = await mutate(
             info,
-            lambda: require(info, "createApiToken", (mo.OrgUnit, unit_id)),
+            lambda: require(info, "createApiToken", (mo.OrgUnit, unit_id, "orgUnitId")),
             lambda: r.create_api_token(
                 session,
                 name=input.name,
@@ -440,7 +440,7 @@ class IdentityMutation:
         token_id = expect_id(input.id, "ApiToken")
         row, errors = await mutate(
             info,
-            lambda: require(info, "revokeApiToken", (mi.ApiToken, token_id)),
+            lambda: require(info, "revokeApiToken", (mi.ApiToken, token_id, "id")),
             lambda: r.revoke_api_token(session, token_id=token_id),
         )
         return ApiTokenPayload(
@@ -481,7 +481,7 @@ class IdentityMutation:
 
 async def _revealable(info: Info, person_id: int, wanted: list[str], purpose: str) -> PersonNode:
     """The person, when the actor may reveal every one of `wanted` for a stated purpose."""
-    await require(info, "revealPersonalData", (mp.Person, person_id))
+    await require(info, "revealPersonalData", (mp.Person, person_id, "personId"))
     if len(purpose.strip()) < 4:
         raise DomainError(ErrorCode.VALIDATION, "state the purpose", "purpose")
     row = await info.context.loaders.get(mp.Person, person_id)

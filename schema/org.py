@@ -787,7 +787,7 @@ class OrgMutation:
             lambda: require(
                 info,
                 "createOrgUnit",
-                (m.OrgUnit, optional_id(input.parent_id, "OrgUnit", "parentId")),
+                (m.OrgUnit, optional_id(input.parent_id, "OrgUnit", "parentId"), "parentId"),
             ),
             lambda: r.create_org_unit(
                 session,
@@ -805,7 +805,9 @@ class OrgMutation:
         session = info.context.session
         row, errors = await mutate(
             info,
-            lambda: require(info, "renameOrgUnit", (m.OrgUnit, expect_id(input.id, "OrgUnit"))),
+            lambda: require(
+                info, "renameOrgUnit", (m.OrgUnit, expect_id(input.id, "OrgUnit"), "id")
+            ),
             lambda: r.rename_org_unit(
                 session, unit_id=expect_id(input.id, "OrgUnit"), name=input.name
             ),
@@ -820,8 +822,12 @@ class OrgMutation:
             lambda: require(
                 info,
                 "moveOrgUnit",
-                (m.OrgUnit, expect_id(input.id, "OrgUnit")),
-                (m.OrgUnit, expect_id(input.new_parent_id, "OrgUnit", "newParentId")),
+                (m.OrgUnit, expect_id(input.id, "OrgUnit"), "id"),
+                (
+                    m.OrgUnit,
+                    expect_id(input.new_parent_id, "OrgUnit", "newParentId"),
+                    "newParentId",
+                ),
                 parent_of_first=True,
             ),
             lambda: r.move_org_unit(
@@ -840,7 +846,7 @@ class OrgMutation:
             lambda: require(
                 info,
                 "retireOrgUnit",
-                (m.OrgUnit, expect_id(input.id, "OrgUnit")),
+                (m.OrgUnit, expect_id(input.id, "OrgUnit"), "id"),
                 parent_of_first=True,
             ),
             lambda: r.retire_org_unit(session, unit_id=expect_id(input.id, "OrgUnit")),
@@ -853,7 +859,9 @@ class OrgMutation:
         row, errors = await mutate(
             info,
             lambda: require(
-                info, "createBuilding", (m.OrgUnit, expect_id(input.grid_id, "OrgUnit", "gridId"))
+                info,
+                "createBuilding",
+                (m.OrgUnit, expect_id(input.grid_id, "OrgUnit", "gridId"), "gridId"),
             ),
             lambda: r.create_building(
                 session,
@@ -876,7 +884,9 @@ class OrgMutation:
         row, errors = await mutate(
             info,
             lambda: require(
-                info, "updateBuildingCulture", (m.Building, expect_id(input.id, "Building"))
+                info,
+                "updateBuildingCulture",
+                (m.Building, expect_id(input.id, "Building"), "id"),
             ),
             lambda: r.update_building_culture(
                 session,
@@ -895,7 +905,7 @@ class OrgMutation:
             lambda: require(
                 info,
                 "createHousehold",
-                (m.Building, expect_id(input.building_id, "Building", "buildingId")),
+                (m.Building, expect_id(input.building_id, "Building", "buildingId"), "buildingId"),
             ),
             lambda: r.create_household(
                 session,
@@ -921,8 +931,12 @@ class OrgMutation:
             lambda: require(
                 info,
                 "createPartyOrganisation",
-                (m.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId")),
-                (m.Building, optional_id(input.building_id, "Building", "buildingId")),
+                (m.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"), "orgUnitId"),
+                (
+                    m.Building,
+                    optional_id(input.building_id, "Building", "buildingId"),
+                    "buildingId",
+                ),
             ),
             lambda: r.create_party_organisation(
                 session,
@@ -949,7 +963,11 @@ class OrgMutation:
             lambda: require(
                 info,
                 "designateCentralHousehold",
-                (m.Household, expect_id(input.household_id, "Household", "householdId")),
+                (
+                    m.Household,
+                    expect_id(input.household_id, "Household", "householdId"),
+                    "householdId",
+                ),
             ),
             lambda: r.designate_central_household(
                 session,
@@ -979,7 +997,7 @@ class OrgMutation:
             lambda: require(
                 info,
                 "pairWorkUnit",
-                (m.OrgUnit, expect_id(input.community_id, "OrgUnit", "communityId")),
+                (m.OrgUnit, expect_id(input.community_id, "OrgUnit", "communityId"), "communityId"),
             ),
             lambda: r.pair_work_unit(
                 session,

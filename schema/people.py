@@ -377,7 +377,11 @@ class PeopleMutation:
             lambda: require(
                 info,
                 "createPerson",
-                (mo.Household, optional_id(input.household_id, "Household", "householdId")),
+                (
+                    mo.Household,
+                    optional_id(input.household_id, "Household", "householdId"),
+                    "householdId",
+                ),
                 anywhere=True,
             ),
             change,
@@ -413,8 +417,12 @@ class PeopleMutation:
             lambda: require(
                 info,
                 "appointPosition",
-                (mo.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId")),
-                (mo.Building, optional_id(input.building_id, "Building", "buildingId")),
+                (mo.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"), "orgUnitId"),
+                (
+                    mo.Building,
+                    optional_id(input.building_id, "Building", "buildingId"),
+                    "buildingId",
+                ),
                 role=input.role,
             ),
             change,
@@ -441,7 +449,11 @@ class PeopleMutation:
             lambda: require(
                 info,
                 "createPairing",
-                (mo.Household, expect_id(input.household_id, "Household", "householdId")),
+                (
+                    mo.Household,
+                    expect_id(input.household_id, "Household", "householdId"),
+                    "householdId",
+                ),
             ),
             lambda: r.create_pairing(
                 session,

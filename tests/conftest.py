@@ -4,7 +4,7 @@ and one rolled-back transaction per test shared by every request the test makes.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +24,11 @@ from models.db import (
     start_embedded,
     with_database,
 )
+from models.identity import Account
 from models.migrate import upgrade
+from resolvers.identity import issue_access_token
 from schema.http import build_app
+from seeds.accounts import seed_demo_accounts
 from seeds.demo import DemoCity, seed_demo
 
 
@@ -47,13 +50,13 @@ def _test_database_uri() -> str:
     return with_database(server, f"{prefix}_test_{os.getpid()}")
 
 
-def _admin(uri: str, *statements: sql.Composable) -> None:
+def _admin(uri: str, *statements: sql.Composed) -> None:
     with psycopg.connect(with_database(uri, "postgres"), autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement)
 
 
-def _drop(name: str) -> sql.Composable:
+def _drop(name: str) -> sql.Composed:
     return sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
 
 
@@ -98,12 +101,24 @@ async def engine(database_uri: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def demo(engine: AsyncEngine) -> DemoCity:
-    """The demo city, committed once for the whole run."""
+async def seeded(engine: AsyncEngine) -> tuple[DemoCity, dict[str, Account]]:
+    """The demo city and its sign-in accounts, committed once for the whole run."""
     async with AsyncSession(engine, expire_on_commit=False) as session:
         city = await seed_demo(session)
+        accounts = await seed_demo_accounts(session, city)
         await session.commit()
-    return city
+    return city, accounts
+
+
+@pytest.fixture(scope="session")
+def demo(seeded: tuple[DemoCity, dict[str, Account]]) -> DemoCity:
+    return seeded[0]
+
+
+@pytest.fixture(scope="session")
+def accounts(seeded: tuple[DemoCity, dict[str, Account]]) -> dict[str, Account]:
+    """Demo accounts by handle: city-admin, community-admin, building-head, resident ..."""
+    return seeded[1]
 
 
 @pytest.fixture
@@ -162,14 +177,38 @@ class GraphQLClient:
         return list(body["errors"])
 
 
+def bearer(account: Account) -> dict[str, str]:
+    assert account.id is not None
+    return {"Authorization": f"Bearer {issue_access_token(account.id)}"}
+
+
 @pytest.fixture
-async def gql(
+async def http(
     database_uri: str, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[GraphQLClient]:
+) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app(database_uri, sessionmaker=sessions)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield GraphQLClient(http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient, accounts: dict[str, Account]) -> GraphQLClient:
+    """A client signed in as the demo city admin (full scope; personal data as admins see it)."""
+    return GraphQLClient(http, bearer(accounts["city-admin"]))
+
+
+@pytest.fixture
+def as_account(
+    http: httpx.AsyncClient, accounts: dict[str, Account]
+) -> Callable[[str], GraphQLClient]:
+    """`as_account("grid-worker")`: a client signed in as that demo account."""
+    return lambda handle: GraphQLClient(http, bearer(accounts[handle]))
+
+
+@pytest.fixture
+def anonymous(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
 
 
 @dataclass

@@ -1,0 +1,163 @@
+"""Relay `node` / `nodes`: every Node type round-trips through its global ID."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from schema.relay import to_global_id
+from schema.root import MAX_NODES, NODE_TYPES
+from seeds.demo import DemoCity
+from tests.conftest import GraphQLClient, StatementCounter
+
+#: One query reaching an object of every Node type from the pinned building.
+IDS_QUERY = """query($id: ID!) { node(id: $id) { ... on Building {
+    id
+    grid { id }
+    households(first: 1) { nodes { id } }
+    partyGroup { id }
+    centralHouseholds { id }
+    head { id pairings { id } }
+    headPosition { id }
+    grid2: grid { parent { pairedWorkUnits { id workUnit { id } } } }
+} } }"""
+
+
+async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, str]:
+    assert demo.building.id is not None
+    data = await gql(IDS_QUERY, {"id": to_global_id("Building", demo.building.id)})
+    b = data["node"]
+    pairing = b["grid2"]["parent"]["pairedWorkUnits"][0]
+    found = {
+        "OrgUnit": b["grid"]["id"],
+        "Building": b["id"],
+        "Household": b["households"]["nodes"][0]["id"],
+        "PartyOrganisation": b["partyGroup"]["id"],
+        "CentralHousehold": b["centralHouseholds"][0]["id"],
+        "WorkUnit": pairing["workUnit"]["id"],
+        "WorkUnitPairing": pairing["id"],
+        "Person": b["head"]["id"],
+        "Position": b["headPosition"]["id"],
+        "Pairing": b["head"]["pairings"][0]["id"],
+    }
+    token = await gql(
+        """mutation($unit: ID!) {
+            createApiToken(input: { name: "大屏", role: DISPLAY, orgUnitId: $unit }) {
+                apiToken { id } errors { code } } }""",
+        {"unit": found["OrgUnit"]},
+    )
+    assert token["createApiToken"]["errors"] == []
+    found["ApiToken"] = token["createApiToken"]["apiToken"]["id"]
+    audit = await gql("{ auditLog(first: 1) { nodes { id } } }")
+    found["AuditEntry"] = audit["auditLog"]["nodes"][0]["id"]
+    return {name: str(value) for name, value in found.items()}
+
+
+def type_name_of(global_id: str) -> str:
+    return base64.urlsafe_b64decode(global_id).decode().split(":")[0]
+
+
+async def test_the_id_query_reaches_every_node_type(gql: GraphQLClient, demo: DemoCity) -> None:
+    found = await one_id_of_each_type(gql, demo)
+    assert set(found) == set(NODE_TYPES)
+    for type_name, global_id in found.items():
+        assert type_name_of(global_id) == type_name
+
+
+@pytest.mark.parametrize("type_name", sorted(NODE_TYPES))
+async def test_node_round_trip(gql: GraphQLClient, demo: DemoCity, type_name: str) -> None:
+    global_id = (await one_id_of_each_type(gql, demo))[type_name]
+    data = await gql(
+        f"query($id: ID!) {{ node(id: $id) {{ __typename ... on {type_name} {{ id }} }} }}",
+        {"id": global_id},
+    )
+    assert data["node"] == {"__typename": type_name, "id": global_id}
+
+
+async def test_nodes_keeps_the_order_asked_and_nulls_the_unknown(
+    gql: GraphQLClient, demo: DemoCity
+) -> None:
+    found = await one_id_of_each_type(gql, demo)
+    wanted = list(reversed(found.values()))
+    unknown_type = str(to_global_id("Nonsense", 1))
+    absent = str(to_global_id("Building", 987_654_321))
+    asked = [*wanted[:3], unknown_type, *wanted[3:], absent]
+    data = await gql(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }",
+        {"ids": asked},
+    )
+    expected: list[Any] = [{"__typename": type_name_of(i), "id": i} for i in wanted]
+    expected = [*expected[:3], None, *expected[3:], None]
+    assert data["nodes"] == expected
+
+
+@pytest.mark.parametrize(
+    "global_id",
+    [
+        pytest.param(str(to_global_id("Nonsense", 1)), id="unknown-type"),
+        pytest.param(str(to_global_id("OrgUnit", 987_654_321)), id="absent-org-unit"),
+        pytest.param(str(to_global_id("Person", 987_654_321)), id="absent-person"),
+    ],
+)
+async def test_unknown_type_or_absent_row_is_null(gql: GraphQLClient, global_id: str) -> None:
+    data = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": global_id})
+    assert data == {"node": None}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param("%%%", id="no-base64"),
+        pytest.param("T3JnVW5pdDo", id="bad-padding"),
+        pytest.param(base64.urlsafe_b64encode(b"OrgUnit:abc").decode(), id="non-numeric"),
+        pytest.param(base64.urlsafe_b64encode(b"OrgUnit").decode(), id="no-separator"),
+        pytest.param(base64.urlsafe_b64encode(b"\xff\xfe:1").decode(), id="not-utf8"),
+    ],
+)
+async def test_malformed_id_is_a_validation_error(gql: GraphQLClient, bad: str) -> None:
+    for query in (
+        "query($id: ID!) { node(id: $id) { id } }",
+        "query($id: ID!) { nodes(ids: [$id]) { id } }",
+    ):
+        errors = await gql.errors(query, {"id": bad})
+        assert [e["extensions"]["code"] for e in errors] == ["VALIDATION"], query
+        assert isinstance(errors[0]["extensions"]["requestId"], str)
+
+
+async def test_at_most_100_ids(gql: GraphQLClient, demo: DemoCity) -> None:
+    assert demo.city.id is not None
+    city = str(to_global_id("OrgUnit", demo.city.id))
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    data = await gql(query, {"ids": [city] * MAX_NODES})
+    assert data["nodes"] == [{"id": city}] * 100
+    errors = await gql.errors(query, {"ids": [city] * (MAX_NODES + 1)})
+    assert [e["extensions"]["code"] for e in errors] == ["VALIDATION"]
+    assert errors[0]["extensions"]["field"] == "ids"
+
+
+async def test_id_beyond_bigint_is_not_an_internal_error(gql: GraphQLClient) -> None:
+    body = await gql.raw(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": str(to_global_id("OrgUnit", 10**30))}
+    )
+    codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+    assert codes in ([], ["VALIDATION"])
+    assert body["data"] == {"node": None}
+
+
+async def test_nodes_batches_per_table(
+    gql: GraphQLClient, demo: DemoCity, sql_statements: StatementCounter
+) -> None:
+    found = await one_id_of_each_type(gql, demo)
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    sql_statements.reset()
+    await gql(query, {"ids": [found["OrgUnit"]]})
+    one = sql_statements.count  # signing in, plus one SELECT of org_unit
+
+    ids = [str(to_global_id("OrgUnit", i)) for i in range(1, 21)] + [found["Person"]]
+    sql_statements.reset()
+    data = await gql(query, {"ids": ids})
+    assert sum(node is not None for node in data["nodes"]) == 21
+    # Twenty org units and a person: one more SELECT (person), not twenty more.
+    assert sql_statements.count <= one + 1, sql_statements.statements
