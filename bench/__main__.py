@@ -1,7 +1,8 @@
 """Latency of representative front-end queries against the application database.
 
-Runs in-process through the ASGI app (no network), after warm-up, and prints
-median and 95th percentile per query plus SQL statements per request. Point it at
+Runs in-process through the ASGI app (no network), after warm-up, as an INTEGRATOR
+token of the whole city (every row, personal data masked), and prints median and
+95th percentile per query plus SQL statements per request. Point it at
 the city-scale data with `python app.py seed --scale city` on an empty database.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import event
 from models.db import libpq_url, make_engine, make_sessionmaker
 from models.migrate import upgrade
 from schema.http import build_app
+from seeds.tokens import issue_token
 
 QUERIES: dict[str, str] = {
     "district tree to building heads": """
@@ -39,9 +41,12 @@ QUERIES: dict[str, str] = {
 }
 
 
-async def run(iterations: int, district: str) -> None:
+async def run(iterations: int, district: str, city: str, token: str | None) -> None:
     uri = libpq_url()
     upgrade(uri)
+    if token is None:  # an integrator of the whole city: reads everything, masked
+        token = await issue_token(uri, city, "INTEGRATOR", "bench", 1)
+    headers = {"Authorization": f"Bearer {token}"}
     engine = make_engine(uri, pool_size=2)
     statements = 0
 
@@ -56,13 +61,13 @@ async def run(iterations: int, district: str) -> None:
         for name, query in QUERIES.items():
             body = {"query": query, "variables": {"code": district}}
             for _ in range(3):
-                (await client.post("/graphql", json=body)).raise_for_status()
+                (await client.post("/graphql", json=body, headers=headers)).raise_for_status()
             statements = 0
             timings = []
             size = 0
             for _ in range(iterations):
                 started = time.perf_counter()
-                response = await client.post("/graphql", json=body)
+                response = await client.post("/graphql", json=body, headers=headers)
                 timings.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
                 assert "errors" not in response.json(), response.json()
@@ -80,8 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--district", default="520303", help="org unit code of the tree query")
+    parser.add_argument("--city", default="520300", help="code of the node the token reads")
+    parser.add_argument("--token", help="bearer to use (default: a new 1-day INTEGRATOR token)")
     args = parser.parse_args()
-    asyncio.run(run(args.iterations, args.district))
+    asyncio.run(run(args.iterations, args.district, args.city, args.token))
 
 
 if __name__ == "__main__":

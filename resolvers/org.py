@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -554,8 +555,13 @@ def is_active(ended_at: datetime | None) -> bool:
 # --- batched reads (through the request's loaders) -------------------------------
 
 
+@functools.cache
 def under_org_unit(model: Any, *, strict: bool = False) -> tuple[Any, Any]:
-    """Partition rows by the org unit whose subtree holds them (`path <@ unit.path`)."""
+    """Partition rows by the org unit whose subtree holds them (`path <@ unit.path`).
+
+    Built once per table: a resolver runs for every parent, and building the expression
+    each time costed more than the SQL itself on a city-sized page.
+    """
     unit = sa.orm.aliased(OrgUnit, name="under_unit")
     onclause = model.path.op("<@")(unit.path)
     if strict:
@@ -563,6 +569,7 @@ def under_org_unit(model: Any, *, strict: bool = False) -> tuple[Any, Any]:
     return unit.id, lambda: [(unit, onclause)]
 
 
+@functools.cache
 def under_building(model: Any) -> tuple[Any, Any]:
     building = sa.orm.aliased(Building, name="under_building")
     return building.id, lambda: [(building, model.path.op("<@")(building.path))]

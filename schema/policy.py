@@ -28,45 +28,82 @@ class GuardedRow(Protocol):
     def row_path(self) -> str | None: ...
 
 
-async def relations_to(context: Context, type_name: str, source: GuardedRow) -> set[Relation]:
-    key = (type_name, source.db_id)
-    found = context.relations.get(key)
-    if found is not None:
-        return found
-    actor = context.actor
-    path = source.row_path
-    if path is not None:
-        found = actor.relations_to(path)
-    else:  # people without a home here (seconded cadres ...): judged by where they serve
-        held = await positions_of(
-            context.loaders, Position.person_id, source.db_id, PositionFilter()
-        )
-        found = set().union(*(actor.relations_to(p.path) for p in held))
-        found.discard(Relation.HOUSEHOLD)
-    if type_name == "Person" and actor.person_id == source.db_id:
+def _settle(
+    context: Context, type_name: str, source: GuardedRow, found: set[Relation]
+) -> set[Relation]:
+    if type_name == "Person" and context.actor.person_id == source.db_id:
         found.add(Relation.SELF)
     if not found:
         found = {Relation.CONTACT}  # visible, yet not under any grant: a contact of one's place
-    context.relations[key] = found
+    context.relations[(type_name, source.db_id)] = found
     return found
 
 
-async def access_to(context: Context, type_name: str, field: str, source: GuardedRow) -> Access:
+def known_relations(context: Context, type_name: str, source: GuardedRow) -> set[Relation] | None:
+    """The relations when they follow from the row's path alone (no I/O), else None."""
+    found = context.relations.get((type_name, source.db_id))
+    if found is not None:
+        return found
+    path = source.row_path
+    if path is None:
+        return None
+    return _settle(context, type_name, source, context.actor.relations_to(path))
+
+
+async def relations_to(context: Context, type_name: str, source: GuardedRow) -> set[Relation]:
+    found = known_relations(context, type_name, source)
+    if found is not None:
+        return found
+    # People without a home here (seconded cadres ...) are judged by where they serve.
+    held = await positions_of(context.loaders, Position.person_id, source.db_id, PositionFilter())
+    serving = set().union(*(context.actor.relations_to(p.path) for p in held))
+    serving.discard(Relation.HOUSEHOLD)
+    return _settle(context, type_name, source, serving)
+
+
+def _access(context: Context, type_name: str, field: str, relations: set[Relation]) -> Access:
     if context.actor.unrestricted:
         return Access.FULL
     found = rule(type_name, field)
-    if found is None:
-        return Access.DENIED
-    return found.access(await relations_to(context, type_name, source))
+    return found.access(relations) if found else Access.DENIED
+
+
+async def access_to(context: Context, type_name: str, field: str, source: GuardedRow) -> Access:
+    return _access(context, type_name, field, await relations_to(context, type_name, source))
 
 
 class Guard(FieldExtension):
-    """Applies the policy rule of (`type_name`, `field`) to one schema field."""
+    """Applies the policy rule of (`type_name`, `field`) to one schema field.
+
+    Plain fields stay synchronous (graphql-core's per-await cost dominates big pages);
+    only a row whose relation needs a lookup takes the asynchronous path.
+    """
 
     def __init__(self, type_name: str, field: str, *, withheld: Any = None) -> None:
         self.type_name = type_name
         self.field = field
         self.withheld = withheld  # what DENIED reads as: null, or [] for lists
+        self.rule = rule(type_name, field)
+
+    def _shown(self, context: Context, source: Any, access: Access, value: Any) -> Any:
+        if access is Access.MASKED:
+            mask = self.rule.mask if self.rule else None
+            return mask(value) if mask and value is not None else self.withheld
+        if self.rule and self.rule.personal and value is not None:
+            context.audit.read(self.type_name, source.db_id, self.field)
+        return value
+
+    def resolve(
+        self, next_: Any, source: Any, info: StrawberryInfo[Context, Any], **kwargs: Any
+    ) -> Any:
+        context = info.context
+        relations = known_relations(context, self.type_name, source)
+        if relations is None:
+            return self.resolve_async(next_, source, info, **kwargs)
+        access = _access(context, self.type_name, self.field, relations)
+        if access is Access.DENIED:
+            return self.withheld
+        return self._shown(context, source, access, next_(source, info, **kwargs))
 
     async def resolve_async(
         self, next_: Any, source: Any, info: StrawberryInfo[Context, Any], **kwargs: Any
@@ -78,13 +115,7 @@ class Guard(FieldExtension):
         value = next_(source, info, **kwargs)
         if inspect.isawaitable(value):
             value = await value
-        field_rule = rule(self.type_name, self.field)
-        if access is Access.MASKED:
-            mask = field_rule.mask if field_rule else None
-            return mask(value) if mask and value is not None else self.withheld
-        if field_rule and field_rule.personal and value is not None:
-            context.audit.read(self.type_name, source.db_id, self.field)
-        return value
+        return self._shown(context, source, access, value)
 
 
 def guard(type_name: str, field: str, *, withheld: Any = None) -> list[FieldExtension]:
