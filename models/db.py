@@ -81,6 +81,7 @@ def make_engine(libpq_uri: str, **kwargs: Any) -> AsyncEngine:
     settings = get_settings()
     kwargs.setdefault("pool_size", settings.pool_size)
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("hide_parameters", True)  # statement parameters carry personal data
     return create_async_engine(async_url(libpq_uri), **kwargs)
 
 

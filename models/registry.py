@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import models.petitions  # noqa: F401  (petitions, micro-wishes, the points ledger)
 from models import audit, identity, org, people
 
 metadata = SQLModel.metadata

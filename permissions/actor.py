@@ -41,6 +41,8 @@ class Actor:
     account_id: int | None = None
     household_path: str | None = None
     grants: tuple[Grant, ...] = field(default_factory=tuple)
+    #: people a resident may reach: building head, liaison, grid worker of their place
+    contact_ids: frozenset[int] = frozenset()
 
     @classmethod
     def system(cls) -> Actor:
@@ -72,6 +74,22 @@ class Actor:
         found = {g.relation for g in self.grants if is_under(path, g.path)}
         if self.household_path and path == self.household_path:
             found.add(Relation.HOUSEHOLD)
+        return found
+
+    @property
+    def city_admin(self) -> bool:
+        """An admin at the root of the tree (its path has a single label)."""
+        return any(g.relation is Relation.ADMIN and "." not in g.path for g in self.grants)
+
+    @property
+    def root_path(self) -> str | None:
+        return self.grants[0].path.split(".")[0] if self.grants else None
+
+    def possible_relations(self) -> set[Relation]:
+        """Every relation this actor can have to some row."""
+        found = {g.relation for g in self.grants}
+        if self.household_path:
+            found |= {Relation.SELF, Relation.HOUSEHOLD, Relation.CONTACT}
         return found
 
     def admin_rank_over(self, path: str) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from permissions.actor import Actor
 from permissions.masking import mask_id_card, mask_name, mask_phone, mask_room
 from permissions.roles import Relation
 
@@ -40,6 +41,8 @@ class FieldRule:
     mask: Callable[[Any], Any] | None = None  # None: a masked value reads as null
 
     def access(self, relations: set[Relation]) -> Access:
+        if self.personal:
+            relations = relations - {Relation.OTHER}
         if relations & self.full:
             return Access.FULL
         if relations & self.masked:
@@ -113,3 +116,12 @@ def rule(type_name: str, field: str) -> FieldRule | None:
 def decide(type_name: str, field: str, relations: set[Relation]) -> Access:
     found = rule(type_name, field)
     return found.access(relations) if found else Access.DENIED
+
+
+def filterable(actor: Actor, type_name: str, field: str) -> bool:
+    """Filtering a list by a field reveals it: allowed only when every relation the actor
+    can have to a row of the list gives the field in full."""
+    if actor.unrestricted:
+        return True
+    relations = actor.possible_relations()
+    return bool(relations) and all(decide(type_name, field, {r}) is Access.FULL for r in relations)

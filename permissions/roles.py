@@ -21,6 +21,7 @@ class Relation(enum.StrEnum):
     ADMIN = "ADMIN"  # community, street, district or city admin above the row
     INTEGRATOR = "INTEGRATOR"
     DISPLAY = "DISPLAY"
+    OTHER = "OTHER"  # in scope, nothing closer: public fields only
 
 
 #: The relation each position role gives over rows under the place where it is held.

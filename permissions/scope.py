@@ -16,7 +16,7 @@ from sqlmodel import col
 from models.base import Ltree
 from models.people import Role
 from permissions.actor import Actor, ActorKind
-from permissions.roles import CONTACT_ROLES, Relation
+from permissions.roles import Relation
 
 
 def ltree_array(paths: tuple[str, ...]) -> Any:
@@ -85,16 +85,11 @@ def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
     )
 
 
-def _contacts(model: Any, own: tuple[str, ...]) -> sa.ColumnElement[bool]:
-    from models.people import Position
-
-    position = sa.orm.aliased(Position, name="contact_position")
-    return sa.exists().where(
-        col(position.person_id) == model.id,
-        col(position.ended_at).is_(None),
-        col(position.role).in_(sorted(CONTACT_ROLES)),
-        above(col(position.path), own),
-    )
+def _contacts(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
+    """The building head, liaison and grid worker of a resident's own place."""
+    if not actor.contact_ids:
+        return sa.false()
+    return model.id.in_(sorted(actor.contact_ids))  # type: ignore[no-any-return]
 
 
 def countable(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
@@ -143,6 +138,8 @@ def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:  # noqa: 
     admitted = sa.or_(under(model.path, granted), under(model.path, own))
     if reach is Reach.PERSON:
         admitted = sa.or_(admitted, _serving(model, granted))
+        if actor.city_admin:  # people registered nowhere below the city (no home, no post)
+            admitted = sa.or_(admitted, model.path.is_(None))
         if own:
-            admitted = sa.or_(admitted, _contacts(model, own))
+            admitted = sa.or_(admitted, _contacts(model, actor))
     return [admitted]

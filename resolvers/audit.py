@@ -83,6 +83,8 @@ class AuditTrail:
         return bool(self.reads or self.entries)
 
     async def write(self, session: AsyncSession, who: Who) -> None:
+        for entry in self.entries:  # recorded before the operation's name was known
+            entry.operation_name = entry.operation_name or self.operation_name
         for object_type, rows in sorted(self.reads.items()):
             fields = sorted(set().union(*rows.values()))
             self.entries.append(
@@ -97,6 +99,7 @@ class AuditTrail:
 @dataclass(frozen=True)
 class AuditFilter:
     actor_person_id: int | None = None
+    actor_token_id: int | None = None
     object_type: str | None = None
     row_id: int | None = None
     action: AuditAction | None = None
@@ -107,6 +110,8 @@ class AuditFilter:
         found: list[Any] = []
         if self.actor_person_id is not None:
             found.append(col(AuditEntry.actor_person_id) == self.actor_person_id)
+        if self.actor_token_id is not None:
+            found.append(col(AuditEntry.actor_token_id) == self.actor_token_id)
         if self.object_type:
             found.append(col(AuditEntry.object_type) == self.object_type)
         if self.row_id is not None:

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from models.base import utcnow
+from models.base import Ltree, utcnow
 from models.config import get_settings
 from models.identity import Account, ApiToken, RefreshToken, TokenRole
 from models.org import OrgUnit
@@ -180,12 +180,14 @@ async def revoke_family(session: AsyncSession, family: str) -> None:
     )
 
 
-async def sign_out(session: AsyncSession, *, refresh_token: str) -> None:
-    found = await session.scalar(
+async def sign_out(session: AsyncSession, *, refresh_token: str) -> RefreshToken | None:
+    """Revoke the token's family; an unknown token is not an error (signing out twice is fine)."""
+    found: RefreshToken | None = await session.scalar(
         sa.select(RefreshToken).where(col(RefreshToken.token_hash) == _digest(refresh_token))
     )
     if found is not None:
         await revoke_family(session, found.family)
+    return found
 
 
 async def change_password(
@@ -312,7 +314,7 @@ async def principal_for_bearer(session: AsyncSession, bearer: str) -> Principal:
         kind="PERSON",
         person_id=person.id,
         account_id=account.id,
-        household_path=person.path,
+        household_path=person.path if person.household_id is not None else None,
         grants=tuple((str(role), str(path)) for role, path in positions),
     )
 
@@ -337,3 +339,16 @@ async def account_of(session: AsyncSession, person_id: int) -> Account | None:
         sa.select(Account).where(col(Account.person_id) == person_id)
     )
     return account
+
+
+async def contacts_of(
+    session: AsyncSession, household_path: str, roles: frozenset[str]
+) -> frozenset[int]:
+    """People holding one of `roles` at the household's building, grid or community."""
+    above = sa.cast(sa.literal(household_path), Ltree()).op("<@")(col(Position.path))
+    rows = await session.execute(
+        sa.select(col(Position.person_id)).where(
+            col(Position.ended_at).is_(None), col(Position.role).in_(sorted(roles)), above
+        )
+    )
+    return frozenset(int(person_id) for (person_id,) in rows)

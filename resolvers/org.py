@@ -187,6 +187,8 @@ async def load_org_stats(loaders: Loaders, ids: list[int]) -> list[OrgStats]:
 
 def clean_text(value: str, field: str, *, max_length: int = 100) -> str:
     value = value.strip()
+    if any(ch < " " and ch not in "\n\t" for ch in value):
+        raise DomainError(ErrorCode.VALIDATION, f"`{field}` contains control characters", field)
     if not value:
         raise DomainError(ErrorCode.VALIDATION, f"`{field}` must not be blank", field)
     if len(value) > max_length:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlmodel import SQLModel
 from strawberry.types.nodes import SelectedField
 
 from models.audit import AuditAction
-from models.people import Position
+from models.people import Person, Position
 from permissions.operations import allowed
 from resolvers.errors import DomainError, ErrorCode, not_found
 from resolvers.pagination import PageArgs
+from resolvers.people import PositionFilter, positions_of
 from schema.context import Info
 from schema.errors import UserError
 from schema.relay import expect_id
@@ -25,11 +27,15 @@ async def mutate(
     info: Info,
     authorize: Callable[[], Awaitable[None]],
     change: Callable[[], Awaitable[T]],
+    *,
+    subject: Callable[[T], Any] | None = None,
+    object_type: str | None = None,
 ) -> tuple[T | None, list[UserError]]:
     """Authorise, then run a change in a savepoint: a refusal undoes everything it wrote.
 
     Every attempt, refused or not, is appended to the audit log with the names (never
-    the values) of the input fields given.
+    the values) of the input fields given; `subject` picks the stored row a result
+    stands for when the result is not that row itself.
     """
     session = info.context.session
     row: T | None = None
@@ -40,17 +46,34 @@ async def mutate(
             row = await change()
     except DomainError as error:
         errors = [UserError.of(error)]
-    given = _given_input_fields(info)
-    row_id = getattr(row, "id", None)
+    audited = subject(row) if subject and row is not None else row
+    audit_mutation(info, audited, errors, object_type=object_type)
+    return row, errors
+
+
+def audit_mutation(
+    info: Info,
+    row: Any,
+    errors: list[UserError],
+    *,
+    object_type: str | None = None,
+    **details: Any,
+) -> None:
+    """One MUTATION entry: the stored row changed (if any), input field names, error codes."""
+    stored = isinstance(row, SQLModel)
+    row_id = getattr(row, "id", None) if stored else None
     info.context.audit.record(
         info.context.who,
         AuditAction.MUTATION,
-        type(row).__name__ if row is not None else info.field_name,
+        type(row).__name__ if stored else object_type or info.field_name,
         [row_id] if isinstance(row_id, int) else [],
-        given,
-        details={"mutation": info.field_name, "errors": [str(e.code) for e in errors]},
+        _given_input_fields(info),
+        details={
+            "mutation": info.field_name,
+            "errors": [str(e.code) for e in errors],
+            **details,
+        },
     )
-    return row, errors
 
 
 def _given_input_fields(info: Info) -> list[str]:
@@ -61,36 +84,65 @@ def _given_input_fields(info: Info) -> list[str]:
     return sorted(k for k, v in given.items() if v is not None) if isinstance(given, dict) else []
 
 
+Target = tuple[Any, int | None, str]
+
+
 async def require(
     info: Info,
     operation: str,
-    *targets: tuple[Any, int | None, str],
+    *targets: Target,
     role: str | None = None,
     parent_of_first: bool = False,
-    anywhere: bool = False,
+    anywhere: bool | str = False,
+    see: tuple[Target, ...] = (),
 ) -> None:
     """Refuse unless the actor may run `operation` on the places of `targets`.
 
     A target is (table, id, input field); one the actor cannot see is NOT_FOUND on that
-    field, exactly like one that does not exist.
+    field, exactly like one that does not exist. `see` names further rows (people the
+    change involves) that must merely be visible. With no target, `anywhere=True` accepts
+    a qualifying grant anywhere; `anywhere="root"` requires one at the city.
     """
+    loaders = info.context.loaders
+    for model, ident, field in see:
+        if ident is not None and await loaders.get(model, ident) is None:
+            raise not_found(model.__name__, field)
     paths: list[str] = []
     for index, (model, ident, field) in enumerate(targets):
         if ident is None:
             continue
-        row = await info.context.loaders.get(model, ident)
+        row = await loaders.get(model, ident)
         if row is None:
             raise not_found(model.__name__, field)
+        if row.path is None and model is Person:
+            paths.append(await _serving_place(info, operation, row, role))
+            continue
         path = str(row.path)
         if parent_of_first and index == 0:
             path = path.rpartition(".")[0]
         paths.append(path)
+    if not paths and anywhere == "root":
+        root = info.context.actor.root_path
+        paths = [root] if root else []
+        if not paths and not info.context.actor.unrestricted:
+            raise FORBIDDEN
     if not paths and not anywhere:
         if info.context.actor.unrestricted:
             return
         raise FORBIDDEN
     if not allowed(info.context.actor, operation, paths or None, role):
         raise FORBIDDEN
+
+
+async def _serving_place(info: Info, operation: str, person: Person, role: str | None) -> str:
+    """For someone with no home here, the place of a position of theirs the actor covers."""
+    assert person.id is not None
+    held = await positions_of(info.context.loaders, Position.person_id, person.id, PositionFilter())
+    places = [str(p.path) for p in held]
+    for place in places:
+        if allowed(info.context.actor, operation, [place], role):
+            return place
+    raise FORBIDDEN
 
 
 async def require_position_end(info: Info, position_id: int) -> None:

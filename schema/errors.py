@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import traceback
 
 import strawberry
 from graphql import GraphQLError
@@ -26,6 +28,17 @@ class UserError:
         return cls(code=error.code, field=error.field, message=error.message)
 
 
+_INPUT_VALUE = re.compile(
+    r"(got invalid value |non [a-z ]+ value: |Expected value of type [^,]+, found ).*?(?=;|$)"
+)
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+def redact(message: str) -> str:
+    """Strip input values (an ID number sent as a JSON number ...) from an error message."""
+    return _LONG_NUMBER.sub("<redacted>", _INPUT_VALUE.sub(r"\1<redacted>", message))
+
+
 def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
     """Every error leaves with `extensions.code` and `requestId`; unexpected ones are masked."""
     original = error.original_error
@@ -37,8 +50,15 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
             extensions["field"] = original.field
     elif original is None or isinstance(original, GraphQLError):
         extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        message = redact(message)
     else:
-        log.error("unexpected error in request %s", request_id, exc_info=original)
+        log.error(  # the frames, not the message: messages can carry personal data
+            "unexpected %s in request %s at %s\n%s",
+            type(original).__name__,
+            request_id,
+            ".".join(str(p) for p in error.path or ()),
+            "".join(traceback.format_tb(original.__traceback__)),
+        )
         message = f"Internal server error (request {request_id})"
         extensions = {"code": INTERNAL}
     extensions["requestId"] = request_id

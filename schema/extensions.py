@@ -22,11 +22,10 @@ class RequestTransaction(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
-        if isinstance(context, Context):
-            context.audit.operation_name = self.execution_context.operation_name
         yield
         if not isinstance(context, Context):
             return
+        context.audit.operation_name = _operation_name(self.execution_context)
         result = self.execution_context.result
         session = context.session
         if _is_mutation(self.execution_context) and result is not None and result.data:
@@ -49,3 +48,18 @@ def _is_mutation(execution_context: Any) -> bool:
         return bool(execution_context.operation_type == OperationType.MUTATION)
     except RuntimeError:
         return False
+
+
+def _operation_name(execution_context: Any) -> str | None:
+    """The operation's name from the parsed document (clients rarely send operationName)."""
+    if execution_context.operation_name:
+        return str(execution_context.operation_name)
+    try:
+        document = execution_context.graphql_document
+    except RuntimeError:
+        return None
+    for definition in getattr(document, "definitions", ()):
+        name = getattr(definition, "name", None)
+        if name is not None and hasattr(definition, "operation"):
+            return str(name.value)
+    return None

@@ -17,13 +17,13 @@ from resolvers import audit as ra
 from resolvers import identity as r
 from resolvers.errors import DomainError, ErrorCode
 from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.common import FORBIDDEN, mutate, optional_id, page_args, require
+from schema.common import FORBIDDEN, audit_mutation, mutate, page_args, require
 from schema.context import Info
 from schema.errors import UserError
 from schema.org import BuildingNode, HouseholdNode, OrgUnitNode
 from schema.people import PersonNode
 from schema.policy import relations_to
-from schema.relay import Connection, Node, connection, expect_id, to_global_id
+from schema.relay import Connection, Node, connection, expect_id, from_global_id, to_global_id
 
 
 @strawberry.type(description="A role the signed-in person holds, and where.")
@@ -188,8 +188,14 @@ class IdentityQuery:
         row: int | None = None
         if row_id is not None:
             _, row = _any_id(row_id)
+        actor_type, actor_db_id = _any_id(actor_id, "actorId") if actor_id else ("", None)
+        if actor_id and actor_type not in ("Person", "ApiToken"):
+            raise DomainError(
+                ErrorCode.VALIDATION, "`actorId` is a Person or an ApiToken", "actorId"
+            )
         f = ra.AuditFilter(
-            actor_person_id=optional_id(actor_id, "Person", "actorId"),
+            actor_person_id=actor_db_id if actor_type == "Person" else None,
+            actor_token_id=actor_db_id if actor_type == "ApiToken" else None,
             object_type=object_type,
             row_id=row,
             action=action,
@@ -200,10 +206,8 @@ class IdentityQuery:
         return connection(page, AuditEntryNode.from_row)  # type: ignore[no-any-return]
 
 
-def _any_id(global_id: str) -> tuple[str, int]:
-    from schema.relay import from_global_id
-
-    return from_global_id(global_id, "rowId")
+def _any_id(global_id: str, field: str = "rowId") -> tuple[str, int]:
+    return from_global_id(global_id, field)
 
 
 # --- mutations -------------------------------------------------------------------
@@ -331,7 +335,10 @@ class IdentityMutation:
             found = await r.sign_in(session, phone=input.phone, password=input.password)
         except DomainError as error:
             await session.commit()
-            return _session_payload(None, [UserError.of(error)])
+            errors = [UserError.of(error)]
+            audit_mutation(info, None, errors, object_type="Account")
+            return _session_payload(None, errors)
+        audit_mutation(info, found.account, [])
         return _session_payload(found, [])
 
     @strawberry.mutation(description="Trade a refresh token for new tokens (it rotates).")
@@ -341,19 +348,21 @@ class IdentityMutation:
             found = await r.refresh_session(session, refresh_token=input.refresh_token)
         except DomainError as error:
             await session.commit()  # keeps the family revocation of a replayed token
-            return _session_payload(None, [UserError.of(error)])
+            errors = [UserError.of(error)]
+            audit_mutation(info, None, errors, object_type="Account")
+            return _session_payload(None, errors)
+        audit_mutation(info, found.account, [])
         return _session_payload(found, [])
 
     @strawberry.mutation(description="Revoke the refresh token's whole family.")
     async def sign_out(self, info: Info, input: RefreshSessionInput) -> DonePayload:
         session = info.context.session
 
-        async def change() -> bool:
-            await r.sign_out(session, refresh_token=input.refresh_token)
-            return True
+        async def change() -> mi.RefreshToken | bool:
+            return await r.sign_out(session, refresh_token=input.refresh_token) or True
 
-        ok, errors = await mutate(info, _public, change)
-        return DonePayload(ok=bool(ok), errors=errors)
+        ok, errors = await mutate(info, _public, change, object_type="RefreshToken")
+        return DonePayload(ok=ok is not None, errors=errors)
 
     @strawberry.mutation
     async def change_password(self, info: Info, input: ChangePasswordInput) -> DonePayload:
@@ -364,18 +373,17 @@ class IdentityMutation:
             if account_id is None:
                 raise DomainError(ErrorCode.UNAUTHENTICATED, "sign in first")
 
-        async def change() -> bool:
+        async def change() -> mi.Account:
             assert account_id is not None
-            await r.change_password(
+            return await r.change_password(
                 session,
                 account_id=account_id,
                 current=input.current_password,
                 new=input.new_password,
             )
-            return True
 
-        ok, errors = await mutate(info, signed_in, change)
-        return DonePayload(ok=bool(ok), errors=errors)
+        account, errors = await mutate(info, signed_in, change)
+        return DonePayload(ok=account is not None, errors=errors)
 
     @strawberry.mutation(description="Give a person in your subtree a sign-in account.")
     async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
@@ -427,6 +435,7 @@ class IdentityMutation:
                 days=input.days,
                 created_by=info.context.actor.person_id,
             ),
+            subject=lambda issued: issued.token if issued else None,
         )
         if issued is None:
             return ApiTokenPayload(api_token=None, token=None, errors=errors)
@@ -459,7 +468,9 @@ class IdentityMutation:
             person_id = expect_id(input.person_id, "Person", "personId")
             node = await _revealable(info, person_id, wanted, input.purpose)
         except DomainError as error:
-            return RevealPayload(errors=[UserError.of(error)])
+            errors = [UserError.of(error)]
+            audit_mutation(info, None, errors, purpose=input.purpose.strip()[:200])
+            return RevealPayload(errors=errors)
         context.audit.record(
             context.who,
             ma.AuditAction.REVEAL,

@@ -45,10 +45,12 @@ def _maybe_person(row: PersonRow | None) -> PersonNode | None:
     return _person(row) if row else None
 
 
-def _people_filter(f: PersonFilterInput | None, order: rp.PersonOrder | None) -> rp.PersonFilter:
+def _people_filter(
+    info: Info, f: PersonFilterInput | None, order: rp.PersonOrder | None
+) -> rp.PersonFilter:
     from schema.people import person_filter
 
-    return person_filter(f, order)
+    return person_filter(info, f, order)
 
 
 @strawberry.type(
@@ -186,7 +188,7 @@ class OrgUnitNode(Node):
             "org_unit",
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(filter, order_by),
+            _people_filter(info, filter, order_by),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -337,7 +339,7 @@ class BuildingNode(Node):
             "building",
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(filter, order_by),
+            _people_filter(info, filter, order_by),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -463,7 +465,7 @@ class PartyOrganisationNode(Node):
             info.context.loaders,
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(filter, order_by),
+            _people_filter(info, filter, order_by),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -967,6 +969,13 @@ class OrgMutation:
                     m.Household,
                     expect_id(input.household_id, "Household", "householdId"),
                     "householdId",
+                ),
+                see=(
+                    (
+                        PersonRow,
+                        expect_id(input.party_member_id, "Person", "partyMemberId"),
+                        "partyMemberId",
+                    ),
                 ),
             ),
             lambda: r.designate_central_household(

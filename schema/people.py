@@ -9,7 +9,9 @@ import strawberry
 from models import org as mo
 from models import people as m
 from models.crypto import decrypt_id_card
+from permissions.policy import filterable
 from resolvers import people as r
+from resolvers.errors import DomainError, ErrorCode
 from schema.common import mutate, optional_id, page_args, require, require_position_end
 from schema.context import Info
 from schema.errors import UserError
@@ -36,8 +38,30 @@ class PersonFilterInput:
     age_band: r.AgeBand | None = None
 
 
-def person_filter(f: PersonFilterInput | None, order: r.PersonOrder | None) -> r.PersonFilter:
+#: Which policy field each filter reads: filtering on a field reveals it.
+FILTER_FIELDS = {
+    "name_prefix": "name",
+    "gender": "gender",
+    "is_party_member": "isPartyMember",
+    "is_veteran": "isVeteran",
+    "is_elderly": "isElderly",
+    "lives_alone": "livesAlone",
+    "is_renter": "isRenter",
+    "age_band": "ageBand",
+}
+
+
+def person_filter(
+    info: Info, f: PersonFilterInput | None, order: r.PersonOrder | None
+) -> r.PersonFilter:
+    """The filter, refused for any field the actor would not see in full on every row."""
     f = f or PersonFilterInput()
+    actor = info.context.actor
+    for attribute, field in FILTER_FIELDS.items():
+        if getattr(f, attribute) is not None and not filterable(actor, "Person", field):
+            raise DomainError(
+                ErrorCode.FORBIDDEN, f"you may not filter people by `{field}`", "filter"
+            )
     return r.PersonFilter(
         name_prefix=f.name_prefix,
         gender=f.gender,
@@ -261,7 +285,7 @@ class PeopleQuery:
             "all",
             None,
             page_args(first, after, last, before),
-            person_filter(filter, order_by),
+            person_filter(info, filter, order_by),
         )
         return connection(page, PersonNode.from_row)  # type: ignore[no-any-return]
 
@@ -382,7 +406,7 @@ class PeopleMutation:
                     optional_id(input.household_id, "Household", "householdId"),
                     "householdId",
                 ),
-                anywhere=True,
+                anywhere="root",
             ),
             change,
         )
@@ -424,6 +448,7 @@ class PeopleMutation:
                     "buildingId",
                 ),
                 role=input.role,
+                see=((m.Person, expect_id(input.person_id, "Person", "personId"), "personId"),),
             ),
             change,
         )
@@ -453,6 +478,13 @@ class PeopleMutation:
                     mo.Household,
                     expect_id(input.household_id, "Household", "householdId"),
                     "householdId",
+                ),
+                see=(
+                    (
+                        m.Person,
+                        expect_id(input.party_member_id, "Person", "partyMemberId"),
+                        "partyMemberId",
+                    ),
                 ),
             ),
             lambda: r.create_pairing(

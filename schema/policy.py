@@ -31,10 +31,13 @@ class GuardedRow(Protocol):
 def _settle(
     context: Context, type_name: str, source: GuardedRow, found: set[Relation]
 ) -> set[Relation]:
-    if type_name == "Person" and context.actor.person_id == source.db_id:
-        found.add(Relation.SELF)
+    if type_name == "Person":
+        if context.actor.person_id == source.db_id:
+            found.add(Relation.SELF)
+        if source.db_id in context.actor.contact_ids:
+            found.add(Relation.CONTACT)
     if not found:
-        found = {Relation.CONTACT}  # visible, yet not under any grant: a contact of one's place
+        found = {Relation.OTHER}  # visible, yet nothing closer: public fields only
     context.relations[(type_name, source.db_id)] = found
     return found
 
@@ -55,9 +58,14 @@ async def relations_to(context: Context, type_name: str, source: GuardedRow) -> 
     if found is not None:
         return found
     # People without a home here (seconded cadres ...) are judged by where they serve.
+    # Staff are not residents there: those caring for residents see them as fellow staff.
     held = await positions_of(context.loaders, Position.person_id, source.db_id, PositionFilter())
     serving = set().union(*(context.actor.relations_to(p.path) for p in held))
-    serving.discard(Relation.HOUSEHOLD)
+    serving -= {Relation.HOUSEHOLD}
+    if context.actor.city_admin:
+        serving.add(Relation.ADMIN)
+    if serving & {Relation.BUILDING_STAFF, Relation.GRID}:
+        serving = (serving - {Relation.BUILDING_STAFF, Relation.GRID}) | {Relation.SERVICE}
     return _settle(context, type_name, source, serving)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.tools import merge_types
 
 from models import audit as ma
@@ -76,7 +77,16 @@ Mutation = merge_types(
     "Mutation", (identity.IdentityMutation, org.OrgMutation, people.PeopleMutation)
 )
 
-schema = strawberry.Schema(
+
+class Schema(strawberry.Schema):
+    """Errors are logged by `schema.errors.public_error`, redacted: never with input values
+    or exception messages, which can carry residents' personal data."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        return None
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     extensions=[RequestTransaction],

@@ -121,7 +121,7 @@ async def add_all(session: AsyncSession, rows: Sequence[SQLModel]) -> None:
         result = await session.execute(
             sa.select(table.c.id, table.c.path).where(table.c.id.in_(list(by_id)))
         )
-        for row_id, path in result.tuples():
+        for row_id, path in result:
             set_committed_value(by_id[row_id], "path", path)
 
 
