@@ -7,6 +7,7 @@ Out-of-scope rows are simply absent, so they answer exactly like rows that do no
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,8 @@ class Reach(enum.Enum):
     TREE = "tree"  # under or above any grant (display tokens included) or own household
     ADMIN = "admin"  # under an admin grant only
     CITY = "city"  # city admins only (the audit log)
+    CASE = "case"  # a petition's rows: under a non-display grant, or the resident's own case
+    LEDGER = "ledger"  # points: one's own, or a person under an admin grant
     PUBLIC = "public"  # any identified actor (no path: e.g. work units)
 
 
@@ -63,6 +66,14 @@ ROW_SCOPE: dict[str, Reach] = {
     "api_token": Reach.ADMIN,
     "account": Reach.ADMIN,
     "audit_log": Reach.CITY,
+    "petition": Reach.CASE,
+    "petition_event": Reach.CASE,
+    "petition_rating": Reach.CASE,
+    "petition_category": Reach.PUBLIC,
+    "petition_due_time": Reach.PUBLIC,
+    "micro_wish": Reach.PLACE,
+    "micro_wish_event": Reach.PLACE,
+    "points_entry": Reach.LEDGER,
 }
 
 _NOT_DISPLAY = tuple(r for r in Relation if r != Relation.DISPLAY)
@@ -85,6 +96,32 @@ def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
     )
 
 
+def _own_case(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
+    """A resident's own petitions, and their timeline and ratings."""
+    from models.petitions import Petition
+
+    if actor.person_id is None:
+        return sa.false()
+    if model is Petition:
+        return col(Petition.reporter_id) == actor.person_id
+    case = sa.orm.aliased(Petition, name="own_case")
+    return sa.exists().where(
+        col(case.id) == model.petition_id, col(case.reporter_id) == actor.person_id
+    )
+
+
+def _ledger(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
+    from models.people import Person
+
+    own = model.person_id == actor.person_id if actor.person_id else sa.false()
+    admins = actor.grant_paths(Relation.ADMIN)
+    if not admins:
+        return own
+    person = sa.orm.aliased(Person, name="ledger_person")
+    managed = sa.exists().where(col(person.id) == model.person_id, under(col(person.path), admins))
+    return sa.or_(own, managed)
+
+
 def _contacts(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     """The building head, liaison and grid worker of a resident's own place."""
     if not actor.contact_ids:
@@ -103,43 +140,55 @@ def countable(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
     return [sa.or_(under(model.path, displays), *visible(model, actor))]
 
 
-def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:  # noqa: PLR0911
-    """Conditions restricting `model` rows to the actor's scope (none when unrestricted)."""
-    if actor.unrestricted:
-        return []
-    if actor.kind == ActorKind.ANONYMOUS:
-        return [sa.false()]
-    reach = ROW_SCOPE.get(model.__tablename__)
-    if reach is None:
-        return [sa.false()]  # deny by default: a new table must be given a reach
-    if reach is Reach.PUBLIC:
-        return []
-    if reach is Reach.CITY:
-        return [] if Role.CITY_ADMIN in actor.roles else [sa.false()]
-    if reach is Reach.ADMIN:
-        if model.__tablename__ == "account":
-            from models.people import Person
+def _admin_rows(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
+    admins = actor.grant_paths(Relation.ADMIN)
+    if model.__tablename__ == "account":  # an account is where its person is
+        from models.people import Person
 
-            person = sa.orm.aliased(Person, name="account_person")
-            return [
-                sa.exists().where(
-                    person.id == model.person_id,
-                    under(person.path, actor.grant_paths(Relation.ADMIN)),
-                )
-            ]
-        return [under(model.path, actor.grant_paths(Relation.ADMIN))]
+        person = sa.orm.aliased(Person, name="account_person")
+        return sa.exists().where(col(person.id) == model.person_id, under(col(person.path), admins))
+    return under(model.path, admins)
+
+
+def _personal_rows(model: Any, actor: Actor, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
     own = (actor.household_path,) if actor.household_path else ()
-    granted = actor.grant_paths(*_NOT_DISPLAY)
-    if reach is Reach.TREE:
-        every = actor.grant_paths() + own
-        return [sa.or_(under(model.path, every), above(model.path, every))]
-    if reach is Reach.PLACE:
-        return [sa.or_(under(model.path, granted), above(model.path, own))]
     admitted = sa.or_(under(model.path, granted), under(model.path, own))
-    if reach is Reach.PERSON:
+    if ROW_SCOPE[model.__tablename__] is Reach.PERSON:
         admitted = sa.or_(admitted, _serving(model, granted))
         if actor.city_admin:  # people registered nowhere below the city (no home, no post)
             admitted = sa.or_(admitted, model.path.is_(None))
         if own:
             admitted = sa.or_(admitted, _contacts(model, actor))
-    return [admitted]
+    return admitted
+
+
+def _reach_condition(model: Any, actor: Actor, reach: Reach) -> sa.ColumnElement[bool]:
+    own = (actor.household_path,) if actor.household_path else ()
+    granted = actor.grant_paths(*_NOT_DISPLAY)
+    rules: dict[Reach, Callable[[], sa.ColumnElement[bool]]] = {
+        Reach.PUBLIC: sa.true,
+        Reach.CITY: lambda: sa.true() if Role.CITY_ADMIN in actor.roles else sa.false(),
+        Reach.ADMIN: lambda: _admin_rows(model, actor),
+        Reach.CASE: lambda: sa.or_(under(model.path, granted), _own_case(model, actor)),
+        Reach.LEDGER: lambda: _ledger(model, actor),
+        Reach.TREE: lambda: sa.or_(
+            under(model.path, actor.grant_paths() + own),
+            above(model.path, actor.grant_paths() + own),
+        ),
+        Reach.PLACE: lambda: sa.or_(under(model.path, granted), above(model.path, own)),
+        Reach.PERSONAL: lambda: _personal_rows(model, actor, granted),
+        Reach.PERSON: lambda: _personal_rows(model, actor, granted),
+    }
+    return rules[reach]()
+
+
+def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
+    """Conditions restricting `model` rows to the actor's scope (none when unrestricted)."""
+    if actor.unrestricted:
+        return []
+    reach = ROW_SCOPE.get(model.__tablename__)
+    if actor.kind == ActorKind.ANONYMOUS or reach is None:
+        return [sa.false()]  # deny by default: a new table must be given a reach
+    if reach is Reach.PUBLIC:
+        return []
+    return [_reach_condition(model, actor, reach)]

@@ -14,8 +14,9 @@ from models import audit as ma
 from models import identity as mi
 from models import org as mo
 from models import people as mp
+from models import petitions as mpet
 from resolvers.errors import DomainError, ErrorCode
-from schema import identity, org, people
+from schema import identity, org, people, petitions
 from schema.context import Info
 from schema.extensions import RequestTransaction
 from schema.relay import Node, from_global_id
@@ -34,6 +35,9 @@ NODE_TYPES: dict[str, tuple[Any, Callable[[Any], Node]]] = {
     "Pairing": (mp.Pairing, people.PairingNode.from_row),
     "ApiToken": (mi.ApiToken, identity.ApiTokenNode.from_row),
     "AuditEntry": (ma.AuditEntry, identity.AuditEntryNode.from_row),
+    "Petition": (mpet.Petition, petitions.PetitionNode.from_row),
+    "PetitionCategory": (mpet.PetitionCategory, petitions.PetitionCategoryNode.from_row),
+    "MicroWish": (mpet.MicroWish, petitions.MicroWishNode.from_row),
 }
 
 MAX_NODES = 100
@@ -72,9 +76,24 @@ class NodeQuery:
         return await resolve_nodes(info, ids)
 
 
-Query = merge_types("Query", (NodeQuery, identity.IdentityQuery, org.OrgQuery, people.PeopleQuery))
+Query = merge_types(
+    "Query",
+    (
+        NodeQuery,
+        identity.IdentityQuery,
+        org.OrgQuery,
+        people.PeopleQuery,
+        petitions.PetitionQuery,
+    ),
+)
 Mutation = merge_types(
-    "Mutation", (identity.IdentityMutation, org.OrgMutation, people.PeopleMutation)
+    "Mutation",
+    (
+        identity.IdentityMutation,
+        org.OrgMutation,
+        people.PeopleMutation,
+        petitions.PetitionMutation,
+    ),
 )
 
 
@@ -103,5 +122,8 @@ schema = Schema(
         people.PairingNode,
         identity.ApiTokenNode,
         identity.AuditEntryNode,
+        petitions.PetitionNode,
+        petitions.PetitionCategoryNode,
+        petitions.MicroWishNode,
     ],
 )

@@ -31,11 +31,15 @@ async def seed(libpq_uri: str, scale: str, *, force: bool) -> None:
         from seeds.city import seed_city
 
         await asyncio.to_thread(seed_city, libpq_uri)
+        from seeds.petitions import seed_city_petitions
+
+        await asyncio.to_thread(seed_city_petitions, libpq_uri)
         return
     if scale != "demo":
         raise ValueError(f"unknown seed scale {scale!r}: use 'demo' or 'city'")
     from seeds.accounts import seed_demo_accounts
     from seeds.demo import seed_demo
+    from seeds.petitions import seed_demo_petitions
 
     engine = make_engine(libpq_uri, pool_size=1)
     try:
@@ -52,6 +56,7 @@ async def seed(libpq_uri: str, scale: str, *, force: bool) -> None:
             started = time.perf_counter()
             demo = await seed_demo(session)
             await seed_demo_accounts(session, demo)
+            await seed_demo_petitions(session, demo)
         report(f"seeded the demo city in {time.perf_counter() - started:.1f}s")
     finally:
         await engine.dispose()

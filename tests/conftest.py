@@ -148,6 +148,17 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
         yield s
 
 
+@pytest.fixture
+async def demo_petitions(session: AsyncSession, demo: DemoCity) -> DemoCity:
+    """The demo city's petitions and wishes, inside this test's transaction only (the shared
+    demo has none, so that petition tests start from an empty workflow)."""
+    from seeds.petitions import seed_demo_petitions
+
+    await seed_demo_petitions(session, demo)
+    await session.commit()
+    return demo
+
+
 @dataclass
 class GraphQLClient:
     http: httpx.AsyncClient

@@ -52,6 +52,14 @@ async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, s
     found["ApiToken"] = token["createApiToken"]["apiToken"]["id"]
     audit = await gql("{ auditLog(first: 1) { nodes { id } } }")
     found["AuditEntry"] = audit["auditLog"]["nodes"][0]["id"]
+    cases = await gql(
+        """query($building: ID!) { petitions(first: 1) { nodes { id category { id } } }
+             wishWall(buildingId: $building, first: 1) { nodes { id } } }""",
+        {"building": found["Building"]},
+    )
+    found["Petition"] = cases["petitions"]["nodes"][0]["id"]
+    found["PetitionCategory"] = cases["petitions"]["nodes"][0]["category"]["id"]
+    found["MicroWish"] = cases["wishWall"]["nodes"][0]["id"]
     return {name: str(value) for name, value in found.items()}
 
 
@@ -59,15 +67,20 @@ def type_name_of(global_id: str) -> str:
     return base64.urlsafe_b64decode(global_id).decode().split(":")[0]
 
 
-async def test_the_id_query_reaches_every_node_type(gql: GraphQLClient, demo: DemoCity) -> None:
-    found = await one_id_of_each_type(gql, demo)
+async def test_the_id_query_reaches_every_node_type(
+    gql: GraphQLClient, demo_petitions: DemoCity
+) -> None:
+    found = await one_id_of_each_type(gql, demo_petitions)
     assert set(found) == set(NODE_TYPES)
     for type_name, global_id in found.items():
         assert type_name_of(global_id) == type_name
 
 
 @pytest.mark.parametrize("type_name", sorted(NODE_TYPES))
-async def test_node_round_trip(gql: GraphQLClient, demo: DemoCity, type_name: str) -> None:
+async def test_node_round_trip(
+    gql: GraphQLClient, demo_petitions: DemoCity, type_name: str
+) -> None:
+    demo = demo_petitions
     global_id = (await one_id_of_each_type(gql, demo))[type_name]
     data = await gql(
         f"query($id: ID!) {{ node(id: $id) {{ __typename ... on {type_name} {{ id }} }} }}",
@@ -77,9 +90,9 @@ async def test_node_round_trip(gql: GraphQLClient, demo: DemoCity, type_name: st
 
 
 async def test_nodes_keeps_the_order_asked_and_nulls_the_unknown(
-    gql: GraphQLClient, demo: DemoCity
+    gql: GraphQLClient, demo_petitions: DemoCity
 ) -> None:
-    found = await one_id_of_each_type(gql, demo)
+    found = await one_id_of_each_type(gql, demo_petitions)
     wanted = list(reversed(found.values()))
     unknown_type = str(to_global_id("Nonsense", 1))
     absent = str(to_global_id("Building", 987_654_321))
@@ -147,9 +160,9 @@ async def test_id_beyond_bigint_is_not_an_internal_error(gql: GraphQLClient) -> 
 
 
 async def test_nodes_batches_per_table(
-    gql: GraphQLClient, demo: DemoCity, sql_statements: StatementCounter
+    gql: GraphQLClient, demo_petitions: DemoCity, sql_statements: StatementCounter
 ) -> None:
-    found = await one_id_of_each_type(gql, demo)
+    found = await one_id_of_each_type(gql, demo_petitions)
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
     sql_statements.reset()
     await gql(query, {"ids": [found["OrgUnit"]]})

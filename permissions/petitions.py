@@ -1,0 +1,100 @@
+"""Who may act on petitions and micro-wishes, as data.
+
+Handling follows the owner: a petition owned at a level is handled by the actors whose
+grant over the owner's node gives one of that level's handler relations (a community
+admin may handle what a building owns; a building head may not handle what a street
+owns). The assignee may carry out the hands-on steps. Closing and reopening happen only
+through the resident's rating; closing unrated only through the scheduler.
+"""
+
+from __future__ import annotations
+
+from models.petitions import Level, PetitionAction, WishAction
+from permissions.actor import Actor, is_under
+from permissions.roles import Relation
+
+R = Relation
+A = PetitionAction
+
+#: Relations (over the owner's node) that handle petitions owned at each level.
+HANDLERS: dict[Level, frozenset[Relation]] = {
+    Level.BUILDING: frozenset({R.BUILDING_STAFF, R.GRID, R.ADMIN}),
+    Level.GRID: frozenset({R.GRID, R.ADMIN}),
+    Level.COMMUNITY: frozenset({R.ADMIN}),
+    Level.STREET: frozenset({R.ADMIN}),
+    Level.DISTRICT: frozenset({R.ADMIN}),
+}
+
+#: Actions the owner's handlers may take.
+BY_HANDLERS: frozenset[PetitionAction] = frozenset(
+    {
+        A.ACCEPT,
+        A.REJECT,
+        A.MARK_DUPLICATE,
+        A.ASSIGN,
+        A.ACKNOWLEDGE,
+        A.START,
+        A.RESOLVE,
+        A.DECLARE_NOT_RESOLVABLE,
+        A.RETURN,
+        A.ESCALATE,
+    }
+)
+#: Actions the assignee may take on a petition assigned to them.
+BY_ASSIGNEE: frozenset[PetitionAction] = frozenset(
+    {A.ACKNOWLEDGE, A.START, A.RESOLVE, A.DECLARE_NOT_RESOLVABLE, A.RETURN, A.ESCALATE}
+)
+
+#: Relations (over the place) that may record a petition or wish for a resident.
+RECORDERS: frozenset[Relation] = frozenset({R.BUILDING_STAFF, R.GRID, R.SERVICE, R.ADMIN})
+
+#: Relations (over the wish's place) that publish, release or cancel wishes on a wall.
+WALL_KEEPERS: frozenset[Relation] = frozenset({R.BUILDING_STAFF, R.GRID, R.ADMIN})
+BY_WALL_KEEPERS: frozenset[WishAction] = frozenset(
+    {WishAction.PUBLISH, WishAction.RELEASE, WishAction.CANCEL}
+)
+
+#: Who edits categories and due times: they are city-wide.
+CATEGORY_EDITORS: frozenset[Relation] = frozenset({R.ADMIN})
+
+
+def _holds(actor: Actor, relations: frozenset[Relation], path: str | None) -> bool:
+    if path is None:
+        return False
+    return any(g.relation in relations and is_under(path, g.path) for g in actor.grants)
+
+
+def may_handle(
+    actor: Actor,
+    action: PetitionAction,
+    *,
+    owner_level: Level,
+    owner_path: str | None,
+    assignee_id: int | None,
+) -> bool:
+    if actor.unrestricted:
+        return True
+    if action in BY_HANDLERS and _holds(actor, HANDLERS[owner_level], owner_path):
+        return True
+    return action in BY_ASSIGNEE and assignee_id is not None and actor.person_id == assignee_id
+
+
+def may_record_for(actor: Actor, place_path: str | None) -> bool:
+    """Staff recording a petition or wish on a resident's behalf at a place they serve."""
+    return actor.unrestricted or _holds(actor, RECORDERS, place_path)
+
+
+def lives_at(actor: Actor, place_path: str | None) -> bool:
+    """A resident submitting for themselves: the place is their building or above it."""
+    home = actor.household_path
+    return home is not None and place_path is not None and is_under(home, place_path)
+
+
+def may_keep_wall(actor: Actor, action: WishAction, place_path: str | None) -> bool:
+    return actor.unrestricted or (
+        action in BY_WALL_KEEPERS and _holds(actor, WALL_KEEPERS, place_path)
+    )
+
+
+def may_edit_categories(actor: Actor) -> bool:
+    return actor.unrestricted or actor.city_admin

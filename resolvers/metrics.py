@@ -1,0 +1,771 @@
+"""Metrics of petitions (诉求) per subtree and period, rankings of the units under a node, and
+the feedback report of a building (楼栋说事室).
+
+Every figure is computed in SQL from the petition rows, their timeline and their ratings, each
+table limited to the rows the caller may count (`loaders.count_scope`), in one statement per
+call. The definitions, used alike for the totals, the breakdowns and the rankings:
+
+Cohorts
+    *Submitted cohort*: petitions placed in the subtree (`petition.path <@ unit.path`) and
+    submitted in ``[since, until)``. Counts by status, response, ratings, durations,
+    escalations and closures are about this cohort.
+    *Due cohort* (on-time rate only): petitions placed in the subtree whose current due time
+    (`due_at`) falls in ``[since, until)``, whenever they were submitted, except REJECTED and
+    DUPLICATE ones (they leave the handling process), and except those neither resolved nor
+    yet due at `as_of` (their clock still runs). Every deadline is so judged in the period in
+    which it falls, once.
+
+Rates (each `float | None`: None when the denominator is 0)
+    response rate        responded_in_time / assigned. *assigned*: petitions of the submitted
+                         cohort with an assignment (`assigned_at`, the first one) whose first
+                         contact (`first_contact_at`, set by the first ACKNOWLEDGE) happened,
+                         or whose `response_limit` has run out by `as_of`;
+                         *responded_in_time*: first contact at most `response_limit` after
+                         the first assignment.
+    on-time rate         on_time / due. *on_time*: petitions of the due cohort with a
+                         resolution timestamp (`resolved_at`: RESOLVED, or CLOSED /
+                         CLOSED_UNRATED after a resolution) at or before `due_at`. A petition
+                         declared NOT_RESOLVABLE has no resolution timestamp: once due it
+                         counts as not on time.
+    resolution rate      rated_resolved / rated, and
+    satisfaction rate    rated_satisfied / rated. *rated*: petitions of the submitted cohort
+                         with at least one rating; a petition counts with its latest rating
+                         (highest round: an UNSATISFIED rating reopens it, the next
+                         resolution is rated again). *rated_resolved*: latest rating SATISFIED
+                         or BASICALLY_SATISFIED; *rated_satisfied*: latest rating SATISFIED.
+    escalation rate      escalated / submitted: petitions of the submitted cohort with at
+                         least one ESCALATE entry in their timeline (by hand or by the
+                         scheduler). Per level: petitions escalated at least once *from* the
+                         level / petitions owned at that level at some time (their current
+                         owner level, and every level they were escalated from).
+    building closure     closed_at_building / closed. *closed*: petitions of the submitted
+    share                cohort in status CLOSED or CLOSED_UNRATED (not REJECTED nor
+                         DUPLICATE); *closed_at_building*: those whose final owner level is
+                         BUILDING.
+
+Durations (median and 90th percentile, `percentile_cont` over epoch seconds, None when no
+petition has the timestamp): time to first contact = `first_contact_at - submitted_at`;
+time to resolution = `resolved_at - submitted_at` (petitions of the submitted cohort that
+have the timestamp; a reopened petition has none until it is resolved again).
+
+Surprising facts of the petitions core the definitions follow: `due_at` is replaced at each
+escalation and reopening (the deadline judged is the last one); `assigned_at` and
+`first_contact_at` keep the first assignment and contact for good; REOPEN clears
+`resolved_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import col
+
+from models.base import utcnow
+from models.org import Building, OrgKind, OrgUnit
+from models.petitions import (
+    FINAL_STATUSES,
+    LEVELS,
+    Channel,
+    Level,
+    Petition,
+    PetitionAction,
+    PetitionCategory,
+    PetitionEvent,
+    PetitionRating,
+    PetitionStatus,
+    RatingValue,
+)
+from resolvers.errors import DomainError, ErrorCode, not_found
+from resolvers.loaders import Loaders
+from resolvers.people import CHINA
+
+_S = PetitionStatus
+
+#: Statuses that take a petition out of handling without a resolution to judge on time.
+NOT_HANDLED: Final = (_S.REJECTED, _S.DUPLICATE)
+#: Statuses counted as closed for the building closure share.
+CLOSED: Final = (_S.CLOSED, _S.CLOSED_UNRATED)
+#: Latest ratings counted as resolved for the resolution rate.
+RESOLVED_RATINGS: Final = (RatingValue.SATISFIED, RatingValue.BASICALLY_SATISFIED)
+DEFAULT_RESPONSE_LIMIT: Final = timedelta(hours=24)
+DEFAULT_MIN_RATED: Final = 10
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    """`numerator / denominator`, or None when nothing was counted."""
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class PetitionRates:
+    """Counts and rates of one cohort (all petitions of a subtree, or one category, channel
+    or child unit of it). See the module docstring for the definitions."""
+
+    submitted: int
+    assigned: int
+    responded_in_time: int
+    response_rate: float | None
+    due: int
+    on_time: int
+    on_time_rate: float | None
+    rated: int
+    rated_resolved: int
+    rated_satisfied: int
+    resolution_rate: float | None
+    satisfaction_rate: float | None
+    escalated: int
+    escalation_rate: float | None
+    closed: int
+    closed_at_building: int
+    building_closure_share: float | None
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: PetitionStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class DurationSummary:
+    """How long something took: `count` petitions had it; median and 90th percentile."""
+
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+
+
+@dataclass(frozen=True)
+class LevelEscalation:
+    """`escalated` of the `handled` petitions owned at `level` at some time went up from it."""
+
+    level: Level
+    handled: int
+    escalated: int
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class CategoryBreakdown:
+    category_id: int
+    code: str
+    name: str
+    rates: PetitionRates
+
+
+@dataclass(frozen=True)
+class ChannelBreakdown:
+    channel: Channel
+    rates: PetitionRates
+
+
+@dataclass(frozen=True)
+class PetitionMetrics:
+    """The metrics of a subtree and period.
+
+    `by_status` lists every status (zeros included) in declaration order. `by_category`
+    (most submitted first) and `by_channel` (declaration order) list the groups with at
+    least one petition in either cohort. `as_of` is the instant running clocks were judged
+    at (response limit not yet run out, due time not yet reached).
+    """
+
+    org_unit_id: int
+    since: datetime
+    until: datetime
+    category_id: int | None
+    channel: Channel | None
+    response_limit: timedelta
+    as_of: datetime
+    totals: PetitionRates
+    by_status: tuple[StatusCount, ...]
+    time_to_first_contact: DurationSummary
+    time_to_resolution: DurationSummary
+    escalation_by_level: tuple[LevelEscalation, ...]
+    by_category: tuple[CategoryBreakdown, ...]
+    by_channel: tuple[ChannelBreakdown, ...]
+
+
+@dataclass(frozen=True)
+class UnitRanking:
+    """A child unit with its rates; `rank` is None when it has fewer than `min_rated` rated
+    petitions (too few to rank: small numbers are never ranked)."""
+
+    org_unit_id: int
+    code: str
+    name: str
+    kind: OrgKind
+    rank: int | None
+    rates: PetitionRates
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One petition as the building's feedback wall shows it: nobody's name, phone or id,
+    anonymous or not; dates in China time."""
+
+    petition_id: int
+    category_name: str
+    title: str
+    status: PetitionStatus
+    submitted_on: date
+    resolved_on: date | None
+    resolution_note: str | None
+    rating: RatingValue | None
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    """楼栋说事室: the petitions of a building submitted in ``[since, until)``.
+
+    `received` counts them; `resolved` those with a resolution timestamp (RESOLVED, or
+    closed after a resolution); `pending` those not in a final status (a RESOLVED petition
+    awaiting its rating is both resolved and pending). `items` are in submission order.
+    """
+
+    building_id: int
+    building_name: str
+    since: datetime
+    until: datetime
+    received: int
+    resolved: int
+    pending: int
+    items: tuple[FeedbackItem, ...]
+
+
+# --- shared SQL ------------------------------------------------------------------------------
+
+
+def _check_period(since: datetime, until: datetime) -> None:
+    if since.tzinfo is None or until.tzinfo is None:
+        raise DomainError(ErrorCode.VALIDATION, "give the period with a time zone", "since")
+    if since >= until:
+        raise DomainError(ErrorCode.VALIDATION, "`since` must be before `until`", "until")
+
+
+def _text_array(expr: Any) -> Any:
+    return sa.type_coerce(expr, postgresql.ARRAY(sa.Text))
+
+
+def _epoch(expr: Any) -> Any:
+    return sa.cast(sa.extract("epoch", expr), sa.Float)
+
+
+def _facts(
+    loaders: Loaders,
+    *,
+    since: datetime,
+    until: datetime,
+    as_of: datetime,
+    response_limit: timedelta,
+) -> tuple[Any, list[Any]]:
+    """Per-petition facts (labelled columns over `petition`), and the condition admitting a
+    petition to either cohort."""
+    p = Petition
+    submitted_at, due_at = col(p.submitted_at), col(p.due_at)
+    assigned_at, first_contact_at = col(p.assigned_at), col(p.first_contact_at)
+    resolved_at = col(p.resolved_at)
+    in_period = sa.and_(submitted_at >= since, submitted_at < until)
+    due_in_period = sa.and_(due_at >= since, due_at < until)
+    assigned = sa.and_(
+        in_period,
+        assigned_at.is_not(None),
+        sa.or_(first_contact_at.is_not(None), assigned_at + response_limit <= as_of),
+    )
+    due = sa.and_(
+        due_in_period,
+        col(p.status).not_in(NOT_HANDLED),
+        sa.or_(resolved_at.is_not(None), due_at <= as_of),
+    )
+    latest_rating = (
+        sa.select(col(PetitionRating.rating))
+        .where(col(PetitionRating.petition_id) == col(p.id), *loaders.count_scope(PetitionRating))
+        .order_by(col(PetitionRating.round).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    escalated_from = _text_array(
+        sa.select(sa.func.array_agg(sa.distinct(col(PetitionEvent.from_level))))
+        .where(
+            col(PetitionEvent.petition_id) == col(p.id),
+            col(PetitionEvent.action) == PetitionAction.ESCALATE,
+            col(PetitionEvent.from_level).is_not(None),
+            *loaders.count_scope(PetitionEvent),
+        )
+        .scalar_subquery()
+    )
+    facts = [
+        in_period.label("in_period"),
+        assigned.label("assigned"),
+        sa.and_(in_period, first_contact_at <= assigned_at + response_limit).label("responded"),
+        due.label("due"),
+        sa.and_(due, resolved_at <= due_at).label("on_time"),
+        latest_rating.label("rating"),
+        escalated_from.label("escalated_from"),
+        sa.case((in_period, _epoch(first_contact_at - submitted_at))).label("first_contact_s"),
+        sa.case((in_period, _epoch(resolved_at - submitted_at))).label("resolution_s"),
+        col(p.status).label("status"),
+        col(p.owner_level).label("owner_level"),
+    ]
+    return sa.or_(in_period, due_in_period), facts
+
+
+def _count(condition: Any, name: str) -> Any:
+    return sa.func.count().filter(condition).label(name)
+
+
+def _rate_columns(base: Any) -> list[Any]:
+    c = base.c
+    return [
+        _count(c.in_period, "submitted"),
+        _count(c.assigned, "assigned"),
+        _count(sa.and_(c.assigned, c.responded), "responded_in_time"),
+        _count(c.due, "due"),
+        _count(c.on_time, "on_time"),
+        _count(sa.and_(c.in_period, c.rating.is_not(None)), "rated"),
+        _count(sa.and_(c.in_period, c.rating.in_(RESOLVED_RATINGS)), "rated_resolved"),
+        _count(sa.and_(c.in_period, c.rating == RatingValue.SATISFIED), "rated_satisfied"),
+        _count(sa.and_(c.in_period, c.escalated_from.is_not(None)), "escalated"),
+        _count(sa.and_(c.in_period, c.status.in_(CLOSED)), "closed"),
+        _count(
+            sa.and_(c.in_period, c.status.in_(CLOSED), c.owner_level == Level.BUILDING),
+            "closed_at_building",
+        ),
+    ]
+
+
+def _rates(row: Mapping[str, Any]) -> PetitionRates:
+    def n(name: str) -> int:
+        return int(row[name] or 0)
+
+    return PetitionRates(
+        submitted=n("submitted"),
+        assigned=n("assigned"),
+        responded_in_time=n("responded_in_time"),
+        response_rate=ratio(n("responded_in_time"), n("assigned")),
+        due=n("due"),
+        on_time=n("on_time"),
+        on_time_rate=ratio(n("on_time"), n("due")),
+        rated=n("rated"),
+        rated_resolved=n("rated_resolved"),
+        rated_satisfied=n("rated_satisfied"),
+        resolution_rate=ratio(n("rated_resolved"), n("rated")),
+        satisfaction_rate=ratio(n("rated_satisfied"), n("rated")),
+        escalated=n("escalated"),
+        escalation_rate=ratio(n("escalated"), n("submitted")),
+        closed=n("closed"),
+        closed_at_building=n("closed_at_building"),
+        building_closure_share=ratio(n("closed_at_building"), n("closed")),
+    )
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=round(float(value), 6))
+
+
+# --- petition metrics ------------------------------------------------------------------------
+
+_BOTH_GROUPED: Final = 3  # grouping(category_id, channel) of the grand total row
+_BY_CATEGORY: Final = 1  # ... of a (category_id) row: channel not grouped
+_BY_CHANNEL: Final = 2  # ... of a (channel) row: category not grouped
+
+
+def petition_metrics_statement(
+    loaders: Loaders,
+    *,
+    org_unit_id: int,
+    since: datetime,
+    until: datetime,
+    as_of: datetime,
+    category_id: int | None = None,
+    channel: Channel | None = None,
+    response_limit: timedelta = DEFAULT_RESPONSE_LIMIT,
+) -> sa.Select[Any]:
+    """One statement: the grand total, one row per category and one per channel
+    (GROUPING SETS), each with the unit's visibility (`unit_found`)."""
+    unit = (
+        sa.select(col(OrgUnit.path))
+        .where(col(OrgUnit.id) == org_unit_id, *loaders.count_scope(OrgUnit))
+        .cte("metrics_unit")
+    )
+    admitted, facts = _facts(
+        loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
+    )
+    conditions = [
+        col(Petition.path).op("<@")(sa.select(unit.c.path).scalar_subquery()),
+        admitted,
+        *loaders.count_scope(Petition),
+    ]
+    if category_id is not None:
+        conditions.append(col(Petition.category_id) == category_id)
+    if channel is not None:
+        conditions.append(col(Petition.channel) == channel)
+    base = (
+        sa.select(col(Petition.category_id), col(Petition.channel), *facts)
+        .where(*conditions)
+        .cte("metrics_base")
+    )
+    c = base.c
+    in_period = c.in_period
+    per_status = [
+        _count(sa.and_(in_period, c.status == status), f"status_{status.value}")
+        for status in PetitionStatus
+    ]
+    per_level: list[Any] = []
+    for level in LEVELS:
+        went_up = sa.literal(level.value, sa.Text) == sa.any_(c.escalated_from)
+        per_level += [
+            _count(
+                sa.and_(in_period, sa.or_(c.owner_level == level, went_up)),
+                f"handled_{level.value}",
+            ),
+            _count(sa.and_(in_period, went_up), f"escalated_{level.value}"),
+        ]
+
+    def percentile(fraction: float, seconds: Any, name: str) -> Any:
+        return sa.func.percentile_cont(fraction).within_group(seconds).label(name)
+
+    durations = [
+        sa.func.count(c.first_contact_s).label("first_contact_count"),
+        percentile(0.5, c.first_contact_s, "first_contact_median"),
+        percentile(0.9, c.first_contact_s, "first_contact_p90"),
+        sa.func.count(c.resolution_s).label("resolution_count"),
+        percentile(0.5, c.resolution_s, "resolution_median"),
+        percentile(0.9, c.resolution_s, "resolution_p90"),
+    ]
+    groups = (
+        sa.select(
+            sa.func.grouping(c.category_id, c.channel).label("grouped"),
+            c.category_id,
+            c.channel,
+            *_rate_columns(base),
+            *per_status,
+            *per_level,
+            *durations,
+        )
+        .group_by(
+            sa.func.grouping_sets(sa.tuple_(), sa.tuple_(c.category_id), sa.tuple_(c.channel))
+        )
+        .subquery("metrics_groups")
+    )
+    found = sa.select(sa.func.count()).select_from(unit).scalar_subquery()
+    category = (
+        sa.select(col(PetitionCategory.id), col(PetitionCategory.code), col(PetitionCategory.name))
+        .where(*loaders.count_scope(PetitionCategory))
+        .subquery("metrics_category")
+    )
+    return (
+        sa.select(
+            groups,
+            category.c.code.label("category_code"),
+            category.c.name.label("category_name"),
+            found.label("unit_found"),
+        )
+        .select_from(groups.outerjoin(category, category.c.id == groups.c.category_id))
+        .order_by(groups.c.grouped.desc(), groups.c.submitted.desc(), groups.c.category_id)
+    )
+
+
+async def petition_metrics(
+    loaders: Loaders,
+    *,
+    org_unit_id: int,
+    since: datetime,
+    until: datetime,
+    category_id: int | None = None,
+    channel: Channel | None = None,
+    response_limit: timedelta = DEFAULT_RESPONSE_LIMIT,
+    now: datetime | None = None,
+) -> PetitionMetrics:
+    """The metrics of the petitions placed under an org unit, for the period
+    ``[since, until)``, optionally of one category and/or channel (see the module docstring).
+
+    One SQL statement. NOT_FOUND when the unit does not exist or the caller may not count
+    under it; VALIDATION for an empty or naive period or a non-positive response limit.
+    `now` (default: the current time) is when running clocks are judged.
+    """
+    _check_period(since, until)
+    if response_limit <= timedelta(0):
+        raise DomainError(
+            ErrorCode.VALIDATION, "the response limit must be positive", "responseLimit"
+        )
+    as_of = now or utcnow()
+    stmt = petition_metrics_statement(
+        loaders,
+        org_unit_id=org_unit_id,
+        since=since,
+        until=until,
+        as_of=as_of,
+        category_id=category_id,
+        channel=channel,
+        response_limit=response_limit,
+    )
+    rows = [row._mapping for row in await loaders.fetch(stmt)]
+    total = next((r for r in rows if r["grouped"] == _BOTH_GROUPED), None)
+    if total is None or not total["unit_found"]:
+        raise not_found("org unit", "orgUnitId")
+    by_channel = sorted(
+        (
+            ChannelBreakdown(channel=Channel(r["channel"]), rates=_rates(r))
+            for r in rows
+            if r["grouped"] == _BY_CHANNEL
+        ),
+        key=lambda b: list(Channel).index(b.channel),
+    )
+    return PetitionMetrics(
+        org_unit_id=org_unit_id,
+        since=since,
+        until=until,
+        category_id=category_id,
+        channel=channel,
+        response_limit=response_limit,
+        as_of=as_of,
+        totals=_rates(total),
+        by_status=tuple(
+            StatusCount(status=s, count=int(total[f"status_{s.value}"])) for s in PetitionStatus
+        ),
+        time_to_first_contact=DurationSummary(
+            count=int(total["first_contact_count"]),
+            median=_seconds(total["first_contact_median"]),
+            p90=_seconds(total["first_contact_p90"]),
+        ),
+        time_to_resolution=DurationSummary(
+            count=int(total["resolution_count"]),
+            median=_seconds(total["resolution_median"]),
+            p90=_seconds(total["resolution_p90"]),
+        ),
+        escalation_by_level=tuple(
+            LevelEscalation(
+                level=level,
+                handled=int(total[f"handled_{level.value}"]),
+                escalated=int(total[f"escalated_{level.value}"]),
+                rate=ratio(
+                    int(total[f"escalated_{level.value}"]), int(total[f"handled_{level.value}"])
+                ),
+            )
+            for level in LEVELS
+        ),
+        by_category=tuple(
+            CategoryBreakdown(
+                category_id=int(r["category_id"]),
+                code=str(r["category_code"]),
+                name=str(r["category_name"]),
+                rates=_rates(r),
+            )
+            for r in rows
+            if r["grouped"] == _BY_CATEGORY
+        ),
+        by_channel=tuple(by_channel),
+    )
+
+
+# --- rankings --------------------------------------------------------------------------------
+
+
+def unit_rankings_statement(
+    loaders: Loaders,
+    *,
+    parent_org_unit_id: int,
+    since: datetime,
+    until: datetime,
+    as_of: datetime,
+    response_limit: timedelta = DEFAULT_RESPONSE_LIMIT,
+) -> sa.Select[Any]:
+    """One statement: a row per active child unit the caller may count (none, with a NULL
+    child, when the parent has none; no row at all when the parent is not found)."""
+    parent = (
+        sa.select(col(OrgUnit.id).label("id"))
+        .where(col(OrgUnit.id) == parent_org_unit_id, *loaders.count_scope(OrgUnit))
+        .subquery("ranking_parent")
+    )
+    admitted, facts = _facts(
+        loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
+    )
+    child_on = sa.and_(
+        col(OrgUnit.parent_id) == parent.c.id,
+        col(OrgUnit.retired_at).is_(None),
+        *loaders.count_scope(OrgUnit),
+    )
+    petition_on = sa.and_(
+        col(Petition.path).op("<@")(col(OrgUnit.path)), admitted, *loaders.count_scope(Petition)
+    )
+    base = (
+        sa.select(
+            col(OrgUnit.id).label("unit_id"),
+            col(OrgUnit.code).label("code"),
+            col(OrgUnit.name).label("name"),
+            col(OrgUnit.kind).label("kind"),
+            *facts,
+        )
+        .select_from(parent.outerjoin(OrgUnit, child_on).outerjoin(Petition, petition_on))
+        .cte("ranking_base")
+    )
+    c = base.c
+    return (
+        sa.select(c.unit_id, c.code, c.name, c.kind, *_rate_columns(base))
+        .group_by(c.unit_id, c.code, c.name, c.kind)
+        .order_by(c.code)
+    )
+
+
+def _ranking_key(rates: PetitionRates) -> tuple[float, float]:
+    """Higher is better: satisfaction rate, then on-time rate (none counts below any)."""
+    on_time = rates.on_time_rate if rates.on_time_rate is not None else -1.0
+    return (rates.satisfaction_rate or 0.0, on_time)
+
+
+async def unit_rankings(
+    loaders: Loaders,
+    *,
+    parent_org_unit_id: int,
+    since: datetime,
+    until: datetime,
+    min_rated: int = DEFAULT_MIN_RATED,
+    now: datetime | None = None,
+) -> list[UnitRanking]:
+    """The active child units of an org unit, ranked by satisfaction rate, then on-time rate.
+
+    Only units with at least `min_rated` rated petitions are ranked (1 is best; equal rates
+    share a rank, the next rank skipping as many: 1, 1, 3); the others follow, by code, with
+    rank None. Ranked units come first, by rank then code. One SQL statement; NOT_FOUND
+    when the parent does not exist or the caller may not count under it.
+    """
+    _check_period(since, until)
+    if min_rated < 1:
+        raise DomainError(ErrorCode.VALIDATION, "`minRated` is at least 1", "minRated")
+    stmt = unit_rankings_statement(
+        loaders,
+        parent_org_unit_id=parent_org_unit_id,
+        since=since,
+        until=until,
+        as_of=now or utcnow(),
+    )
+    rows = [row._mapping for row in await loaders.fetch(stmt)]
+    if not rows:
+        raise not_found("org unit", "parentOrgUnitId")
+    units = [
+        (int(r["unit_id"]), str(r["code"]), str(r["name"]), OrgKind(r["kind"]), _rates(r))
+        for r in rows
+        if r["unit_id"] is not None
+    ]
+    eligible = [u for u in units if u[4].rated >= min_rated]
+    keys = [_ranking_key(u[4]) for u in eligible]
+    ranked = [
+        UnitRanking(
+            org_unit_id=ident,
+            code=code,
+            name=name,
+            kind=kind,
+            rank=1 + sum(other > key for other in keys),
+            rates=rates,
+        )
+        for (ident, code, name, kind, rates), key in zip(eligible, keys, strict=True)
+    ]
+    ranked.sort(key=lambda u: (u.rank or 0, u.code))
+    unranked = [
+        UnitRanking(org_unit_id=ident, code=code, name=name, kind=kind, rank=None, rates=rates)
+        for ident, code, name, kind, rates in units
+        if rates.rated < min_rated
+    ]
+    return ranked + unranked
+
+
+# --- the building's feedback report (楼栋说事室) ------------------------------------------------
+
+
+def feedback_report_statement(
+    loaders: Loaders, *, building_id: int, since: datetime, until: datetime
+) -> sa.Select[Any]:
+    """One statement: a row per petition (one row with NULLs when there is none; no row when
+    the building is not found). Selects no person column at all."""
+    latest_rating = (
+        sa.select(col(PetitionRating.rating))
+        .where(
+            col(PetitionRating.petition_id) == col(Petition.id),
+            *loaders.count_scope(PetitionRating),
+        )
+        .order_by(col(PetitionRating.round).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    petition_on = sa.and_(
+        col(Petition.building_id) == col(Building.id),
+        col(Petition.submitted_at) >= since,
+        col(Petition.submitted_at) < until,
+        *loaders.count_scope(Petition),
+    )
+    category_on = sa.and_(
+        col(PetitionCategory.id) == col(Petition.category_id),
+        *loaders.count_scope(PetitionCategory),
+    )
+    return (
+        sa.select(
+            col(Building.name).label("building_name"),
+            col(Petition.id).label("petition_id"),
+            col(PetitionCategory.name).label("category_name"),
+            col(Petition.title).label("title"),
+            col(Petition.status).label("status"),
+            col(Petition.submitted_at).label("submitted_at"),
+            col(Petition.resolved_at).label("resolved_at"),
+            col(Petition.resolution_note).label("resolution_note"),
+            latest_rating.label("rating"),
+        )
+        .select_from(Building)
+        .outerjoin(Petition, petition_on)
+        .outerjoin(PetitionCategory, category_on)
+        .where(col(Building.id) == building_id, *loaders.count_scope(Building))
+        .order_by(col(Petition.submitted_at), col(Petition.id))
+    )
+
+
+def _china_date(value: datetime) -> date:
+    return value.astimezone(CHINA).date()
+
+
+async def feedback_report(
+    loaders: Loaders, *, building_id: int, since: datetime, until: datetime
+) -> FeedbackReport:
+    """楼栋说事室: what the building raised in ``[since, until)`` and what came of it.
+
+    No personal data: no reporter, recorder, assignee or actor, no rating comment;
+    anonymous petitions look like any other. (Titles and resolution notes are free text
+    written by residents and staff, shown as written.) One SQL statement; NOT_FOUND when the
+    building does not exist or the caller may not count in it.
+    """
+    _check_period(since, until)
+    stmt = feedback_report_statement(loaders, building_id=building_id, since=since, until=until)
+    rows = [row._mapping for row in await loaders.fetch(stmt)]
+    if not rows:
+        raise not_found("building", "buildingId")
+    items = tuple(
+        FeedbackItem(
+            petition_id=int(r["petition_id"]),
+            category_name=str(r["category_name"]),
+            title=str(r["title"]),
+            status=PetitionStatus(r["status"]),
+            submitted_on=_china_date(r["submitted_at"]),
+            resolved_on=_china_date(r["resolved_at"]) if r["resolved_at"] else None,
+            resolution_note=r["resolution_note"],
+            rating=RatingValue(r["rating"]) if r["rating"] is not None else None,
+        )
+        for r in rows
+        if r["petition_id"] is not None
+    )
+    return FeedbackReport(
+        building_id=building_id,
+        building_name=str(rows[0]["building_name"]),
+        since=since,
+        until=until,
+        received=len(items),
+        resolved=sum(1 for r in rows if r["petition_id"] is not None and r["resolved_at"]),
+        pending=sum(1 for i in items if i.status not in FINAL_STATUSES),
+        items=items,
+    )
+
