@@ -14,11 +14,17 @@ log = logging.getLogger("app")
 
 
 def create_app(libpq_uri: str | None = None) -> FastAPI:
-    """Build the ASGI app for an already-migrated database (the embedded one by default)."""
+    """Build the ASGI app for an already-migrated database (the embedded one by default).
+
+    `PETITION_SCHEDULER_SECONDS` (default 60, 0 turns it off) paces automatic escalation.
+    """
+    import os
+
     from models.db import libpq_url
     from schema.http import build_app
 
-    return build_app(libpq_uri or libpq_url())
+    every = float(os.environ.get("PETITION_SCHEDULER_SECONDS", "60"))
+    return build_app(libpq_uri or libpq_url(), scheduler_seconds=every)
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ from strawberry.fastapi import GraphQLRouter
 from models.config import ROOT
 from models.db import make_engine, make_sessionmaker
 from resolvers.identity import AuthenticationError
+from resolvers.petitions import run_scheduler
 from schema.auth import actor_for
 from schema.context import Context
 from schema.root import schema
@@ -36,8 +38,13 @@ class Router(GraphQLRouter[Context, None]):
 
 
 def build_app(
-    libpq_uri: str, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    libpq_uri: str,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    *,
+    scheduler_seconds: float = 0,
 ) -> FastAPI:
+    """The app; with `scheduler_seconds` > 0 it also escalates overdue petitions and closes
+    unrated ones that often (safe in every instance: rows are claimed with SKIP LOCKED)."""
     engine = None
     if sessionmaker is None:
         engine = make_engine(libpq_uri)
@@ -46,7 +53,16 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = (
+            asyncio.create_task(run_scheduler(sessions, scheduler_seconds, stop))
+            if scheduler_seconds > 0
+            else None
+        )
         yield
+        stop.set()
+        if task is not None:
+            await task
         if engine is not None:
             await engine.dispose()
 
