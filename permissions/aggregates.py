@@ -14,3 +14,8 @@ def shown_count(actor: Actor, value: int) -> int | None:
     if displays_only and 0 < value < SMALL_CELL:
         return None
     return value
+
+
+def shown_rate(actor: Actor, rate: float | None, denominator: int) -> float | None:
+    """A rate over a withheld count would give the count away: withheld with it."""
+    return rate if shown_count(actor, denominator) is not None else None

@@ -768,4 +768,3 @@ async def feedback_report(
         pending=sum(1 for i in items if i.status not in FINAL_STATUSES),
         items=items,
     )
-

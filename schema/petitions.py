@@ -28,7 +28,7 @@ from schema.context import Info
 from schema.errors import UserError
 from schema.org import BuildingNode, OrgUnitNode
 from schema.people import PersonNode
-from schema.relay import Connection, Node, connection, expect_id, to_global_id
+from schema.relay import Connection, Node, connection, expect_id, from_global_id, to_global_id
 
 for _enum, _name in (
     (m.Channel, "PetitionChannel"),
@@ -361,7 +361,10 @@ def petition_filter(f: PetitionFilterInput | None, order: r.PetitionOrder) -> r.
 
 @strawberry.type
 class PetitionQuery:
-    @strawberry.field(description="Petitions you may see: your own, or those in your subtree.")
+    @strawberry.field(
+        description="Petitions you may see (your own, or in your subtree), optionally only "
+        "those under an org unit or at a building."
+    )
     async def petitions(
         self,
         info: Info,
@@ -373,12 +376,15 @@ class PetitionQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[PetitionNode]:
-        page = await r.petitions_under(
-            info.context.loaders,
-            optional_id(under, "OrgUnit", "under"),
-            page_args(first, after, last, before),
-            petition_filter(filter, order_by),
-        )
+        args = page_args(first, after, last, before)
+        f = petition_filter(filter, order_by)
+        kind, place = from_global_id(under, "under") if under else ("OrgUnit", None)
+        if kind == "Building" and place is not None:
+            page = await r.petitions_of_building(info.context.loaders, place, args, f)
+        elif kind == "OrgUnit":
+            page = await r.petitions_under(info.context.loaders, place, args, f)
+        else:
+            raise DomainError(ErrorCode.VALIDATION, "`under` is an OrgUnit or a Building", "under")
         return connection(page, PetitionNode.from_row)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The queue of a node: petitions it owns now.")

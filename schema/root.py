@@ -16,7 +16,7 @@ from models import org as mo
 from models import people as mp
 from models import petitions as mpet
 from resolvers.errors import DomainError, ErrorCode
-from schema import identity, org, people, petitions
+from schema import identity, metrics, org, people, petitions
 from schema.context import Info
 from schema.extensions import RequestTransaction
 from schema.relay import Node, from_global_id
@@ -84,6 +84,7 @@ Query = merge_types(
         org.OrgQuery,
         people.PeopleQuery,
         petitions.PetitionQuery,
+        metrics.MetricsQuery,
     ),
 )
 Mutation = merge_types(
