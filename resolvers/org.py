@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -96,11 +95,6 @@ class BuildingFilter:
 def ancestor_ids(path: str) -> list[int]:
     """Ids of the org units above a node, root first (its path minus its own label)."""
     return [int(label) for label in path.split(".")[:-1] if label.isdigit()]
-
-
-def org_unit_ids_on_path(path: str) -> list[int]:
-    """Ids of the org units on a path, root first (building and household labels excluded)."""
-    return [int(label) for label in path.split(".") if label.isdigit()]
 
 
 @dataclass(frozen=True)
@@ -548,10 +542,6 @@ async def pair_work_unit(
     )
     await refresh_path(session, pairing)
     return pairing
-
-
-def is_active(ended_at: datetime | None) -> bool:
-    return ended_at is None
 
 
 # --- batched reads (through the request's loaders) -------------------------------
