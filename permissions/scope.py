@@ -96,17 +96,28 @@ def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
     )
 
 
+#: Who sees the petitions of a place: those who handle them (and read-only integrators);
+#: volunteers and cadres see only the cases assigned to them.
+CASE_HANDLERS = (Relation.BUILDING_STAFF, Relation.GRID, Relation.ADMIN, Relation.INTEGRATOR)
+
+
 def _own_case(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
-    """A resident's own petitions, and their timeline and ratings."""
+    """A resident's own petitions, those assigned to the actor, and their timeline and ratings."""
     from models.petitions import Petition
 
     if actor.person_id is None:
         return sa.false()
     if model is Petition:
-        return col(Petition.reporter_id) == actor.person_id
+        return sa.or_(
+            col(Petition.reporter_id) == actor.person_id,
+            col(Petition.assignee_id) == actor.person_id,
+        )
     case = sa.orm.aliased(Petition, name="own_case")
     return sa.exists().where(
-        col(case.id) == model.petition_id, col(case.reporter_id) == actor.person_id
+        col(case.id) == model.petition_id,
+        sa.or_(
+            col(case.reporter_id) == actor.person_id, col(case.assignee_id) == actor.person_id
+        ),
     )
 
 
@@ -169,7 +180,9 @@ def _reach_condition(model: Any, actor: Actor, reach: Reach) -> sa.ColumnElement
         Reach.PUBLIC: sa.true,
         Reach.CITY: lambda: sa.true() if Role.CITY_ADMIN in actor.roles else sa.false(),
         Reach.ADMIN: lambda: _admin_rows(model, actor),
-        Reach.CASE: lambda: sa.or_(under(model.path, granted), _own_case(model, actor)),
+        Reach.CASE: lambda: sa.or_(
+            under(model.path, actor.grant_paths(*CASE_HANDLERS)), _own_case(model, actor)
+        ),
         Reach.LEDGER: lambda: _ledger(model, actor),
         Reach.TREE: lambda: sa.or_(
             under(model.path, actor.grant_paths() + own),

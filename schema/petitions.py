@@ -632,12 +632,29 @@ class PetitionMutation:
     @strawberry.mutation(description="File a petition (the resident's own, or recorded for one).")
     async def submit_petition(self, info: Info, input: SubmitPetitionInput) -> PetitionPayload:
         actor = info.context.actor
-        building_id = optional_id(input.building_id, "Building", "buildingId")
-        org_unit_id = optional_id(input.org_unit_id, "OrgUnit", "orgUnitId")
-        reporter_id = optional_id(input.reporter_id, "Person", "reporterId")
-        own = reporter_id is None or reporter_id == actor.person_id
+        drafts: list[r.PetitionDraft] = []
 
         async def authorize() -> None:
+            building_id = optional_id(input.building_id, "Building", "buildingId")
+            org_unit_id = optional_id(input.org_unit_id, "OrgUnit", "orgUnitId")
+            reporter_id = optional_id(input.reporter_id, "Person", "reporterId")
+            own = reporter_id is None or reporter_id == actor.person_id
+            drafts.append(
+                r.PetitionDraft(
+                    channel=input.channel,
+                    category_id=expect_id(input.category_id, "PetitionCategory", "categoryId"),
+                    title=input.title,
+                    description=input.description,
+                    building_id=building_id,
+                    org_unit_id=org_unit_id,
+                    location_note=input.location_note,
+                    reporter_id=reporter_id if reporter_id is not None else actor.person_id,
+                    recorded_by_id=None if own else actor.person_id,
+                    anonymous=input.anonymous,
+                    priority=input.priority,
+                    photos=tuple(input.photos),
+                )
+            )
             place = await _place_path(info, building_id, org_unit_id)
             if own and actor.person_id is not None and lives_at(actor, place):
                 return
@@ -645,26 +662,14 @@ class PetitionMutation:
                 raise FORBIDDEN
             await _visible(info, mp.Person, reporter_id, "reporterId")
 
-        draft = r.PetitionDraft(
-            channel=input.channel,
-            category_id=expect_id(input.category_id, "PetitionCategory", "categoryId"),
-            title=input.title,
-            description=input.description,
-            building_id=building_id,
-            org_unit_id=org_unit_id,
-            location_note=input.location_note,
-            reporter_id=reporter_id if reporter_id is not None else actor.person_id,
-            recorded_by_id=None if own else actor.person_id,
-            anonymous=input.anonymous,
-            priority=input.priority,
-            photos=tuple(input.photos),
-        )
         row, errors = await mutate(
             info,
             authorize,
             lambda: r.submit_petition(
-                info.context.session, draft, idempotency_key=input.idempotency_key
+                info.context.session, drafts[0], idempotency_key=input.idempotency_key
             ),
+            subject=_unlinked,
+            object_type="Petition",
         )
         return PetitionPayload(petition=PetitionNode.from_row(row) if row else None, errors=errors)
 
@@ -672,10 +677,8 @@ class PetitionMutation:
     async def transition_petition(
         self, info: Info, input: TransitionPetitionInput
     ) -> PetitionPayload:
-        petition_id = expect_id(input.id, "Petition")
-
         async def authorize() -> None:
-            row = await info.context.loaders.get(m.Petition, petition_id)
+            row = await info.context.loaders.get(m.Petition, expect_id(input.id, "Petition"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "petition not found", "id")
             if not may_handle(
@@ -701,7 +704,7 @@ class PetitionMutation:
             authorize,
             lambda: r.transition(
                 info.context.session,
-                petition_id,
+                expect_id(input.id, "Petition"),
                 input.action,
                 input.expected_version,
                 info.context.actor.person_id,
@@ -714,11 +717,10 @@ class PetitionMutation:
 
     @strawberry.mutation(description="一事一评: the resident rates the handling of their petition.")
     async def rate_petition(self, info: Info, input: RatePetitionInput) -> RatePetitionPayload:
-        petition_id = expect_id(input.id, "Petition")
         person_id = info.context.actor.person_id
 
         async def authorize() -> None:
-            row = await info.context.loaders.get(m.Petition, petition_id)
+            row = await info.context.loaders.get(m.Petition, expect_id(input.id, "Petition"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "petition not found", "id")
             if person_id is None or row.reporter_id != person_id:
@@ -728,14 +730,18 @@ class PetitionMutation:
             assert person_id is not None
             return await r.rate_petition(
                 info.context.session,
-                petition_id=petition_id,
+                petition_id=expect_id(input.id, "Petition"),
                 rater_person_id=person_id,
                 rating=input.rating,
                 comment=input.comment,
             )
 
         outcome, errors = await mutate(
-            info, authorize, change, subject=lambda o: o.rating if o else None
+            info,
+            authorize,
+            change,
+            subject=lambda o: _unlinked(o.petition) and o.rating if o else None,
+            object_type="PetitionRating",
         )
         return RatePetitionPayload(
             petition=PetitionNode.from_row(outcome.petition) if outcome else None,
@@ -773,7 +779,7 @@ class PetitionMutation:
                 info.context.session,
                 category_id=expect_id(input.id, "PetitionCategory"),
                 name=input.name,
-                remit_levels=list(input.remit_levels) if input.remit_levels else None,
+                remit_levels=list(input.remit_levels) if input.remit_levels is not None else None,
                 default_priority=input.default_priority,
                 active=input.active,
             ),
@@ -800,30 +806,32 @@ class PetitionMutation:
     @strawberry.mutation(description="Post a micro-wish (a resident's own, or recorded for one).")
     async def post_wish(self, info: Info, input: PostWishInput) -> WishPayload:
         actor = info.context.actor
-        building_id = optional_id(input.building_id, "Building", "buildingId")
-        community_id = optional_id(input.community_id, "OrgUnit", "communityId")
-        resident_id = optional_id(input.resident_id, "Person", "residentId")
-        own = resident_id is None or resident_id == actor.person_id
+        wanted: dict[str, int | None] = {}
 
         async def authorize() -> None:
-            place = await _place_path(info, building_id, community_id)
+            wanted["building"] = optional_id(input.building_id, "Building", "buildingId")
+            wanted["community"] = optional_id(input.community_id, "OrgUnit", "communityId")
+            wanted["resident"] = optional_id(input.resident_id, "Person", "residentId")
+            place = await _place_path(info, wanted["building"], wanted["community"])
+            own = wanted["resident"] in (None, actor.person_id)
             if own and actor.person_id is not None and lives_at(actor, place):
+                wanted["resident"] = actor.person_id
                 return
             if own or not may_record_for(actor, place):
                 raise FORBIDDEN
-            await _visible(info, mp.Person, resident_id, "residentId")
+            await _visible(info, mp.Person, wanted["resident"], "residentId")
 
         async def change() -> m.MicroWish:
-            resident = resident_id if resident_id is not None else actor.person_id
+            resident = wanted["resident"]
             assert resident is not None
             return await rw.post_wish(
                 info.context.session,
                 resident_id=resident,
                 title=input.title,
                 description=input.description,
-                building_id=building_id,
-                community_id=community_id,
-                recorded_by_id=None if own else actor.person_id,
+                building_id=wanted["building"],
+                community_id=wanted["community"],
+                recorded_by_id=None if resident == actor.person_id else actor.person_id,
             )
 
         row, errors = await mutate(info, authorize, change)
@@ -831,13 +839,12 @@ class PetitionMutation:
 
     @strawberry.mutation(description="Publish, claim, release, fulfil, confirm or cancel a wish.")
     async def act_on_wish(self, info: Info, input: WishActionInput) -> WishPayload:
-        wish_id = expect_id(input.id, "MicroWish")
         actor = info.context.actor
         session = info.context.session
         action = input.action
 
         async def authorize() -> None:
-            row = await info.context.loaders.get(m.MicroWish, wish_id)
+            row = await info.context.loaders.get(m.MicroWish, expect_id(input.id, "MicroWish"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "wish not found", "id")
             if actor.person_id is None and not actor.unrestricted:
@@ -853,6 +860,7 @@ class PetitionMutation:
                 raise FORBIDDEN
 
         async def change() -> m.MicroWish:
+            wish_id = expect_id(input.id, "MicroWish")
             person = actor.person_id
             version = input.expected_version
             match action:
@@ -883,6 +891,12 @@ class PetitionMutation:
 
         row, errors = await mutate(info, authorize, change)
         return WishPayload(wish=MicroWishNode.from_row(row) if row else None, errors=errors)
+
+
+def _unlinked(petition: m.Petition | None) -> m.Petition | None:
+    """What the audit log may link to the acting person: never an anonymous petition (the
+    entry keeps who acted and when, not which case)."""
+    return None if petition is None or petition.anonymous else petition
 
 
 async def _category_editor(info: Info) -> None:

@@ -244,7 +244,7 @@ async def test_row_scope_of_the_caller(session: AsyncSession, story: Story, demo
     assert grid1_path is not None
     worker = Actor(
         kind=ActorKind.PERSON,
-        person_id=story.actors.grid_worker,
+        person_id=None,  # grid scope alone: the story assigns every case to the grid worker
         grants=(Grant(Role.GRID_WORKER, grid1_path),),
     )
     scoped = loaders_of(session, worker)
