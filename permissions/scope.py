@@ -115,9 +115,7 @@ def _own_case(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     case = sa.orm.aliased(Petition, name="own_case")
     return sa.exists().where(
         col(case.id) == model.petition_id,
-        sa.or_(
-            col(case.reporter_id) == actor.person_id, col(case.assignee_id) == actor.person_id
-        ),
+        sa.or_(col(case.reporter_id) == actor.person_id, col(case.assignee_id) == actor.person_id),
     )
 
 
