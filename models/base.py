@@ -31,8 +31,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def enum_column(enum_cls: type[enum.Enum], *, nullable: bool = False, **kw: Any) -> Any:
-    """A VARCHAR + CHECK column: new members need no `ALTER TYPE`, unlike native enums."""
+def enum_column(
+    enum_cls: type[enum.Enum], *, nullable: bool = False, check: str | None = None, **kw: Any
+) -> Any:
+    """A VARCHAR + CHECK column: new members need no `ALTER TYPE`, unlike native enums.
+
+    `check` names the constraint when a table has two columns of one enum.
+    """
     return Field(
         sa_column=sa.Column(
             sa.Enum(
@@ -42,7 +47,7 @@ def enum_column(enum_cls: type[enum.Enum], *, nullable: bool = False, **kw: Any)
                 length=40,
                 validate_strings=True,
                 values_callable=lambda e: [m.value for m in e],
-                name=f"ck_{enum_cls.__name__.lower()}",
+                name=check or f"ck_{enum_cls.__name__.lower()}",
             ),
             nullable=nullable,
             **kw,

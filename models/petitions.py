@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -161,27 +160,6 @@ class WishAction(enum.StrEnum):
     FULFIL = "FULFIL"
     CONFIRM = "CONFIRM"
     CANCEL = "CANCEL"
-
-
-def named_enum_column(
-    enum_cls: type[enum.Enum], name: str, *, nullable: bool = False, **kw: Any
-) -> Any:
-    """Like `enum_column`, with the CHECK named per column (for two columns of one enum)."""
-    return Field(
-        sa_column=sa.Column(
-            sa.Enum(
-                enum_cls,
-                native_enum=False,
-                create_constraint=True,
-                length=40,
-                validate_strings=True,
-                values_callable=lambda e: [m.value for m in e],
-                name=name,
-            ),
-            nullable=nullable,
-            **kw,
-        )
-    )
 
 
 def _levels_check(column: str) -> str:
@@ -340,20 +318,20 @@ class PetitionEvent(SQLModel, table=True):
         )
     )
     action: PetitionAction = enum_column(PetitionAction)
-    from_status: PetitionStatus | None = named_enum_column(
-        PetitionStatus, "ck_petition_event_from_status", nullable=True
+    from_status: PetitionStatus | None = enum_column(
+        PetitionStatus, check="ck_petition_event_from_status", nullable=True
     )
-    to_status: PetitionStatus = named_enum_column(PetitionStatus, "ck_petition_event_to_status")
+    to_status: PetitionStatus = enum_column(PetitionStatus, check="ck_petition_event_to_status")
     actor_person_id: int | None = fk("person.id", nullable=True, index=False)
     by_reporter: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
     )
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     assignee_id: int | None = fk("person.id", nullable=True, index=False)
-    from_level: Level | None = named_enum_column(
-        Level, "ck_petition_event_from_level", nullable=True
+    from_level: Level | None = enum_column(
+        Level, check="ck_petition_event_from_level", nullable=True
     )
-    to_level: Level | None = named_enum_column(Level, "ck_petition_event_to_level", nullable=True)
+    to_level: Level | None = enum_column(Level, check="ck_petition_event_to_level", nullable=True)
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     path: str | None = ltree_column()
     at: datetime = timestamp()
@@ -471,10 +449,10 @@ class MicroWishEvent(SQLModel, table=True):
         )
     )
     action: WishAction = enum_column(WishAction)
-    from_status: WishStatus | None = named_enum_column(
-        WishStatus, "ck_micro_wish_event_from_status", nullable=True
+    from_status: WishStatus | None = enum_column(
+        WishStatus, check="ck_micro_wish_event_from_status", nullable=True
     )
-    to_status: WishStatus = named_enum_column(WishStatus, "ck_micro_wish_event_to_status")
+    to_status: WishStatus = enum_column(WishStatus, check="ck_micro_wish_event_to_status")
     actor_person_id: int | None = fk("person.id", nullable=True, index=False)
     note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
