@@ -34,9 +34,18 @@ QUERIES: dict[str, str] = {
     { city { stats { grids buildings households residents partyMembers buildingHeads
       partyGroups centralHouseholds secondedCadres registeredPartyMembers pairedWorkUnits } } }
     """,
-    "elderly living alone, first page": """
-    { people(filter: { livesAlone: true, isElderly: true }, first: 50) {
+    "Party members, first page": """
+    { people(filter: { isPartyMember: true }, first: 50) {
         totalCount nodes { name phone household { room building { name } } } } }
+    """,
+    "petitions of a district, first page": """
+    query($unit: ID!) { petitions(under: $unit, first: 50) { totalCount
+        nodes { title status dueAt category { name } building { name } timeline { action at } } } }
+    """,
+    "petition metrics of a district, a year": """
+    query($unit: ID!) { petitionMetrics(orgUnitId: $unit, since: "2025-11-01T00:00:00Z",
+        until: "2026-11-01T00:00:00Z") { totals { submitted responseRate onTimeRate
+        satisfactionRate } timeToResolution { medianHours p90Hours } } }
     """,
 }
 
@@ -58,8 +67,18 @@ async def run(iterations: int, district: str, city: str, token: str | None) -> N
     app = build_app(uri, sessionmaker=make_sessionmaker(engine))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        found = await client.post(
+            "/graphql",
+            json={
+                "query": "query($c: String!) { orgUnit(code: $c) { id } }",
+                "variables": {"c": district},
+            },
+            headers=headers,
+        )
+        unit = found.json()["data"]["orgUnit"]["id"]
         for name, query in QUERIES.items():
-            body = {"query": query, "variables": {"code": district}}
+            wanted = {"code": district} if "$code" in query else {"unit": unit}
+            body = {"query": query, "variables": wanted if "$" in query else {}}
             for _ in range(3):
                 (await client.post("/graphql", json=body, headers=headers)).raise_for_status()
             statements = 0
