@@ -83,7 +83,8 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
         "isElderly": personal(CARERS | {R.SERVICE, R.ADMIN}),
         "livesAlone": personal(CARERS | {R.SERVICE, R.ADMIN}),
         "healthNotes": personal(CARERS, {R.ADMIN}),
-        "household": FieldRule(full=VISIBLE - {R.CONTACT}),
+        # integrators may not regroup people into households (members are denied to them)
+        "household": FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR}),
         "partyOrganisation": public(),
         "positions": public(),
         "pairings": FieldRule(full=VISIBLE - {R.CONTACT}),
