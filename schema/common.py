@@ -20,7 +20,10 @@ from schema.relay import expect_id
 
 T = TypeVar("T")
 
-FORBIDDEN = DomainError(ErrorCode.FORBIDDEN, "you may not do this here")
+
+def forbidden() -> DomainError:
+    """A fresh refusal each time (a shared exception instance would pile up tracebacks)."""
+    return DomainError(ErrorCode.FORBIDDEN, "you may not do this here")
 
 
 async def mutate(
@@ -125,13 +128,13 @@ async def require(
         root = info.context.actor.root_path
         paths = [root] if root else []
         if not paths and not info.context.actor.unrestricted:
-            raise FORBIDDEN
+            raise forbidden()
     if not paths and not anywhere:
         if info.context.actor.unrestricted:
             return
-        raise FORBIDDEN
+        raise forbidden()
     if not allowed(info.context.actor, operation, paths or None, role):
-        raise FORBIDDEN
+        raise forbidden()
 
 
 async def _serving_place(info: Info, operation: str, person: Person, role: str | None) -> str:
@@ -142,7 +145,7 @@ async def _serving_place(info: Info, operation: str, person: Person, role: str |
     for place in places:
         if allowed(info.context.actor, operation, [place], role):
             return place
-    raise FORBIDDEN
+    raise forbidden()
 
 
 async def require_position_end(info: Info, position_id: int) -> None:
@@ -150,7 +153,7 @@ async def require_position_end(info: Info, position_id: int) -> None:
     if position is None:
         raise not_found("position", "id")
     if not allowed(info.context.actor, "endPosition", [str(position.path)], str(position.role)):
-        raise FORBIDDEN
+        raise forbidden()
 
 
 def optional_id(global_id: str | None, type_name: str, field: str) -> int | None:

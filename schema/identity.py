@@ -17,7 +17,7 @@ from resolvers import audit as ra
 from resolvers import identity as r
 from resolvers.errors import DomainError, ErrorCode
 from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.common import FORBIDDEN, audit_mutation, mutate, page_args, require
+from schema.common import audit_mutation, forbidden, mutate, page_args, require
 from schema.context import Info
 from schema.errors import UserError
 from schema.org import BuildingNode, HouseholdNode, OrgUnitNode
@@ -184,7 +184,7 @@ class IdentityQuery:
         before: str | None = None,
     ) -> Connection[AuditEntryNode]:
         if not may_query(info.context.actor, "auditLog"):
-            raise FORBIDDEN
+            raise forbidden()
         row: int | None = None
         if row_id is not None:
             _, row = _any_id(row_id)
@@ -501,7 +501,7 @@ async def _revealable(info: Info, person_id: int, wanted: list[str], purpose: st
     node = PersonNode.from_row(row)
     relations = await relations_to(info.context, "Person", node)
     if not relations & REVEALERS:
-        raise FORBIDDEN
+        raise forbidden()
     for name in wanted:
         if name not in REVEALABLE["Person"] or decide("Person", name, relations) is Access.DENIED:
             raise DomainError(ErrorCode.FORBIDDEN, f"`{name}` cannot be revealed", "fields")

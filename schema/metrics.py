@@ -16,7 +16,7 @@ from permissions.petitions import lives_at, may_record_for
 from resolvers import metrics as r
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.loaders import Loaders
-from schema.common import FORBIDDEN, optional_id
+from schema.common import forbidden, optional_id
 from schema.context import Info
 from schema.relay import expect_id, to_global_id
 
@@ -269,7 +269,7 @@ class MetricsQuery:
             raise DomainError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
         actor = context.actor
         if not (lives_at(actor, building.path) or may_record_for(actor, building.path)):
-            raise FORBIDDEN
+            raise forbidden()
         # The report carries no personal data: residents and staff of the building see all
         # of its petitions in it, not only the ones their row scope admits.
         whole_building = Loaders(context.session, lambda _: [])

@@ -23,7 +23,7 @@ from resolvers import petitions as r
 from resolvers import wishes as rw
 from resolvers.errors import DomainError, ErrorCode
 from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.common import FORBIDDEN, mutate, optional_id, page_args
+from schema.common import forbidden, mutate, optional_id, page_args
 from schema.context import Info
 from schema.errors import UserError
 from schema.org import BuildingNode, OrgUnitNode
@@ -659,7 +659,7 @@ class PetitionMutation:
             if own and actor.person_id is not None and lives_at(actor, place):
                 return
             if not may_record_for(actor, place):
-                raise FORBIDDEN
+                raise forbidden()
             await _visible(info, mp.Person, reporter_id, "reporterId")
 
         row, errors = await mutate(
@@ -688,7 +688,7 @@ class PetitionMutation:
                 owner_path=row.owner_path,
                 assignee_id=row.assignee_id,
             ):
-                raise FORBIDDEN
+                raise forbidden()
             for model, ident, field in (
                 (mp.Person, optional_id(input.assignee_id, "Person", "assigneeId"), "assigneeId"),
                 (
@@ -818,7 +818,7 @@ class PetitionMutation:
                 wanted["resident"] = actor.person_id
                 return
             if own or not may_record_for(actor, place):
-                raise FORBIDDEN
+                raise forbidden()
             await _visible(info, mp.Person, wanted["resident"], "residentId")
 
         async def change() -> m.MicroWish:
@@ -848,7 +848,7 @@ class PetitionMutation:
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "wish not found", "id")
             if actor.person_id is None and not actor.unrestricted:
-                raise FORBIDDEN
+                raise forbidden()
             personal = {
                 m.WishAction.CLAIM: True,  # the resolver checks who may claim
                 m.WishAction.RELEASE: actor.person_id == row.claimant_id,
@@ -857,7 +857,7 @@ class PetitionMutation:
                 m.WishAction.CANCEL: actor.person_id in (row.resident_id, row.recorded_by_id),
             }
             if not (personal.get(action, False) or may_keep_wall(actor, action, row.path)):
-                raise FORBIDDEN
+                raise forbidden()
 
         async def change() -> m.MicroWish:
             wish_id = expect_id(input.id, "MicroWish")
@@ -901,4 +901,4 @@ def _unlinked(petition: m.Petition | None) -> m.Petition | None:
 
 async def _category_editor(info: Info) -> None:
     if not may_edit_categories(info.context.actor):
-        raise FORBIDDEN
+        raise forbidden()
