@@ -95,8 +95,20 @@ TRANSITIONS: Final[dict[Status, dict[Action, Status]]] = {
         _A.RETURN: _S.RETURNED,
         _A.ESCALATE: _S.ESCALATED,
     },
-    _S.RETURNED: {_A.ASSIGN: _S.ASSIGNED, _A.ESCALATE: _S.ESCALATED},
-    _S.ESCALATED: {_A.ASSIGN: _S.ASSIGNED, _A.ESCALATE: _S.ESCALATED},
+    # Back at dispatch (returned, or owned one level up): the dispatcher may still find the
+    # case outside every remit or a duplicate.
+    _S.RETURNED: {
+        _A.ASSIGN: _S.ASSIGNED,
+        _A.ESCALATE: _S.ESCALATED,
+        _A.REJECT: _S.REJECTED,
+        _A.MARK_DUPLICATE: _S.DUPLICATE,
+    },
+    _S.ESCALATED: {
+        _A.ASSIGN: _S.ASSIGNED,
+        _A.ESCALATE: _S.ESCALATED,
+        _A.REJECT: _S.REJECTED,
+        _A.MARK_DUPLICATE: _S.DUPLICATE,
+    },
     _S.RESOLVED: {
         _A.CLOSE: _S.CLOSED,
         _A.REOPEN: _S.REOPENED,

@@ -255,7 +255,12 @@ async def test_escalation_hands_the_petition_to_the_grid(
     # the grid worker handles it now. (An ESCALATED petition is taken on by ASSIGN: the
     # transition table has no ACCEPT from ESCALATED, so ACCEPT is a legal-permission but
     # illegal-transition request for her.)
-    assert await allowed(worker, petition["id"]) == ["ASSIGN", "ESCALATE"]
+    assert await allowed(worker, petition["id"]) == [
+        "ASSIGN",
+        "ESCALATE",
+        "MARK_DUPLICATE",
+        "REJECT",
+    ]
     payload = await transition(worker, escalated, "ACCEPT")
     assert errors(payload) == [("INVALID_TRANSITION", "action")]
     assigned = await moved(
