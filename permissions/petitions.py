@@ -98,3 +98,36 @@ def may_keep_wall(actor: Actor, action: WishAction, place_path: str | None) -> b
 
 def may_edit_categories(actor: Actor) -> bool:
     return actor.unrestricted or actor.city_admin
+
+
+def may_rate(actor: Actor, reporter_id: int | None) -> bool:
+    """一事一评: only the resident whose petition it is rates it."""
+    return actor.person_id is not None and actor.person_id == reporter_id
+
+
+#: Wish steps a person takes for themselves; the resolver checks the finer rule of each
+#: (who may claim, that only the claimant fulfils, that the resident or recorder confirms).
+BY_THE_PEOPLE_CONCERNED: frozenset[WishAction] = frozenset(
+    {WishAction.CLAIM, WishAction.FULFIL, WishAction.CONFIRM}
+)
+
+
+def may_act_on_wish(
+    actor: Actor,
+    action: WishAction,
+    *,
+    place_path: str | None,
+    claimant_id: int | None,
+    resident_id: int,
+    recorded_by_id: int | None,
+) -> bool:
+    if actor.unrestricted:
+        return True
+    if actor.person_id is None:
+        return False
+    concerned = (
+        action in BY_THE_PEOPLE_CONCERNED
+        or (action is WishAction.RELEASE and actor.person_id == claimant_id)
+        or (action is WishAction.CANCEL and actor.person_id in (resident_id, recorded_by_id))
+    )
+    return concerned or may_keep_wall(actor, action, place_path)

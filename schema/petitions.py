@@ -14,9 +14,10 @@ from models import petitions as m
 from models.base import utcnow
 from permissions.petitions import (
     lives_at,
+    may_act_on_wish,
     may_edit_categories,
     may_handle,
-    may_keep_wall,
+    may_rate,
     may_record_for,
 )
 from resolvers import petitions as r
@@ -723,7 +724,7 @@ class PetitionMutation:
             row = await info.context.loaders.get(m.Petition, expect_id(input.id, "Petition"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "petition not found", "id")
-            if person_id is None or row.reporter_id != person_id:
+            if not may_rate(info.context.actor, row.reporter_id):
                 raise DomainError(ErrorCode.FORBIDDEN, "only its resident rates a petition", "id")
 
         async def change() -> r.RatingOutcome:
@@ -847,16 +848,14 @@ class PetitionMutation:
             row = await info.context.loaders.get(m.MicroWish, expect_id(input.id, "MicroWish"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "wish not found", "id")
-            if actor.person_id is None and not actor.unrestricted:
-                raise forbidden()
-            personal = {
-                m.WishAction.CLAIM: True,  # the resolver checks who may claim
-                m.WishAction.RELEASE: actor.person_id == row.claimant_id,
-                m.WishAction.FULFIL: True,  # only the claimant: checked by the resolver
-                m.WishAction.CONFIRM: True,  # resident or recorder: checked by the resolver
-                m.WishAction.CANCEL: actor.person_id in (row.resident_id, row.recorded_by_id),
-            }
-            if not (personal.get(action, False) or may_keep_wall(actor, action, row.path)):
+            if not may_act_on_wish(
+                actor,
+                action,
+                place_path=row.path,
+                claimant_id=row.claimant_id,
+                resident_id=row.resident_id,
+                recorded_by_id=row.recorded_by_id,
+            ):
                 raise forbidden()
 
         async def change() -> m.MicroWish:
