@@ -83,6 +83,29 @@ def allowed(  # noqa: PLR0911  (one early answer per case)
     return True
 
 
+def may_manage_person(
+    actor: Actor, person_id: int, grants: list[tuple[str, str]], *, credentials: bool
+) -> bool:
+    """May `actor` act on the account or positions of a person holding `grants` (role, path)?
+
+    Never on oneself (no self-appointment, no self-unlock). Every active grant of the person
+    must lie inside the actor's admin subtree with a rank the actor reaches there; for
+    credentials the actor must strictly outrank every admin grant of the person, so no
+    admin can sign in as a peer or a superior.
+    """
+    if actor.unrestricted:
+        return True
+    if actor.person_id is not None and actor.person_id == person_id:
+        return False
+    for role, path in grants:
+        reach = actor.admin_rank_over(path)
+        if reach < 1 or reach < rank(role):
+            return False
+        if credentials and rank(role) > 0 and reach <= rank(role):
+            return False
+    return True
+
+
 def may_query(actor: Actor, root: str) -> bool:
     roles = QUERY_ROLES.get(root)
     return roles is None or actor.unrestricted or bool(roles & set(actor.roles))

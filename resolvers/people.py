@@ -379,6 +379,17 @@ async def appoint(session: AsyncSession, a: Appointment) -> Position:
     return position
 
 
+async def active_grants(session: AsyncSession, person_id: int) -> list[tuple[str, str]]:
+    """Every active (role, path) of a person, whoever asks: permission checks need the truth,
+    not the caller's view of it."""
+    rows = await session.execute(
+        sa.select(col(Position.role), col(Position.path)).where(
+            col(Position.person_id) == person_id, col(Position.ended_at).is_(None)
+        )
+    )
+    return [(str(role), str(path)) for role, path in rows]
+
+
 async def end_position(session: AsyncSession, *, position_id: int, reason: str | None) -> Position:
     position: Position = await get_row(session, Position, position_id, "position", "id")
     if position.ended_at is not None:

@@ -10,10 +10,10 @@ from strawberry.types.nodes import SelectedField
 
 from models.audit import AuditAction
 from models.people import Person, Position
-from permissions.operations import allowed
+from permissions.operations import allowed, may_manage_person
 from resolvers.errors import DomainError, ErrorCode, not_found
 from resolvers.pagination import PageArgs
-from resolvers.people import PositionFilter, positions_of
+from resolvers.people import PositionFilter, active_grants, positions_of
 from schema.context import Info
 from schema.errors import UserError
 from schema.relay import expect_id
@@ -148,12 +148,21 @@ async def _serving_place(info: Info, operation: str, person: Person, role: str |
     raise forbidden()
 
 
+async def require_manageable(info: Info, person_id: int, *, credentials: bool) -> None:
+    """Refuse acting on the account or positions of oneself, or of someone whose grants reach
+    beyond the actor's own (see `permissions.operations.may_manage_person`)."""
+    grants = await active_grants(info.context.session, person_id)
+    if not may_manage_person(info.context.actor, person_id, grants, credentials=credentials):
+        raise forbidden()
+
+
 async def require_position_end(info: Info, position_id: int) -> None:
     position = await info.context.loaders.get(Position, position_id)
     if position is None:
         raise not_found("position", "id")
     if not allowed(info.context.actor, "endPosition", [str(position.path)], str(position.role)):
         raise forbidden()
+    await require_manageable(info, position.person_id, credentials=False)
 
 
 def optional_id(global_id: str | None, type_name: str, field: str) -> int | None:

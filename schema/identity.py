@@ -17,7 +17,14 @@ from resolvers import audit as ra
 from resolvers import identity as r
 from resolvers.errors import DomainError, ErrorCode
 from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.common import audit_mutation, forbidden, mutate, page_args, require
+from schema.common import (
+    audit_mutation,
+    forbidden,
+    mutate,
+    page_args,
+    require,
+    require_manageable,
+)
 from schema.context import Info
 from schema.errors import UserError
 from schema.org import BuildingNode, HouseholdNode, OrgUnitNode
@@ -396,9 +403,11 @@ class IdentityMutation:
             )
             return await session.get(mp.Person, person_id)
 
-        row, errors = await mutate(
-            info, lambda: require(info, "createAccount", (mp.Person, person_id, "personId")), change
-        )
+        async def authorize() -> None:
+            await require(info, "createAccount", (mp.Person, person_id, "personId"))
+            await require_manageable(info, person_id, credentials=True)
+
+        row, errors = await mutate(info, authorize, change)
         return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Lift a sign-in lock-out.")
@@ -413,9 +422,11 @@ class IdentityMutation:
             await r.unlock_account(session, account_id=account.id)
             return await session.get(mp.Person, person_id)
 
-        row, errors = await mutate(
-            info, lambda: require(info, "unlockAccount", (mp.Person, person_id, "personId")), change
-        )
+        async def authorize() -> None:
+            await require(info, "unlockAccount", (mp.Person, person_id, "personId"))
+            await require_manageable(info, person_id, credentials=True)
+
+        row, errors = await mutate(info, authorize, change)
         return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(

@@ -12,7 +12,14 @@ from models.crypto import decrypt_id_card
 from permissions.policy import filterable
 from resolvers import people as r
 from resolvers.errors import DomainError, ErrorCode
-from schema.common import mutate, optional_id, page_args, require, require_position_end
+from schema.common import (
+    mutate,
+    optional_id,
+    page_args,
+    require,
+    require_manageable,
+    require_position_end,
+)
 from schema.context import Info
 from schema.errors import UserError
 from schema.org import (
@@ -436,9 +443,9 @@ class PeopleMutation:
                 ),
             )
 
-        row, errors = await mutate(
-            info,
-            lambda: require(
+        async def authorize() -> None:
+            person_id = expect_id(input.person_id, "Person", "personId")
+            await require(
                 info,
                 "appointPosition",
                 (mo.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"), "orgUnitId"),
@@ -448,10 +455,11 @@ class PeopleMutation:
                     "buildingId",
                 ),
                 role=input.role,
-                see=((m.Person, expect_id(input.person_id, "Person", "personId"), "personId"),),
-            ),
-            change,
-        )
+                see=((m.Person, person_id, "personId"),),
+            )
+            await require_manageable(info, person_id, credentials=False)
+
+        row, errors = await mutate(info, authorize, change)
         return PositionPayload(position=PositionNode.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="End a position; it stays in the history.")
