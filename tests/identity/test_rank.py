@@ -136,6 +136,7 @@ async def test_nobody_appoints_themselves(
     }[handle]
     before = await scalar(session, "SELECT count(*) FROM position WHERE person_id = :p", p=me.id)
     grid = gid("OrgUnit", demo.grids[next(iter(demo.grids))].id)
+    assert me.id is not None
     refused = await _appoint(as_account(handle), me.id, "GRID_WORKER", orgUnitId=grid)
     assert codes(refused) == ["FORBIDDEN"]
     after = await scalar(session, "SELECT count(*) FROM position WHERE person_id = :p", p=me.id)
