@@ -236,9 +236,13 @@ async def test_an_admin_sees_the_record_audited_and_lifts_the_back_off(
     )
     assert after == before + 1
 
-    lifted = await mutation(
-        admin, "unlockAccount", "UnlockAccountInput", {"personId": person["id"]}, "person { id }"
+    unlock = {"personId": person["id"]}
+    not_theirs = await mutation(
+        as_account("building-head"), "unlockAccount", "UnlockAccountInput", unlock, "person { id }"
     )
+    assert codes(not_theirs) == ["FORBIDDEN"]
+    assert await sign_in(attacker, phone, DEMO_PASSWORD) == REFUSED
+    lifted = await mutation(admin, "unlockAccount", "UnlockAccountInput", unlock, "person { id }")
     assert lifted["errors"] == []
     assert (await admin(query, person))["accountSecurity"] == {
         "failedSignIns": 0,
