@@ -28,6 +28,16 @@ class Grant:
         return ROLE_RELATION[self.role]
 
 
+#: Relations a position gives that an admin grant over the same row supersedes.
+_SUPERSEDED_BY_ADMIN = frozenset({Relation.BUILDING_STAFF, Relation.GRID, Relation.SERVICE})
+
+
+def narrowed(relations: set[Relation]) -> set[Relation]:
+    """Relations to one row as the field policy takes them: where ADMIN is among them, the
+    relations of other positions go (see `Actor.relations_to`); personal ones stay."""
+    return relations - _SUPERSEDED_BY_ADMIN if Relation.ADMIN in relations else relations
+
+
 def is_under(path: str, ancestor: str) -> bool:
     """ltree `path <@ ancestor` on the text form."""
     return path == ancestor or path.startswith(ancestor + ".")
@@ -68,10 +78,17 @@ class Actor:
         )
 
     def relations_to(self, path: str | None) -> set[Relation]:
-        """Relations the actor's grants give over a row at `path`."""
+        """Relations the actor's grants give over a row at `path`, as the field policy sees them.
+
+        Where the actor administers the row, the admin relation is the only one its grants
+        give: a position held there besides (a grid worker appointed by a superior or by a
+        colluding peer) adds nothing, so an admin sees personal data in full only through
+        `revealPersonalData`, with a purpose, audited. Operations and petition handling
+        read the grants themselves and are not narrowed.
+        """
         if path is None:
             return set()
-        found = {g.relation for g in self.grants if is_under(path, g.path)}
+        found = narrowed({g.relation for g in self.grants if is_under(path, g.path)})
         if self.household_path and path == self.household_path:
             found.add(Relation.HOUSEHOLD)
         return found
@@ -86,8 +103,14 @@ class Actor:
         return self.grants[0].path.split(".")[0] if self.grants else None
 
     def possible_relations(self) -> set[Relation]:
-        """Every relation this actor can have to some row."""
-        found = {g.relation for g in self.grants}
+        """Every relation this actor can have to some row (see `relations_to`: a grant inside
+        one of the actor's admin subtrees gives nothing beyond the admin relation)."""
+        admins = self.grant_paths(Relation.ADMIN)
+        found = {
+            g.relation
+            for g in self.grants
+            if g.relation is Relation.ADMIN or not any(is_under(g.path, a) for a in admins)
+        }
         if self.household_path:
             found |= {Relation.SELF, Relation.HOUSEHOLD, Relation.CONTACT}
         return found

@@ -8,7 +8,9 @@ paths over; nothing here touches the database.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from models.identity import security_settings
 from models.people import Role
 from permissions.actor import Actor, is_under
 from permissions.roles import Relation, rank
@@ -47,10 +49,42 @@ OPERATIONS: dict[str, OperationRule] = {
     "createPairing": rule(R.ADMIN, R.GRID),
     "createAccount": ADMIN,
     "unlockAccount": ADMIN,
+    "accountSecurity": ADMIN,
     "createApiToken": ADMIN,
     "revokeApiToken": ADMIN,
     "revealPersonalData": rule(R.ADMIN, R.GRID),
 }
+
+
+@dataclass(frozen=True)
+class RefusalLimit:
+    """At most `limit` refusals of an operation per actor per `window`, then RATE_LIMITED."""
+
+    limit: int
+    window: timedelta
+
+
+def refusal_limit(operation: str) -> RefusalLimit | None:
+    """Operations whose refusals could be used to probe for data (createPerson answers
+    whether an ID number is registered in the caller's scope), and how many they get."""
+    settings = security_settings()
+    limits = {
+        "createPerson": RefusalLimit(
+            settings.create_person_refusals, settings.create_person_window
+        ),
+    }
+    return limits.get(operation)
+
+
+def refusal_key(actor: Actor, operation: str) -> str | None:
+    """Whose refusals count together: a person's, or a token's (anonymous callers are
+    refused before anything could be probed)."""
+    if actor.person_id is not None:
+        return f"{operation}:person:{actor.person_id}"
+    if actor.token_id is not None:
+        return f"{operation}:token:{actor.token_id}"
+    return None
+
 
 #: Roots that only some roles may query at all.
 QUERY_ROLES: dict[str, frozenset[str]] = {

@@ -183,6 +183,19 @@ def validate_phone(value: str) -> str:
     return value
 
 
+#: The advisory-lock namespace (first key) of ID-number registrations.
+ID_CARD_LOCKS = 0x1DCA
+
+
+class DuplicateIdCardError(DomainError):
+    """The ID number is registered already; `existing_id` lets the caller decide what the
+    actor may be told (whether that person is in the actor's scope)."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(ErrorCode.DUPLICATE, "a person with this ID number exists", "idCardNumber")
+        self.existing_id = existing_id
+
+
 @dataclass(frozen=True)
 class PersonData:
     name: str
@@ -222,12 +235,14 @@ async def create_person(session: AsyncSession, data: PersonData) -> Person:
     if data.id_card_number:
         number = validate_id_card(data.id_card_number)
         lookup = id_card_lookup_hash(number)
-        if await session.scalar(
-            sa.select(col(Person.id)).where(col(Person.id_card_hash) == lookup)
-        ):
-            raise DomainError(
-                ErrorCode.DUPLICATE, "a person with this ID number exists", "idCardNumber"
-            )
+        # Two requests registering one number at once: the second waits, then finds the first.
+        slot = int.from_bytes(lookup[:4], "big", signed=True)
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(ID_CARD_LOCKS, slot)))
+        existing = await session.scalar(
+            sa.select(col(Person.id)).where(col(Person.id_card_hash) == lookup).limit(1)
+        )
+        if existing is not None:
+            raise DuplicateIdCardError(existing)
         person.id_card_cipher = encrypt_id_card(number)
         person.id_card_hash = lookup
     session.add(person)

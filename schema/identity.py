@@ -17,6 +17,7 @@ from resolvers import audit as ra
 from resolvers import identity as r
 from resolvers.errors import DomainError, ErrorCode
 from schema import enums  # noqa: F401  (registers GraphQL enums)
+from schema.auth import request_address
 from schema.common import (
     audit_mutation,
     forbidden,
@@ -55,12 +56,50 @@ class ViewerGrant:
         return BuildingNode.from_row(row) if row else None
 
 
+@strawberry.type(
+    description="What happened to an account's sign-ins: failures, back-offs, the last sign-in."
+)
+class AccountSecurity:
+    failed_sign_ins: int = strawberry.field(
+        description="Failed or held-back sign-ins for this phone in the current window "
+        "(it starts afresh a day after the first one), from any address."
+    )
+    last_failed_sign_in_at: datetime | None
+    locked_until: datetime | None = strawberry.field(
+        description="The latest end of a back-off on this phone from some client address; "
+        "other addresses (yours, usually) are not held back by it."
+    )
+    last_signed_in_at: datetime | None
+    password_changed_at: datetime
+
+    @classmethod
+    def of(cls, account: mi.Account) -> AccountSecurity:
+        return cls(
+            failed_sign_ins=account.failed_attempts,
+            last_failed_sign_in_at=account.last_failed_at,
+            locked_until=account.locked_until,
+            last_signed_in_at=account.last_signed_in_at,
+            password_changed_at=account.password_changed_at,
+        )
+
+
+SECURITY_FIELDS = ["failedSignIns", "lastFailedSignInAt", "lockedUntil", "lastSignedInAt"]
+
+
 @strawberry.type(description="Who this request acts as.")
 class Viewer:
     kind: str = strawberry.field(description="PERSON, TOKEN or ANONYMOUS.")
     roles: list[str]
     grants: list[ViewerGrant]
     person_id: strawberry.Private[int | None]
+    account_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Your own account's sign-in record (null without one).")
+    async def security(self, info: Info) -> AccountSecurity | None:
+        if self.account_id is None:
+            return None
+        account = await info.context.session.get(mi.Account, self.account_id)
+        return AccountSecurity.of(account) if account else None
 
     @strawberry.field
     async def person(self, info: Info) -> PersonNode | None:
@@ -155,7 +194,26 @@ class IdentityQuery:
             roles=list(actor.roles),
             grants=[ViewerGrant(role=g.role, path=g.path) for g in actor.grants],
             person_id=actor.person_id,
+            account_id=actor.account_id,
         )
+
+    @strawberry.field(
+        description="A person's sign-in record, for the admins who may unlock their account; "
+        "every read is audited."
+    )
+    async def account_security(
+        self, info: Info, person_id: strawberry.ID
+    ) -> AccountSecurity | None:
+        ident = expect_id(person_id, "Person", "personId")
+        await require(info, "accountSecurity", (mp.Person, ident, "personId"))
+        await require_manageable(info, ident, credentials=True)
+        account = await r.account_of(info.context.session, ident)
+        if account is None or account.id is None:
+            return None
+        info.context.audit.record(
+            info.context.who, ma.AuditAction.READ, "Account", [account.id], SECURITY_FIELDS
+        )
+        return AccountSecurity.of(account)
 
     @strawberry.field(description="API tokens bound inside the subtrees you administer.")
     async def api_tokens(
@@ -250,6 +308,18 @@ def _session_payload(found: r.Session | None, errors: list[UserError]) -> Sessio
     )
 
 
+@strawberry.type(
+    description="The password is changed and every earlier session has ended, access tokens "
+    "included; continue with the fresh session returned here."
+)
+class ChangePasswordPayload:
+    ok: bool
+    access_token: str | None
+    refresh_token: str | None
+    expires_at: datetime | None
+    errors: list[UserError]
+
+
 @strawberry.type
 class DonePayload:
     ok: bool
@@ -334,12 +404,19 @@ async def _public() -> None:
 
 @strawberry.type
 class IdentityMutation:
-    @strawberry.mutation(description="Phone and password for an access and a refresh token.")
+    @strawberry.mutation(
+        description="Phone and password for an access and a refresh token. Every refusal "
+        "reads the same (INVALID_CREDENTIALS), held-back attempts included."
+    )
     async def sign_in(self, info: Info, input: SignInInput) -> SessionPayload:
-        # No savepoint: a failed attempt must be counted even though the sign-in is refused.
+        # No savepoint: the attempt is counted and committed before the password is checked.
         session = info.context.session
+        attempt = await r.open_attempt(
+            session, phone=input.phone, address=request_address(info.context.request)
+        )
+        await session.commit()
         try:
-            found = await r.sign_in(session, phone=input.phone, password=input.password)
+            found = await r.sign_in(session, attempt, input.password)
         except DomainError as error:
             await session.commit()
             errors = [UserError.of(error)]
@@ -361,7 +438,10 @@ class IdentityMutation:
         audit_mutation(info, found.account, [])
         return _session_payload(found, [])
 
-    @strawberry.mutation(description="Revoke the refresh token's whole family.")
+    @strawberry.mutation(
+        description="End the session: the refresh token's whole family and, at once, every "
+        "access token issued in it."
+    )
     async def sign_out(self, info: Info, input: RefreshSessionInput) -> DonePayload:
         session = info.context.session
 
@@ -371,26 +451,49 @@ class IdentityMutation:
         ok, errors = await mutate(info, _public, change, object_type="RefreshToken")
         return DonePayload(ok=ok is not None, errors=errors)
 
-    @strawberry.mutation
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> DonePayload:
+    @strawberry.mutation(
+        description="Change your password: every session ends, this one included, and a "
+        "fresh one is returned. The current password is checked like a sign-in."
+    )
+    async def change_password(
+        self, info: Info, input: ChangePasswordInput
+    ) -> ChangePasswordPayload:
         session = info.context.session
         account_id = info.context.actor.account_id
+        checked: list[mi.Account] = []
 
-        async def signed_in() -> None:
+        async def authorize() -> None:
+            """Outside the change's savepoint: a wrong password stays counted and noted."""
             if account_id is None:
                 raise DomainError(ErrorCode.UNAUTHENTICATED, "sign in first")
-
-        async def change() -> mi.Account:
-            assert account_id is not None
-            return await r.change_password(
+            r.check_password_strength(input.new_password)
+            attempt = await r.open_attempt(
                 session,
-                account_id=account_id,
-                current=input.current_password,
-                new=input.new_password,
+                phone=await r.phone_of(session, account_id),
+                address=request_address(info.context.request),
+            )
+            await session.commit()  # the attempt counts whatever happens next
+            checked.append(
+                await r.check_attempt(
+                    session, attempt, input.current_password, r.current_password_refusal()
+                )
             )
 
-        account, errors = await mutate(info, signed_in, change)
-        return DonePayload(ok=account is not None, errors=errors)
+        async def change() -> r.Session:
+            return await r.change_password(session, checked[0], new=input.new_password)
+
+        found, errors = await mutate(
+            info, authorize, change, subject=lambda found: found.account if found else None
+        )
+        if errors:
+            await session.commit()  # keeps the failure noted on the account
+        return ChangePasswordPayload(
+            ok=found is not None,
+            access_token=found.access_token if found else None,
+            refresh_token=found.refresh_token if found else None,
+            expires_at=found.expires_at if found else None,
+            errors=errors,
+        )
 
     @strawberry.mutation(description="Give a person in your subtree a sign-in account.")
     async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:

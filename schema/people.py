@@ -8,11 +8,15 @@ import strawberry
 
 from models import org as mo
 from models import people as m
+from models.audit import AuditAction
 from models.crypto import decrypt_id_card
+from permissions.operations import refusal_key, refusal_limit
 from permissions.policy import filterable
+from resolvers import identity as ri
 from resolvers import people as r
 from resolvers.errors import DomainError, ErrorCode
 from schema.common import (
+    forbidden,
     mutate,
     optional_id,
     page_args,
@@ -378,45 +382,81 @@ class PairingPayload:
     errors: list[UserError]
 
 
+class RefusalLimiter:
+    """Refusals of one operation to one actor, counted in PostgreSQL (shared by every app
+    instance) against the limit in `permissions.operations`; every aliased call counts."""
+
+    def __init__(self, info: Info, operation: str) -> None:
+        self.session = info.context.session
+        self.key = refusal_key(info.context.actor, operation)
+        self.limit = refusal_limit(operation)
+
+    async def check(self) -> None:
+        if self.key is None or self.limit is None:
+            return
+        if not await ri.refusals_left(self.session, self.key, self.limit.limit, self.limit.window):
+            raise DomainError(ErrorCode.RATE_LIMITED, "too many refused attempts: try again later")
+
+    async def count(self, errors: list[UserError]) -> None:
+        if self.key is not None and errors and errors[0].code is not ErrorCode.RATE_LIMITED:
+            await ri.count_refusal(self.session, self.key)
+
+
 @strawberry.type
 class PeopleMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Register a person. An ID number registered already answers DUPLICATE only "
+        "when that person is in your scope; refusals are limited per caller (RATE_LIMITED)."
+    )
     async def create_person(self, info: Info, input: CreatePersonInput) -> PersonPayload:
         session = info.context.session
+        household_id = optional_id(input.household_id, "Household", "householdId")
+        limited = RefusalLimiter(info, "createPerson")
+        outside: list[int] = []
 
-        async def change() -> m.Person:
-            return await r.create_person(
-                session,
-                r.PersonData(
-                    name=input.name,
-                    gender=input.gender,
-                    household_id=optional_id(input.household_id, "Household", "householdId"),
-                    birth_date=input.birth_date,
-                    phone=input.phone,
-                    id_card_number=input.id_card_number,
-                    is_party_member=input.is_party_member,
-                    is_veteran=input.is_veteran,
-                    is_elderly=input.is_elderly,
-                    lives_alone=input.lives_alone,
-                    is_renter=input.is_renter,
-                    health_notes=input.health_notes,
-                ),
+        async def authorize() -> None:
+            await limited.check()
+            await require(
+                info, "createPerson", (mo.Household, household_id, "householdId"), anywhere="root"
             )
 
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "createPerson",
-                (
-                    mo.Household,
-                    optional_id(input.household_id, "Household", "householdId"),
-                    "householdId",
-                ),
-                anywhere="root",
-            ),
-            change,
-        )
+        async def change() -> m.Person:
+            try:
+                return await r.create_person(
+                    session,
+                    r.PersonData(
+                        name=input.name,
+                        gender=input.gender,
+                        household_id=household_id,
+                        birth_date=input.birth_date,
+                        phone=input.phone,
+                        id_card_number=input.id_card_number,
+                        is_party_member=input.is_party_member,
+                        is_veteran=input.is_veteran,
+                        is_elderly=input.is_elderly,
+                        lives_alone=input.lives_alone,
+                        is_renter=input.is_renter,
+                        health_notes=input.health_notes,
+                    ),
+                )
+            except r.DuplicateIdCardError as duplicate:
+                if await info.context.loaders.get(m.Person, duplicate.existing_id) is not None:
+                    raise
+                # Outside the caller's scope the number's existence is not theirs to learn.
+                outside.append(duplicate.existing_id)
+                raise forbidden() from None
+
+        row, errors = await mutate(info, authorize, change)
+        if outside:
+            info.context.audit.record(
+                info.context.who,
+                AuditAction.MUTATION,
+                "Person",
+                outside,
+                ["idCardNumber"],
+                details={"mutation": "createPerson", "refusal": "DUPLICATE_OUTSIDE_SCOPE"},
+            )
+        await limited.count(errors)
         return PersonPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Grant a role; a building has at most one active head.")

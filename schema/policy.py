@@ -15,6 +15,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.types import Info as StrawberryInfo
 
 from models.people import Position
+from permissions.actor import narrowed
 from permissions.policy import Access, rule
 from permissions.roles import Relation
 from resolvers.people import PositionFilter, positions_of
@@ -36,6 +37,7 @@ def _settle(
             found.add(Relation.SELF)
         if source.db_id in context.actor.contact_ids:
             found.add(Relation.CONTACT)
+    found = narrowed(found)
     if not found:
         found = {Relation.OTHER}  # visible, yet nothing closer: public fields only
     context.relations[(type_name, source.db_id)] = found

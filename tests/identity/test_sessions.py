@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import utcnow
 from models.config import ROOT
 from models.identity import Account, TokenRole
-from resolvers.identity import MAX_FAILED_ATTEMPTS, issue_access_token
+from resolvers.identity import issue_access_token
 from schema.root import schema
 from seeds.accounts import DEMO_PASSWORD
 from seeds.demo import DemoCity
@@ -125,73 +125,6 @@ async def test_unknown_phone_and_wrong_password_are_refused_alike(
     assert wrong_password == unknown_phone == malformed_phone
     assert wrong_password["accessToken"] is None
     assert wrong_password["refreshToken"] is None
-
-
-async def test_four_failures_do_not_lock_and_a_success_resets_the_count(
-    anonymous: GraphQLClient, resident_phone: str, session: AsyncSession
-) -> None:
-    for _ in range(MAX_FAILED_ATTEMPTS - 1):
-        assert codes(await sign_in(anonymous, resident_phone, "wrong")) == ["INVALID_CREDENTIALS"]
-    assert (await sign_in(anonymous, resident_phone, DEMO_PASSWORD))["errors"] == []
-    assert (
-        await scalar(
-            session, "SELECT failed_attempts FROM account WHERE phone = :p", p=resident_phone
-        )
-        == 0
-    )
-
-
-async def test_five_failures_lock_the_account_until_an_admin_unlocks_it(
-    anonymous: GraphQLClient,
-    as_account: Callable[[str], GraphQLClient],
-    resident_phone: str,
-    demo: DemoCity,
-    session: AsyncSession,
-) -> None:
-    assert MAX_FAILED_ATTEMPTS == 5
-    for _ in range(5):
-        assert codes(await sign_in(anonymous, resident_phone, "wrong")) == ["INVALID_CREDENTIALS"]
-    locked = await sign_in(anonymous, resident_phone, DEMO_PASSWORD)
-    assert codes(locked) == ["ACCOUNT_LOCKED"]
-    assert locked["accessToken"] is None
-    assert await scalar(
-        session, "SELECT locked_until > now() FROM account WHERE phone = :p", p=resident_phone
-    )
-
-    unlock = {"personId": gid("Person", demo.resident_alone.id)}
-    # not the building head's to lift; the community admin's
-    refused = await mutation(
-        as_account("building-head"), "unlockAccount", "UnlockAccountInput", unlock, "person { id }"
-    )
-    assert codes(refused) == ["FORBIDDEN"]
-    assert codes(await sign_in(anonymous, resident_phone, DEMO_PASSWORD)) == ["ACCOUNT_LOCKED"]
-    lifted = await mutation(
-        as_account("community-admin"),
-        "unlockAccount",
-        "UnlockAccountInput",
-        unlock,
-        "person { id }",
-    )
-    assert lifted == {"person": {"id": unlock["personId"]}, "errors": []}
-    assert (await sign_in(anonymous, resident_phone, DEMO_PASSWORD))["errors"] == []
-
-
-async def test_the_city_admin_unlocks_a_grid_workers_account(
-    gql: GraphQLClient, demo: DemoCity, session: AsyncSession, accounts: dict[str, Account]
-) -> None:
-    await execute(
-        session,
-        "UPDATE account SET locked_until = now() + interval '15 minutes' WHERE id = :a",
-        a=accounts["grid-worker"].id,
-    )
-    payload = await mutation(
-        gql,
-        "unlockAccount",
-        "UnlockAccountInput",
-        {"personId": gid("Person", demo.grid_worker.id)},
-        "person { id }",
-    )
-    assert payload["errors"] == []
 
 
 async def test_me(
