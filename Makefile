@@ -1,16 +1,29 @@
 # Two commands for a fresh clone: `make run` and `make test`.
+# Both install exactly the pinned, hashed set in requirements.lock; `make lock` updates it.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# uv resolves for every platform and Python >= 3.11 and records every wheel's hash.
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed versions;
+# `make lock LOCK_ARGS="--upgrade-package strawberry-graphql"` just that one.
+LOCK_ARGS ?=
 
-.PHONY: run test lint format schema seed-city migrate bench clean-data
+.PHONY: run test lint format schema seed-city migrate bench clean-data lock
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+# A changed lock (or pyproject) rebuilds the venv from scratch: nothing stale survives.
+$(STAMP): pyproject.toml $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Order-only: an existing (even stale) venv is good enough to run uv.
+lock: | $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --group build \
+		--universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --quiet -o $(LOCK) $(LOCK_ARGS)
 
 run: $(STAMP)
 	$(PY) app.py serve

@@ -5,26 +5,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+
+if TYPE_CHECKING:
+    from models.db import Readiness
 
 log = logging.getLogger("app")
 
 
-def create_app(libpq_uri: str | None = None) -> FastAPI:
+def create_app(libpq_uri: str | None = None, readiness: Readiness | None = None) -> FastAPI:
     """Build the ASGI app for an already-migrated database (the embedded one by default).
 
-    `PETITION_SCHEDULER_SECONDS` (default 60, 0 turns it off) paces automatic escalation.
+    `PETITION_SCHEDULER_SECONDS` (default 60, 0 turns it off) paces automatic escalation;
+    `readiness` tells `/readyz` about the database server (`external_readiness` if omitted).
     """
     import os
 
-    from models.db import libpq_url
+    from models.db import external_readiness, libpq_url
     from schema.http import build_app
 
     every = float(os.environ.get("PETITION_SCHEDULER_SECONDS", "60"))
-    return build_app(libpq_uri or libpq_url(), scheduler_seconds=every)
+    return build_app(
+        libpq_uri or libpq_url(),
+        scheduler_seconds=every,
+        readiness=readiness or external_readiness,
+    )
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
@@ -45,19 +56,60 @@ def cmd_seed(args: argparse.Namespace) -> None:
     asyncio.run(seed(uri, args.scale, force=args.force))
 
 
+class Stop(BaseException):
+    """SIGTERM or SIGINT: unwinds `serve` through its cleanup, then exits 0."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+
+
+def _raise_stop(signum: int, _: FrameType | None) -> None:
+    raise Stop(signum)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve until SIGTERM or SIGINT, then stop the embedded server this process started.
+
+    uvicorn catches both signals for its graceful shutdown and re-raises them afterwards;
+    with the default SIGTERM action that killed the process before any cleanup ran, so
+    the postmaster outlived the app. Our handler turns the re-raised signal into `Stop`.
+    """
+    signals = (signal.SIGTERM, signal.SIGINT)
+    pending: list[int] = []
+
+    def defer(signum: int, _: FrameType | None) -> None:
+        pending.append(signum)
+
+    for signum in signals:  # initdb and pg_ctl must not be cut short: a signal waits
+        signal.signal(signum, defer)
+
     import uvicorn
 
-    from models.db import libpq_url
+    from models.db import external_readiness, libpq_url, supervise_embedded
     from models.migrate import upgrade
     from seeds.run import seed
 
-    uri = libpq_url()
-    upgrade(uri)
-    if not args.no_seed:
-        asyncio.run(seed(uri, "demo", force=False))
-    print(f"GraphQL and GraphiQL on http://{args.host}:{args.port}/graphql")
-    uvicorn.run(create_app(uri), host=args.host, port=args.port, log_level="info")
+    supervisor = None
+    try:
+        supervisor = supervise_embedded()
+        for signum in signals:  # migrations and the seed roll back when interrupted
+            signal.signal(signum, _raise_stop)
+        if pending:
+            _raise_stop(pending[0], None)
+        uri = libpq_url()
+        upgrade(uri)
+        if not args.no_seed:
+            asyncio.run(seed(uri, "demo", force=False))
+        print(f"GraphQL and GraphiQL on http://{args.host}:{args.port}/graphql")
+        readiness = supervisor.readiness if supervisor is not None else external_readiness
+        uvicorn.run(create_app(uri, readiness), host=args.host, port=args.port, log_level="info")
+    except Stop as stop:
+        log.info("stopping on %s", stop)
+    finally:
+        if supervisor is not None:
+            for signum in signals:  # a second signal must not cut the (bounded) fast
+                signal.signal(signum, signal.SIG_IGN)  # shutdown short
+            supervisor.stop()
 
 
 def cmd_token(args: argparse.Namespace) -> None:

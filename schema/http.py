@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from models.config import ROOT
-from models.db import make_engine, make_sessionmaker
+from models.db import Readiness, make_engine, make_sessionmaker
 from resolvers.identity import AuthenticationError
 from resolvers.petitions import run_scheduler
 from schema.auth import actor_for
@@ -42,6 +42,7 @@ def build_app(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     *,
     scheduler_seconds: float = 0,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """The app; with `scheduler_seconds` > 0 it also escalates overdue petitions and closes
     unrated ones that often (safe in every instance: rows are claimed with SKIP LOCKED)."""
@@ -110,11 +111,16 @@ def build_app(
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
+        up, server = readiness() if readiness is not None else (True, {})
+        unavailable = {"Retry-After": "1"}
+        if not up:
+            return JSONResponse({"status": "unavailable", **server}, 503, unavailable)
         try:
             async with sessions() as session:
                 await session.execute(sa.text("SELECT 1"))
         except Exception as exc:
-            return JSONResponse({"status": "unavailable", "error": type(exc).__name__}, 503)
-        return JSONResponse({"status": "ready"})
+            body = {"status": "unavailable", **server, "error": type(exc).__name__}
+            return JSONResponse(body, 503, unavailable)
+        return JSONResponse({"status": "ready", **server})
 
     return app
