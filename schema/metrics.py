@@ -12,7 +12,7 @@ from models import petitions as m
 from models.org import OrgKind
 from permissions.actor import Actor
 from permissions.aggregates import shown_count, shown_rate
-from permissions.petitions import lives_at, may_record_for
+from permissions.petitions import FEEDBACK_FIELDS, FeedbackView, feedback_view
 from resolvers import metrics as r
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.loaders import Loaders
@@ -142,15 +142,31 @@ class UnitRanking:
     rates: PetitionRates
 
 
-@strawberry.type(description="One petition as shown to a building's residents: no personal data.")
+@strawberry.type(
+    description="One petition as the building's report shows it: never who reported, recorded, "
+    "handled or rated it. Residents see no title or note (null): only staff and integrators do."
+)
 class FeedbackItem:
     category_name: str
-    title: str
+    title: str | None
     status: m.PetitionStatus
     submitted_on: str
     resolved_on: str | None
     resolution_note: str | None
     rating: m.RatingValue | None
+
+    @classmethod
+    def of(cls, view: FeedbackView, x: r.FeedbackItem) -> FeedbackItem:
+        shown = FEEDBACK_FIELDS[view]
+        return cls(
+            category_name=x.category_name,
+            title=x.title if "title" in shown else None,
+            status=x.status,
+            submitted_on=x.submitted_on.isoformat(),
+            resolved_on=x.resolved_on.isoformat() if x.resolved_on else None,
+            resolution_note=x.resolution_note if "resolutionNote" in shown else None,
+            rating=x.rating,
+        )
 
 
 @strawberry.type(description="楼栋说事室: what a building asked for and what came of it.")
@@ -257,7 +273,8 @@ class MetricsQuery:
         ]
 
     @strawberry.field(
-        description="楼栋说事室: a building's petitions in a period, for its residents to see."
+        description="楼栋说事室: a building's petitions in a period: its residents see every case "
+        "as the board shows it, staff the cases they may see."
     )
     async def feedback_report(
         self, info: Info, building_id: strawberry.ID, since: datetime, until: datetime
@@ -267,13 +284,15 @@ class MetricsQuery:
         building = await context.loaders.get(mo.Building, ident)
         if building is None:
             raise DomainError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
-        actor = context.actor
-        if not (lives_at(actor, building.path) or may_record_for(actor, building.path)):
+        view = feedback_view(context.actor, building.path)
+        if view is None:
             raise forbidden()
-        # The report carries no personal data: residents and staff of the building see all
-        # of its petitions in it, not only the ones their row scope admits.
-        whole_building = Loaders(context.session, lambda _: [])
-        x = await r.feedback_report(whole_building, building_id=ident, since=since, until=until)
+        # The board shows a building's residents every case of their building, without what
+        # could point at anyone; everyone else reads the cases their row scope admits.
+        loaders = Loaders(context.session, lambda _: []) if view is FeedbackView.BOARD else None
+        x = await r.feedback_report(
+            loaders or context.loaders, building_id=ident, since=since, until=until
+        )
         return FeedbackReport(
             building_name=x.building_name,
             since=x.since,
@@ -281,16 +300,5 @@ class MetricsQuery:
             received=x.received,
             resolved=x.resolved,
             pending=x.pending,
-            items=[
-                FeedbackItem(
-                    category_name=i.category_name,
-                    title=i.title,
-                    status=i.status,
-                    submitted_on=i.submitted_on.isoformat(),
-                    resolved_on=i.resolved_on.isoformat() if i.resolved_on else None,
-                    resolution_note=i.resolution_note,
-                    rating=i.rating,
-                )
-                for i in x.items
-            ],
+            items=[FeedbackItem.of(view, i) for i in x.items],
         )
