@@ -21,6 +21,10 @@ from resolvers.people import PositionFilter, positions_of
 from schema.context import Context
 
 
+#: Relations meaning the row is the reader's own person or household.
+OWN = frozenset({Relation.SELF, Relation.HOUSEHOLD})
+
+
 class GuardedRow(Protocol):
     db_id: int
 
@@ -98,7 +102,8 @@ class Guard(FieldExtension):
             mask = self.rule.mask if self.rule else None
             return mask(value) if mask and value is not None else self.withheld
         if self.rule and self.rule.personal and value is not None:
-            context.audit.read(self.type_name, source.db_id, self.field)
+            own = bool(context.relations.get((self.type_name, source.db_id), set()) & OWN)
+            context.audit.read(self.type_name, source.db_id, self.field, own=own)
         return value
 
     def resolve(
