@@ -237,9 +237,7 @@ def _private_rows(model: Any, actor: Actor, private: Private) -> sa.ColumnElemen
     row = model
     if private.parent is not None:
         row = sa.orm.aliased(private.parent, name="private_parent")
-    owned: list[sa.ColumnElement[bool]] = [
-        under(row.path, actor.grant_paths(*private.keepers))
-    ]
+    owned: list[sa.ColumnElement[bool]] = [under(row.path, actor.grant_paths(*private.keepers))]
     if actor.person_id is not None:
         owned += [getattr(row, column) == actor.person_id for column in private.owners]
     admitted = sa.or_(getattr(row, private.status).not_in(sorted(private.statuses)), *owned)

@@ -113,9 +113,9 @@ class AuditTrail:
     async def write(self, session: AsyncSession, who: Who) -> None:
         for entry in self.entries:  # recorded before the operation's name was known
             entry.operation_name = entry.operation_name or self.operation_name
-        for object_type, rows in sorted(self.reads.items()):
-            if self.concealed:
-                rows = {k: v for k, v in rows.items() if k not in self.own[object_type]}
+        for object_type, read in sorted(self.reads.items()):
+            hidden = self.own[object_type] if self.concealed else set()
+            rows = {k: v for k, v in read.items() if k not in hidden}
             if not rows:
                 continue
             fields = sorted(set().union(*rows.values()))
@@ -139,7 +139,9 @@ class AuditTrail:
             entry.roles = []
             entry.request_id = sealed
             entry.operation_name = None
-            entry.row_ids = [r for r in entry.row_ids if (entry.object_type, r) not in self.unlinked]
+            entry.row_ids = [
+                r for r in entry.row_ids if (entry.object_type, r) not in self.unlinked
+            ]
 
 
 @dataclass(frozen=True)

@@ -46,11 +46,11 @@ def _maybe_person(row: PersonRow | None) -> PersonNode | None:
 
 
 def _people_filter(
-    info: Info, f: PersonFilterInput | None, order: rp.PersonOrder | None
+    info: Info, f: PersonFilterInput | None, order: rp.PersonOrder | None, *, residents: bool
 ) -> rp.PersonFilter:
     from schema.people import person_filter
 
-    return person_filter(info, f, order)
+    return person_filter(info, f, order, residents=residents)
 
 
 @strawberry.type(
@@ -188,7 +188,7 @@ class OrgUnitNode(Node):
             "org_unit",
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(info, filter, order_by),
+            _people_filter(info, filter, order_by, residents=True),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -339,7 +339,7 @@ class BuildingNode(Node):
             "building",
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(info, filter, order_by),
+            _people_filter(info, filter, order_by, residents=True),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -465,19 +465,21 @@ class PartyOrganisationNode(Node):
             info.context.loaders,
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(info, filter, order_by),
+            _people_filter(info, filter, order_by, residents=False),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
 
 @strawberry.type(name="CentralHousehold", description="党员中心户: a Party member's household.")
 class CentralHouseholdNode(Node):
+    """Every field below is governed by `permissions.policy.FIELD_POLICY["CentralHousehold"]`:
+    naming the Party member says which household they live in."""
+
     db_id: strawberry.Private[int]
-    building_db_id: strawberry.Private[int]
-    household_db_id: strawberry.Private[int]
-    party_member_db_id: strawberry.Private[int]
-    designated_at: datetime
-    ended_at: datetime | None
+    row: strawberry.Private[m.CentralHousehold]
+    id: strawberry.ID = strawberry.field(extensions=guard("CentralHousehold", "id"))
+    designated_at: datetime = strawberry.field(extensions=guard("CentralHousehold", "designatedAt"))
+    ended_at: datetime | None = strawberry.field(extensions=guard("CentralHousehold", "endedAt"))
 
     @classmethod
     def from_row(cls, row: m.CentralHousehold) -> CentralHouseholdNode:
@@ -485,26 +487,28 @@ class CentralHouseholdNode(Node):
         return cls(
             id=to_global_id("CentralHousehold", row.id),
             db_id=row.id,
-            building_db_id=row.building_id,
-            household_db_id=row.household_id,
-            party_member_db_id=row.party_member_id,
+            row=row,
             designated_at=row.designated_at,
             ended_at=row.ended_at,
         )
 
-    @strawberry.field
+    @property
+    def row_path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field(extensions=guard("CentralHousehold", "building"))
     async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(m.Building, self.building_db_id)
+        row = await info.context.loaders.get(m.Building, self.row.building_id)
         return BuildingNode.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("CentralHousehold", "household"))
     async def household(self, info: Info) -> HouseholdNode | None:
-        row = await info.context.loaders.get(m.Household, self.household_db_id)
+        row = await info.context.loaders.get(m.Household, self.row.household_id)
         return HouseholdNode.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("CentralHousehold", "partyMember"))
     async def party_member(self, info: Info) -> People | None:
-        return _maybe_person(await info.context.loaders.get(PersonRow, self.party_member_db_id))
+        return _maybe_person(await info.context.loaders.get(PersonRow, self.row.party_member_id))
 
 
 @strawberry.type(name="WorkUnit", description="A government organ, enterprise or organisation.")

@@ -20,7 +20,6 @@ from permissions.roles import Relation
 from resolvers.people import PositionFilter, positions_of
 from schema.context import Context
 
-
 #: Relations meaning the row is the reader's own person or household.
 OWN = frozenset({Relation.SELF, Relation.HOUSEHOLD})
 
@@ -61,6 +60,8 @@ async def relations_to(context: Context, type_name: str, source: GuardedRow) -> 
     found = known_relations(context, type_name, source)
     if found is not None:
         return found
+    if type_name != "Person":  # a row placed nowhere: nothing closer than being in scope
+        return _settle(context, type_name, source, set())
     # People without a home here (seconded cadres ...) are judged by where they serve.
     # Staff are not residents there: those caring for residents see them as fellow staff.
     held = await positions_of(context.loaders, Position.person_id, source.db_id, PositionFilter())

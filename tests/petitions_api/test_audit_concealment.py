@@ -171,7 +171,7 @@ async def test_named_cases_and_recorders_stay_on_record(
 ) -> None:
     since = datetime.now(UTC)
     named, named_rid = await run(resident, SUBMIT, await petition_input(session, demo))
-    recorded, recorded_rid = await run(
+    _, recorded_rid = await run(
         worker,
         SUBMIT,
         await petition_input(

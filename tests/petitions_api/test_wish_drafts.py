@@ -68,7 +68,7 @@ async def sees(client: GraphQLClient, demo: DemoCity, wish_id: str) -> bool:
             "id": wish_id,
         },
     )
-    found = [
+    found: list[bool] = [
         wish_id in {w["id"] for w in data["wall"]["nodes"]},
         wish_id in {w["id"] for w in data["community"]["nodes"]},
         data["node"] is not None,
