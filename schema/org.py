@@ -12,7 +12,17 @@ from models import org as m
 from models.people import Person as PersonRow
 from models.people import Position as PositionRow
 from models.people import Role
-from permissions.aggregates import shown_count
+from permissions.aggregates import (
+    PERSONAL_STATS,
+    STAT_KINDS,
+    STATS_LINES,
+    Tree,
+    display_root,
+    displayed,
+    for_display,
+    withheld_by_unit,
+)
+from resolvers import aggregates as ra
 from resolvers import org as r
 from resolvers import people as rp
 from resolvers.errors import DomainError, ErrorCode
@@ -70,6 +80,35 @@ class OrgStatsType:
     seconded_cadres: int | None = strawberry.field(description="下沉干部")
     registered_party_members: int | None = strawberry.field(description="在职党员报到")
     paired_work_units: int | None = strawberry.field(description="双报到 work units")
+
+
+async def _withheld_stats(info: Info, unit_id: int) -> frozenset[str]:
+    """The personal dashboard counts of a unit a display may not see (complements included),
+    decided for every unit of the request in one table per display node."""
+    loaders = info.context.loaders
+    actor = info.context.actor
+
+    async def batch(ids: list[int]) -> list[frozenset[str]]:
+        units = [u for u in await loaders.get_many(m.OrgUnit, ids) if u is not None]
+        by_root: dict[str, list[m.OrgUnit]] = {}
+        for unit in units:
+            root = display_root(actor, unit.path or "")
+            if root is not None:
+                by_root.setdefault(root, []).append(unit)
+        decided: dict[int, frozenset[str]] = {}
+        for root, grouped in by_root.items():
+            table = await ra.stats_table(loaders, root, grouped, PERSONAL_STATS)
+            decided |= withheld_by_unit(
+                table.values,
+                Tree(table.org.root, table.org.children),
+                PERSONAL_STATS,
+                table.cells,
+                STATS_LINES,
+            )
+        return [decided.get(i, frozenset(PERSONAL_STATS)) for i in ids]
+
+    found: frozenset[str] = await loaders.custom("org_unit.withheld_stats", batch).load(unit_id)
+    return found
 
 
 @strawberry.type(name="OrgUnit", description="A node of the administrative tree: city to grid.")
@@ -239,7 +278,13 @@ class OrgUnitNode(Node):
     async def stats(self, info: Info) -> OrgStatsType:
         found = await r.stats_of(info.context.loaders, self.db_id)
         actor = info.context.actor
-        return OrgStatsType(**{k: shown_count(actor, v) for k, v in vars(found).items()})
+        withheld = await _withheld_stats(info, self.db_id) if for_display(actor) else frozenset()
+        return OrgStatsType(
+            **{
+                k: displayed(actor, v, kind=STAT_KINDS[k], withheld=k in withheld)
+                for k, v in vars(found).items()
+            }
+        )
 
 
 @strawberry.type(name="Building", description="A residential building (楼栋) in a grid.")
