@@ -115,11 +115,10 @@ class Line:
 
 
 def _violated(line: Line, unknown: int) -> bool:
-    """A withheld cell, or a small residual, that the line's shown cells give away, exactly
-    or to within a small residual: one unknown cell with no residual or a small one, or no
-    unknown cell and a small residual."""
-    weak = line.residual == 0 or small(line.residual)
-    return (unknown == 1 and weak) or (unknown == 0 and small(line.residual))
+    """A withheld cell, or a small residual, that the line's shown cells give away: one
+    unknown cell and no residual, or no unknown cell and a small residual. (One unknown cell
+    beside a residual is two unknowns: the line tells their sum only.)"""
+    return (unknown == 1 and line.residual == 0) or (unknown == 0 and small(line.residual))
 
 
 def protect(
@@ -132,31 +131,38 @@ def protect(
 
     Only `free` cells may be hidden here; `hidden` are cells already decided hidden (all
     others not free are decided shown). The complement of a line is its smallest positive
-    free part (the next smallest, in the issue's words), preferring one whose hiding leaves
-    no other line with a single unknown it cannot fix; zeros, then the total, only if
-    nothing else is left. Deterministic: ties go to the earlier part.
+    free part (the next smallest, in the issue's words), else its total, preferring a cell
+    whose hiding leaves no other line with a single unknown it cannot fix; zeros last.
+    Deterministic: ties go to the earlier part.
     """
     free = set(free)
     found = set(hidden) | {c for c in free if small(values.get(c, 0))}
-    within: dict[Cell, list[int]] = defaultdict(list)  # cell -> lines holding it as a part
-    touching: dict[Cell, list[int]] = defaultdict(list)  # cell -> lines holding it at all
+    # A cell that equals a decided one (the only part of an exact line, e.g. the only child
+    # of a unit) shares its fate: hidden with it, never hidden alone.
+    for line in lines:
+        if len(line.parts) == 1 and not line.residual and line.total not in free:
+            [part] = line.parts
+            if line.total in found:
+                found.add(part)
+            else:
+                free.discard(part)
+    touching: dict[Cell, list[int]] = defaultdict(list)  # cell -> lines holding it
     for i, line in enumerate(lines):
-        touching[line.total].append(i)
-        for part in line.parts:
-            within[part].append(i)
-            touching[part].append(i)
+        for cell in (line.total, *line.parts):
+            touching[cell].append(i)
+    unknown = [sum(1 for c in (line.total, *line.parts) if c in found) for line in lines]
 
     def exposes(cell: Cell, current: int) -> bool:
-        for i in within[cell]:
+        """Hiding `cell` would leave another exact line with one unknown and nothing left
+        to hide in it."""
+        for i in touching[cell]:
             other = lines[i]
-            if i == current or other.residual or other.total in found:
+            if i == current or other.residual or unknown[i] != 0:
                 continue
-            rest = [p for p in other.parts if p != cell]
-            if not any(p in found for p in rest) and not any(p in free for p in rest):
+            cells = (other.total, *other.parts)
+            if not any(c != cell and c in free and c not in found for c in cells):
                 return True
         return False
-
-    unknown = [sum(1 for c in (line.total, *line.parts) if c in found) for line in lines]
 
     def hide(cell: Cell) -> None:
         found.add(cell)
@@ -170,15 +176,14 @@ def protect(
         line = lines[i]
         if not _violated(line, unknown[i]):
             continue
+        cells = [*line.parts, line.total]
         candidates = [
-            (exposes(p, i), values.get(p, 0) == 0, values.get(p, 0), k, p)
-            for k, p in enumerate(line.parts)
-            if p in free and p not in found
+            (exposes(c, i), k == len(line.parts), values.get(c, 0) == 0, values.get(c, 0), k, c)
+            for k, c in enumerate(cells)
+            if c in free and c not in found
         ]
         if candidates:
-            hide(min(candidates, key=lambda c: c[:4])[4])
-        elif line.total in free and line.total not in found:
-            hide(line.total)
+            hide(min(candidates, key=lambda c: c[:5])[5])
     return found
 
 
@@ -193,16 +198,19 @@ class Tree:
     #: node itself make a residual (a community's own petitions, not in any grid)
     exact: bool = False
 
-    def parents(self) -> list[Hashable]:
-        """The parents, each before its children."""
+    def nodes(self) -> list[Hashable]:
+        """Every node, each parent before its children."""
         found: list[Hashable] = []
         queue = [self.root]
         while queue:
             node = queue.pop(0)
-            if node in self.children:
-                found.append(node)
-                queue.extend(self.children[node])
+            found.append(node)
+            queue.extend(self.children.get(node, ()))
         return found
+
+    def parents(self) -> list[Hashable]:
+        """The parents, each before its children."""
+        return [node for node in self.nodes() if node in self.children]
 
 
 #: Within one cell: a measure and the measures it is the exact sum of (a subset measure's
@@ -219,42 +227,41 @@ def hidden_cells(
     within: MeasureLines = (),
     time: Tree = NO_TIME,
 ) -> frozenset[tuple[Hashable, Hashable, str]]:
-    """Every cell (unit, period, measure) of the table a display is withheld, decided block
-    by block from the top: the root, then each chain node's children, across both trees.
+    """Every cell (unit, period, measure) of the table a display is withheld.
 
-    A cell is decided once, in the block where it is a child in both trees, with the totals
-    above it already decided; so its fate never depends on which query asked.
+    Decided block by block down the org tree: the root's row, then the children of each
+    parent, with the parent's cells already decided. Each block holds its units' every
+    period (the whole calendar tree) and every measure, so whatever protects a cell lies in
+    the block that decides it, and a cell's fate never depends on which query asked.
     """
 
     def v(unit: Hashable, period: Hashable, measure: str) -> int:
         return values.get((unit, period, measure), 0)
 
-    org_parents = [None, *org.parents()]
-    time_parents = [None, *time.parents()]
+    periods = time.nodes()
+    time_parents = time.parents()
     found: set[Cell] = set()
-    for ox in org_parents:
+    for ox in [None, *org.parents()]:
         rows = (org.root,) if ox is None else tuple(org.children[ox])
-        for tx in time_parents:
-            cols = (time.root,) if tx is None else tuple(time.children[tx])
-            lines: list[Line] = []
-            for m in measures:
-                if ox is not None:
-                    for c in cols:
-                        parts = tuple((r, c, m) for r in rows)
-                        rest = 0 if org.exact else v(ox, c, m) - sum(v(r, c, m) for r in rows)
-                        lines.append(Line((ox, c, m), parts, rest))
-                if tx is not None:
-                    for r in rows:
-                        parts = tuple((r, c, m) for c in cols)
-                        rest = 0 if time.exact else v(r, tx, m) - sum(v(r, c, m) for c in cols)
-                        lines.append(Line((r, tx, m), parts, rest))
+        lines: list[Line] = []
+        for m in measures:
+            if ox is not None:
+                for c in periods:
+                    parts = tuple((r, c, m) for r in rows)
+                    rest = 0 if org.exact else v(ox, c, m) - sum(v(r, c, m) for r in rows)
+                    lines.append(Line((ox, c, m), parts, rest))
             for r in rows:
-                for c in cols:
-                    for total, members in within:
-                        rest = v(r, c, total) - sum(v(r, c, p) for p in members)
-                        lines.append(Line((r, c, total), tuple((r, c, p) for p in members), rest))
-            interior = [(r, c, m) for r in rows for c in cols for m in measures]
-            found = protect(values, lines, interior, found)
+                for tx in time_parents:
+                    kids = time.children[tx]
+                    rest = 0 if time.exact else v(r, tx, m) - sum(v(r, c, m) for c in kids)
+                    lines.append(Line((r, tx, m), tuple((r, c, m) for c in kids), rest))
+        for r in rows:
+            for c in periods:
+                for total, members in within:
+                    rest = v(r, c, total) - sum(v(r, c, p) for p in members)
+                    lines.append(Line((r, c, total), tuple((r, c, p) for p in members), rest))
+        interior = [(r, c, m) for r in rows for c in periods for m in measures]
+        found = protect(values, lines, interior, found)
     return frozenset(found)  # type: ignore[arg-type]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Final, cast
 
 import sqlalchemy as sa
@@ -121,17 +121,17 @@ async def petition_table(
     as_of: datetime,
 ) -> Table:
     """Every petition count of the table deciding `unit` (and, with `children`, its active
-    child units) in `period`."""
+    child units) in `period` (a month, a quarter or a year): the whole year, by quarter and
+    month."""
     layout, paths = await _org_layout(loaders, root, [(unit.path or "", children)])
-    chain = period.chain()
-    time = Layout(chain[0], {p: p.children() for p in chain[:-1]})
+    year = CalendarPeriod.containing(PeriodUnit.YEAR, period.start)
+    time = Layout(year, {p: p.children() for p in (year, *year.children())})
     rows = await loaders.fetch(
         display_table_statement(
             loaders,
             root_path=root,
             parent_paths=[paths[p] for p in layout.children],
-            year=chain[0],
-            days_of=chain[-2] if period.unit is PeriodUnit.DAY else None,
+            year=year,
             as_of=as_of,
         )
     )
@@ -150,12 +150,12 @@ def _petition_cells(
     for row in rows:
         r = row._mapping
         due = bool(r["by_due"])
-        month, day = (r["due_month"], r["due_day"]) if due else (r["sub_month"], r["sub_day"])
+        month = r["due_month"] if due else r["sub_month"]
         if month is None:
             continue
         key = r["unit_key"]
         holders = [u for u in units if u == layout.root or _holds(paths[u], key)]
-        within = [p for p in periods if _within(p, month, day)]
+        within = [p for p in periods if p.start <= month < p.end]
         for m in PETITION_COUNTS:
             if due != (m in DUE_COUNTS):
                 continue
@@ -169,9 +169,3 @@ def _petition_cells(
 
 def _holds(path: str, key: str | None) -> bool:
     return key is not None and is_under(key, path)
-
-
-def _within(period: CalendarPeriod, month: date, day: date | None) -> bool:
-    if period.unit is PeriodUnit.DAY:
-        return day == period.start
-    return period.start <= month < period.end

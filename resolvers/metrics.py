@@ -252,10 +252,6 @@ class PeriodUnit(enum.StrEnum):
     YEAR = "YEAR"
 
 
-#: Units nested in one another (a week straddles months, so it is not among them).
-NESTED_UNITS: Final = (PeriodUnit.YEAR, PeriodUnit.QUARTER, PeriodUnit.MONTH, PeriodUnit.DAY)
-
-
 def _month_start(year: int, month: int) -> date:
     return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
@@ -322,13 +318,6 @@ class CalendarPeriod:
             found.append(child)
             day = child.end
         return tuple(found)
-
-    def chain(self) -> tuple[CalendarPeriod, ...]:
-        """The nested periods from its year down to itself (a week: itself alone)."""
-        if self.unit is PeriodUnit.WEEK:
-            return (self,)
-        top = NESTED_UNITS.index(self.unit)
-        return tuple(CalendarPeriod.containing(u, self.start) for u in NESTED_UNITS[: top + 1])
 
 
 # --- shared SQL ------------------------------------------------------------------------------
@@ -713,15 +702,14 @@ def display_table_statement(
     root_path: str,
     parent_paths: list[str],
     year: CalendarPeriod,
-    days_of: CalendarPeriod | None,
     as_of: datetime,
     response_limit: timedelta = DEFAULT_RESPONSE_LIMIT,
 ) -> sa.Select[Any]:
     """One statement: every count of the petitions under `root_path` in `year`, by where
     they lie (`unit_key`: their place's ancestor just below the deepest of `parent_paths`
-    holding them, NULL when none does) and by month, and by day within `days_of`. The
-    submitted cohort is placed in time by submission (`by_due` 0), the due cohort by due
-    time (`by_due` 1); each row counts only its own cohort correctly."""
+    holding them, NULL when none does) and by month in China. The submitted cohort is placed
+    in time by submission (`by_due` 0), the due cohort by due time (`by_due` 1); each row
+    counts only its own cohort correctly."""
     since, until = year.bounds()
     admitted, facts = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
@@ -736,26 +724,15 @@ def display_table_statement(
     ]
     key = sa.cast(sa.case(*whens, else_=sa.null()), sa.Text) if whens else sa.null()
 
-    def local(column: Any) -> Any:
-        return sa.func.timezone(CHINA.key, column)
-
     def month(column: Any) -> Any:
-        return sa.cast(sa.func.date_trunc("month", local(column)), sa.Date)
+        local = sa.func.timezone(CHINA.key, column)
+        return sa.cast(sa.func.date_trunc("month", local), sa.Date)
 
-    def day(column: Any) -> Any:
-        if days_of is None:
-            return sa.cast(sa.null(), sa.Date)
-        start, end = days_of.bounds()
-        return sa.case((sa.and_(column >= start, column < end), sa.cast(local(column), sa.Date)))
-
-    submitted_at, due_at = col(Petition.submitted_at), col(Petition.due_at)
     base = (
         sa.select(
             key.label("unit_key"),
-            month(submitted_at).label("sub_month"),
-            day(submitted_at).label("sub_day"),
-            month(due_at).label("due_month"),
-            day(due_at).label("due_day"),
+            month(col(Petition.submitted_at)).label("sub_month"),
+            month(col(Petition.due_at)).label("due_month"),
             *facts,
         )
         .where(
@@ -770,15 +747,12 @@ def display_table_statement(
         sa.func.grouping(c.sub_month).label("by_due"),
         c.unit_key,
         c.sub_month,
-        c.sub_day,
         c.due_month,
-        c.due_day,
         *_rate_columns(base),
         *_breakdown_columns(base),
     ).group_by(
         sa.func.grouping_sets(
-            sa.tuple_(c.unit_key, c.sub_month, c.sub_day),
-            sa.tuple_(c.unit_key, c.due_month, c.due_day),
+            sa.tuple_(c.unit_key, c.sub_month), sa.tuple_(c.unit_key, c.due_month)
         )
     )
 

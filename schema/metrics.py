@@ -223,15 +223,20 @@ class CalendarPeriodInput:
     containing: date
 
 
+#: The periods displays read: nested in one another and in the year, and large enough to
+#: show something (a day's count in a unit is almost always a small cell; a week straddles
+#: months, so weeks and months would give each other's small cells away).
+DISPLAY_PERIODS = frozenset({r.PeriodUnit.MONTH, r.PeriodUnit.QUARTER, r.PeriodUnit.YEAR})
+
+
 def _period(
     actor: Actor,
     since: datetime | None,
     until: datetime | None,
     period: CalendarPeriodInput | None,
 ) -> tuple[datetime, datetime, r.CalendarPeriod | None]:
-    """The period asked about. Displays read fixed calendar periods only (no two windows
-    that overlap by a little), and no weeks: weeks straddle months, so their counts and the
-    months' would give each other's small cells away."""
+    """The period asked about. Displays read fixed calendar months, quarters and years only:
+    no two windows that overlap by a little."""
     display = for_display(actor)
     if period is None:
         if display:
@@ -249,9 +254,9 @@ def _period(
         raise DomainError(
             ErrorCode.VALIDATION, "give `period`, or `since` and `until`, not both", "period"
         )
-    if display and period.unit is r.PeriodUnit.WEEK:
+    if display and period.unit not in DISPLAY_PERIODS:
         raise DomainError(
-            ErrorCode.VALIDATION, "displays read days, months, quarters and years", "period"
+            ErrorCode.VALIDATION, "displays read months, quarters and years", "period"
         )
     found = r.CalendarPeriod.containing(period.unit, period.containing)
     start, end = found.bounds()
