@@ -9,6 +9,8 @@ through the resident's rating; closing unrated only through the scheduler.
 
 from __future__ import annotations
 
+import enum
+
 from models.petitions import Level, PetitionAction, WishAction
 from permissions.actor import Actor, is_under
 from permissions.roles import Relation
@@ -131,3 +133,44 @@ def may_act_on_wish(
         or (action is WishAction.CANCEL and actor.person_id in (resident_id, recorded_by_id))
     )
     return concerned or may_keep_wall(actor, action, place_path)
+
+
+class FeedbackView(enum.Enum):
+    """What a 楼栋说事室 report shows, by who reads it."""
+
+    #: The building's residents: every case of their building, as the board in the meeting
+    #: room shows it: category, status, dates and outcome; no titles or notes (free text that
+    #: can point at a neighbour), never who reported, recorded, handled or rated.
+    BOARD = "BOARD"
+    #: Staff and integrators: the cases their row scope admits (handlers: every case of the
+    #: building; volunteers and cadres: the cases assigned to them), titles and notes included.
+    CASES = "CASES"
+
+
+#: Item fields each view shows; the others read null.
+FEEDBACK_FIELDS: dict[FeedbackView, frozenset[str]] = {
+    FeedbackView.BOARD: frozenset(
+        {"categoryName", "status", "submittedOn", "resolvedOn", "rating"}
+    ),
+    FeedbackView.CASES: frozenset(
+        {"categoryName", "status", "submittedOn", "resolvedOn", "rating", "title", "resolutionNote"}
+    ),
+}
+#: Relations (over the building) that read the report of the cases they may see.
+FEEDBACK_CASE_READERS: frozenset[Relation] = frozenset(
+    {R.BUILDING_STAFF, R.GRID, R.ADMIN, R.INTEGRATOR, R.SERVICE}
+)
+#: Of those, the ones who handle every case of the building: they never need the board.
+FEEDBACK_HANDLERS: frozenset[Relation] = HANDLERS[Level.BUILDING]
+
+
+def feedback_view(actor: Actor, building_path: str | None) -> FeedbackView | None:
+    """The view of a building's report an actor gets; None: refused (displays read no
+    building reports: their counts are too small to show)."""
+    if actor.unrestricted or _holds(actor, FEEDBACK_HANDLERS, building_path):
+        return FeedbackView.CASES
+    if lives_at(actor, building_path):
+        return FeedbackView.BOARD
+    if _holds(actor, FEEDBACK_CASE_READERS, building_path):
+        return FeedbackView.CASES
+    return None

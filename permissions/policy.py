@@ -62,6 +62,11 @@ def personal(
     return FieldRule(full=frozenset(full), masked=frozenset(masked), personal=True, mask=mask)
 
 
+#: Who lives in which household: integrators may not regroup people into households.
+MEMBERSHIP = FieldRule(full=VISIBLE - {R.INTEGRATOR})
+#: Which Party member looks after which household (1+N): not for a resident's contacts.
+PAIRING = FieldRule(full=VISIBLE - {R.CONTACT})
+
 FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
     "Person": {
         "id": public(),
@@ -75,7 +80,8 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
         "birthDate": personal(
             {R.SELF, R.HOUSEHOLD, R.GRID}, {R.BUILDING_STAFF, R.SERVICE, R.ADMIN, R.INTEGRATOR}
         ),
-        "age": personal(CARERS | {R.SERVICE, R.ADMIN}, {R.INTEGRATOR}),
+        # an exact age is a birth date to the year: full only where the birth date is
+        "age": personal({R.SELF, R.HOUSEHOLD, R.GRID}, {R.BUILDING_STAFF, R.SERVICE, R.ADMIN}),
         "ageBand": personal(VISIBLE - {R.CONTACT}),
         "isPartyMember": personal(VISIBLE),
         "isVeteran": personal(VISIBLE),
@@ -87,7 +93,7 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
         "household": FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR}),
         "partyOrganisation": public(),
         "positions": public(),
-        "pairings": FieldRule(full=VISIBLE - {R.CONTACT}),
+        "pairings": PAIRING,
     },
     "Household": {
         "id": public(),
@@ -96,9 +102,59 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
         "room": personal(CARERS, {R.SERVICE, R.ADMIN, R.INTEGRATOR}, mask_room),
         "tenure": public(),
         "building": public(),
-        "members": FieldRule(full=VISIBLE - {R.INTEGRATOR}),
+        "members": MEMBERSHIP,
         "centralHousehold": public(),
     },
+    # a central household names a Party member and the household they live in: membership
+    "CentralHousehold": {
+        "id": public(),
+        "building": public(),
+        "household": public(),
+        "partyMember": MEMBERSHIP,
+        "designatedAt": public(),
+        "endedAt": public(),
+    },
+    # a 1+N pairing names a Party member and a household they look after
+    "Pairing": {
+        "id": public(),
+        "startedAt": public(),
+        "endedAt": public(),
+        "partyMember": PAIRING,
+        "household": PAIRING,
+    },
+}
+
+#: Every field leading from one type to a Person or a Household, with the relation of the
+#: policy (type, field) it reveals and may never exceed, on any path, for any actor: a
+#: relation denied in one place is denied everywhere. None: the field reveals nothing the
+#: target's own guarded fields do not already govern (a role holder, a case's people, the
+#: subject of a mutation). A schema test walks every path and fails on a field missing here.
+RELATION_PATHS: dict[tuple[str, str], tuple[str, str] | None] = {
+    ("Household", "members"): ("Household", "members"),
+    ("Person", "household"): ("Person", "household"),
+    ("CentralHousehold", "partyMember"): ("Household", "members"),
+    ("CentralHousehold", "household"): None,  # the household side: public, the person guarded
+    ("Pairing", "partyMember"): ("Person", "pairings"),
+    ("Pairing", "household"): ("Person", "pairings"),
+    ("Building", "head"): None,
+    ("Building", "residents"): None,
+    ("Building", "households"): None,
+    ("OrgUnit", "residents"): None,
+    ("PartyOrganisation", "members"): None,
+    ("Position", "person"): None,
+    ("Petition", "reporter"): None,  # hidden when anonymous by the petitions resolvers
+    ("Petition", "recordedBy"): None,
+    ("Petition", "assignee"): None,
+    ("PetitionEvent", "actor"): None,
+    ("PetitionEvent", "assignee"): None,
+    ("MicroWish", "resident"): None,
+    ("MicroWish", "claimant"): None,
+    ("Query", "people"): None,
+    ("Viewer", "person"): None,  # oneself
+    ("Viewer", "household"): None,
+    ("AccountPayload", "person"): None,
+    ("PersonPayload", "person"): None,
+    ("HouseholdPayload", "household"): None,
 }
 
 #: Fields an admin or grid worker may reveal in full for a stated purpose (audited).
@@ -119,10 +175,22 @@ def decide(type_name: str, field: str, relations: set[Relation]) -> Access:
     return found.access(relations) if found else Access.DENIED
 
 
-def filterable(actor: Actor, type_name: str, field: str) -> bool:
-    """Filtering a list by a field reveals it: allowed only when every relation the actor
-    can have to a row of the list gives the field in full."""
+def row_relations(actor: Actor, *, serving: bool = True) -> set[Relation]:
+    """Every relation the actor may stand in to a row of a list: its grants' and a
+    resident's; with `serving` (lists that hold the staff serving a place, not only its
+    residents) SERVICE for building staff and grid workers, who see seconded cadres and the
+    like as fellow staff (`schema.policy.relations_to`)."""
+    found = actor.possible_relations()
+    if serving and found & {R.BUILDING_STAFF, R.GRID}:
+        found.add(R.SERVICE)
+    return found
+
+
+def filterable(actor: Actor, type_name: str, field: str, *, serving: bool = True) -> bool:
+    """Filtering, ordering or grouping a list by a field reveals it as reading it would:
+    allowed only when every relation the actor can have to a row of the list gives the
+    field in full (a masked or withheld field sorts and filters nothing)."""
     if actor.unrestricted:
         return True
-    relations = actor.possible_relations()
+    relations = row_relations(actor, serving=serving)
     return bool(relations) and all(decide(type_name, field, {r}) is Access.FULL for r in relations)

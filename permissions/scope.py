@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +17,9 @@ from sqlmodel import col
 
 from models.base import Ltree
 from models.people import Role
+from models.petitions import MicroWish, WishStatus
 from permissions.actor import Actor, ActorKind
+from permissions.petitions import WALL_KEEPERS
 from permissions.roles import Relation
 
 
@@ -77,6 +80,42 @@ ROW_SCOPE: dict[str, Reach] = {
 }
 
 _NOT_DISPLAY = tuple(r for r in Relation if r != Relation.DISPLAY)
+
+
+@dataclass(frozen=True)
+class Private:
+    """While a row is in one of `statuses`, only the people its `owners` columns name and the
+    holders of a `keepers` relation over its place see it; otherwise its reach applies.
+
+    `parent` (a model) and `via` (the column holding the parent's id) make a child table
+    (a timeline) follow the privacy of its parent row.
+    """
+
+    statuses: frozenset[str]
+    owners: tuple[str, ...]
+    keepers: frozenset[Relation]
+    status: str = "status"
+    parent: Any = None
+    via: str | None = None
+
+
+#: 微心愿 drafts are private: an unpublished (POSTED) or cancelled wish is its author's, its
+#: recorder's and the wall keepers' business only, not the neighbours' nor the claimants'.
+_WISH_DRAFTS = Private(
+    statuses=frozenset({WishStatus.POSTED, WishStatus.CANCELLED}),
+    owners=("resident_id", "recorded_by_id"),
+    keepers=WALL_KEEPERS,
+)
+PRIVATE_WHILE: dict[str, Private] = {
+    "micro_wish": _WISH_DRAFTS,
+    "micro_wish_event": Private(
+        statuses=_WISH_DRAFTS.statuses,
+        owners=_WISH_DRAFTS.owners,
+        keepers=_WISH_DRAFTS.keepers,
+        parent=MicroWish,
+        via="wish_id",
+    ),
+}
 
 
 def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
@@ -193,6 +232,21 @@ def _reach_condition(model: Any, actor: Actor, reach: Reach) -> sa.ColumnElement
     return rules[reach]()
 
 
+def _private_rows(model: Any, actor: Actor, private: Private) -> sa.ColumnElement[bool]:
+    """False for a row in a private status unless the actor owns or keeps it."""
+    row = model
+    if private.parent is not None:
+        row = sa.orm.aliased(private.parent, name="private_parent")
+    owned: list[sa.ColumnElement[bool]] = [under(row.path, actor.grant_paths(*private.keepers))]
+    if actor.person_id is not None:
+        owned += [getattr(row, column) == actor.person_id for column in private.owners]
+    admitted = sa.or_(getattr(row, private.status).not_in(sorted(private.statuses)), *owned)
+    if private.parent is None:
+        return admitted
+    assert private.via is not None
+    return sa.exists().where(row.id == getattr(model, private.via), admitted)
+
+
 def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
     """Conditions restricting `model` rows to the actor's scope (none when unrestricted)."""
     if actor.unrestricted:
@@ -200,6 +254,8 @@ def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
     reach = ROW_SCOPE.get(model.__tablename__)
     if actor.kind == ActorKind.ANONYMOUS or reach is None:
         return [sa.false()]  # deny by default: a new table must be given a reach
-    if reach is Reach.PUBLIC:
-        return []
-    return [_reach_condition(model, actor, reach)]
+    found = [] if reach is Reach.PUBLIC else [_reach_condition(model, actor, reach)]
+    private = PRIVATE_WHILE.get(model.__tablename__)
+    if private is not None:
+        found.append(_private_rows(model, actor, private))
+    return found

@@ -56,16 +56,17 @@ escalation and reopening (the deadline judged is the last one); `assigned_at` an
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import col
 
-from models.base import utcnow
+from models.base import Ltree, utcnow
 from models.org import Building, OrgKind, OrgUnit
 from models.petitions import (
     FINAL_STATUSES,
@@ -240,6 +241,85 @@ class FeedbackReport:
     items: tuple[FeedbackItem, ...]
 
 
+# --- calendar periods --------------------------------------------------------------------
+
+
+class PeriodUnit(enum.StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"  # Monday to Sunday
+    MONTH = "MONTH"
+    QUARTER = "QUARTER"
+    YEAR = "YEAR"
+
+
+def _month_start(year: int, month: int) -> date:
+    return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+@dataclass(frozen=True, order=True)
+class CalendarPeriod:
+    """A fixed calendar bucket in China time: a day, a week, a month, a quarter or a year."""
+
+    unit: PeriodUnit
+    start: date
+
+    @classmethod
+    def containing(cls, unit: PeriodUnit, day: date) -> CalendarPeriod:
+        match unit:
+            case PeriodUnit.DAY:
+                return cls(unit, day)
+            case PeriodUnit.WEEK:
+                return cls(unit, day - timedelta(days=day.weekday()))
+            case PeriodUnit.MONTH:
+                return cls(unit, day.replace(day=1))
+            case PeriodUnit.QUARTER:
+                return cls(unit, date(day.year, 3 * ((day.month - 1) // 3) + 1, 1))
+            case PeriodUnit.YEAR:
+                return cls(unit, date(day.year, 1, 1))
+        raise ValueError(unit)
+
+    @property
+    def end(self) -> date:
+        """The first day after the period."""
+        match self.unit:
+            case PeriodUnit.DAY:
+                return self.start + timedelta(days=1)
+            case PeriodUnit.WEEK:
+                return self.start + timedelta(days=7)
+            case PeriodUnit.MONTH:
+                return _month_start(self.start.year, self.start.month + 1)
+            case PeriodUnit.QUARTER:
+                return _month_start(self.start.year, self.start.month + 3)
+            case PeriodUnit.YEAR:
+                return date(self.start.year + 1, 1, 1)
+        raise ValueError(self.unit)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """``[since, until)`` as instants (midnight in China)."""
+        return (
+            datetime.combine(self.start, time(), CHINA),
+            datetime.combine(self.end, time(), CHINA),
+        )
+
+    def children(self) -> tuple[CalendarPeriod, ...]:
+        """The next finer nested periods: quarters of a year, months of a quarter, days of a
+        month (none for a day or a week)."""
+        finer = {
+            PeriodUnit.YEAR: PeriodUnit.QUARTER,
+            PeriodUnit.QUARTER: PeriodUnit.MONTH,
+            PeriodUnit.MONTH: PeriodUnit.DAY,
+        }.get(self.unit)
+        found: list[CalendarPeriod] = []
+        if finer is None:
+            return ()
+        day = self.start
+        while day < self.end:
+            child = CalendarPeriod.containing(finer, day)
+            found.append(child)
+            day = child.end
+        return tuple(found)
+
+
 # --- shared SQL ------------------------------------------------------------------------------
 
 
@@ -341,6 +421,71 @@ def _rate_columns(base: Any) -> list[Any]:
     ]
 
 
+def _breakdown_columns(base: Any) -> list[Any]:
+    """Counts by status, by level (handled, escalated) and of petitions with each duration."""
+    c = base.c
+    in_period = c.in_period
+    found = [
+        _count(sa.and_(in_period, c.status == status), f"status_{status.value}")
+        for status in PetitionStatus
+    ]
+    for level in LEVELS:
+        went_up = sa.literal(level.value, sa.Text) == sa.any_(c.escalated_from)
+        found += [
+            _count(
+                sa.and_(in_period, sa.or_(c.owner_level == level, went_up)),
+                f"handled_{level.value}",
+            ),
+            _count(sa.and_(in_period, went_up), f"escalated_{level.value}"),
+        ]
+    return [
+        *found,
+        sa.func.count(c.first_contact_s).label("first_contact_count"),
+        sa.func.count(c.resolution_s).label("resolution_count"),
+    ]
+
+
+#: Every count of a petition cohort, by the label the statements give it.
+RATE_COUNTS: Final = (
+    "submitted",
+    "assigned",
+    "responded_in_time",
+    "due",
+    "on_time",
+    "rated",
+    "rated_resolved",
+    "rated_satisfied",
+    "escalated",
+    "closed",
+    "closed_at_building",
+)
+BREAKDOWN_COUNTS: Final = (
+    *(f"status_{s.value}" for s in PetitionStatus),
+    *(f"{kind}_{level.value}" for level in LEVELS for kind in ("handled", "escalated")),
+    "first_contact_count",
+    "resolution_count",
+)
+#: Counts of the due cohort (placed in time by their due time); the others by submission.
+DUE_COUNTS: Final = ("due", "on_time")
+#: How the counts of one cohort add up: a total, and the counts it is the exact sum of, or
+#: (one part) a subset whose complement is the rest.
+COUNT_LINES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("submitted", tuple(f"status_{s.value}" for s in PetitionStatus)),
+    ("closed", (f"status_{_S.CLOSED.value}", f"status_{_S.CLOSED_UNRATED.value}")),
+    ("closed", ("closed_at_building",)),
+    ("submitted", ("assigned",)),
+    ("assigned", ("responded_in_time",)),
+    ("due", ("on_time",)),
+    ("submitted", ("rated",)),
+    ("rated", ("rated_resolved",)),
+    ("rated_resolved", ("rated_satisfied",)),
+    ("submitted", ("escalated",)),
+    ("submitted", ("first_contact_count",)),
+    ("submitted", ("resolution_count",)),
+    *((f"handled_{lv.value}", (f"escalated_{lv.value}",)) for lv in LEVELS),
+)
+
+
 def _rates(row: Mapping[str, Any]) -> PetitionRates:
     def n(name: str) -> int:
         return int(row[name] or 0)
@@ -413,30 +558,13 @@ def petition_metrics_statement(
         .cte("metrics_base")
     )
     c = base.c
-    in_period = c.in_period
-    per_status = [
-        _count(sa.and_(in_period, c.status == status), f"status_{status.value}")
-        for status in PetitionStatus
-    ]
-    per_level: list[Any] = []
-    for level in LEVELS:
-        went_up = sa.literal(level.value, sa.Text) == sa.any_(c.escalated_from)
-        per_level += [
-            _count(
-                sa.and_(in_period, sa.or_(c.owner_level == level, went_up)),
-                f"handled_{level.value}",
-            ),
-            _count(sa.and_(in_period, went_up), f"escalated_{level.value}"),
-        ]
 
     def percentile(fraction: float, seconds: Any, name: str) -> Any:
         return sa.func.percentile_cont(fraction).within_group(seconds).label(name)
 
     durations = [
-        sa.func.count(c.first_contact_s).label("first_contact_count"),
         percentile(0.5, c.first_contact_s, "first_contact_median"),
         percentile(0.9, c.first_contact_s, "first_contact_p90"),
-        sa.func.count(c.resolution_s).label("resolution_count"),
         percentile(0.5, c.resolution_s, "resolution_median"),
         percentile(0.9, c.resolution_s, "resolution_p90"),
     ]
@@ -446,8 +574,7 @@ def petition_metrics_statement(
             c.category_id,
             c.channel,
             *_rate_columns(base),
-            *per_status,
-            *per_level,
+            *_breakdown_columns(base),
             *durations,
         )
         .group_by(
@@ -566,6 +693,70 @@ async def petition_metrics(
     )
 
 
+# --- the table a display's counts are judged in ------------------------------------------------
+
+
+def display_table_statement(
+    loaders: Loaders,
+    *,
+    root_path: str,
+    parent_paths: list[str],
+    year: CalendarPeriod,
+    as_of: datetime,
+    response_limit: timedelta = DEFAULT_RESPONSE_LIMIT,
+) -> sa.Select[Any]:
+    """One statement: every count of the petitions under `root_path` in `year`, by where
+    they lie (`unit_key`: their place's ancestor just below the deepest of `parent_paths`
+    holding them, NULL when none does) and by month in China. The submitted cohort is placed
+    in time by submission (`by_due` 0), the due cohort by due time (`by_due` 1); each row
+    counts only its own cohort correctly."""
+    since, until = year.bounds()
+    admitted, facts = _facts(
+        loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
+    )
+    path = col(Petition.path)
+    whens = [
+        (
+            path.op("<@")(sa.cast(sa.literal(parent), Ltree())),
+            sa.func.subpath(path, 0, sa.func.least(sa.func.nlevel(path), parent.count(".") + 2)),
+        )
+        for parent in sorted(parent_paths, key=lambda p: p.count("."), reverse=True)
+    ]
+    key = sa.cast(sa.case(*whens, else_=sa.null()), sa.Text) if whens else sa.null()
+
+    def month(column: Any) -> Any:
+        local = sa.func.timezone(CHINA.key, column)
+        return sa.cast(sa.func.date_trunc("month", local), sa.Date)
+
+    base = (
+        sa.select(
+            key.label("unit_key"),
+            month(col(Petition.submitted_at)).label("sub_month"),
+            month(col(Petition.due_at)).label("due_month"),
+            *facts,
+        )
+        .where(
+            path.op("<@")(sa.cast(sa.literal(root_path), Ltree())),
+            admitted,
+            *loaders.count_scope(Petition),
+        )
+        .cte("display_base")
+    )
+    c = base.c
+    return sa.select(
+        sa.func.grouping(c.sub_month).label("by_due"),
+        c.unit_key,
+        c.sub_month,
+        c.due_month,
+        *_rate_columns(base),
+        *_breakdown_columns(base),
+    ).group_by(
+        sa.func.grouping_sets(
+            sa.tuple_(c.unit_key, c.sub_month), sa.tuple_(c.unit_key, c.due_month)
+        )
+    )
+
+
 # --- rankings --------------------------------------------------------------------------------
 
 
@@ -615,10 +806,17 @@ def unit_rankings_statement(
     )
 
 
-def _ranking_key(rates: PetitionRates) -> tuple[float, float]:
-    """Higher is better: satisfaction rate, then on-time rate (none counts below any)."""
-    on_time = rates.on_time_rate if rates.on_time_rate is not None else -1.0
-    return (rates.satisfaction_rate or 0.0, on_time)
+def rank(keys: Mapping[int, tuple[float | None, float | None]]) -> dict[int, int]:
+    """Ranks by (satisfaction rate, on-time rate), higher is better and a missing rate counts
+    below any: 1 is best; equal rates share a rank, the next skipping as many (1, 1, 3)."""
+    scores = {
+        ident: (satisfaction or 0.0, on_time if on_time is not None else -1.0)
+        for ident, (satisfaction, on_time) in keys.items()
+    }
+    return {
+        ident: 1 + sum(other > score for other in scores.values())
+        for ident, score in scores.items()
+    }
 
 
 async def unit_rankings(
@@ -655,18 +853,19 @@ async def unit_rankings(
         for r in rows
         if r["unit_id"] is not None
     ]
-    eligible = [u for u in units if u[4].rated >= min_rated]
-    keys = [_ranking_key(u[4]) for u in eligible]
+    ranks = rank(
+        {
+            u[0]: (u[4].satisfaction_rate, u[4].on_time_rate)
+            for u in units
+            if u[4].rated >= min_rated
+        }
+    )
     ranked = [
         UnitRanking(
-            org_unit_id=ident,
-            code=code,
-            name=name,
-            kind=kind,
-            rank=1 + sum(other > key for other in keys),
-            rates=rates,
+            org_unit_id=ident, code=code, name=name, kind=kind, rank=ranks[ident], rates=rates
         )
-        for (ident, code, name, kind, rates), key in zip(eligible, keys, strict=True)
+        for ident, code, name, kind, rates in units
+        if ident in ranks
     ]
     ranked.sort(key=lambda u: (u.rank or 0, u.code))
     unranked = [

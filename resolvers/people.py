@@ -106,7 +106,8 @@ class PersonFilter:
     lives_alone: bool | None = None
     is_renter: bool | None = None
     age_band: AgeBand | None = None
-    order: PersonOrder = PersonOrder.NAME
+    #: None: in the order people were entered (reveals nothing a masked field hides)
+    order: PersonOrder | None = PersonOrder.NAME
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -130,6 +131,8 @@ class PersonFilter:
         return found
 
     def order_by(self) -> list[Any]:
+        if self.order is None:
+            return [Person.id]
         first = Person.name if self.order == PersonOrder.NAME else Person.birth_date
         return [first, Person.id]
 

@@ -3,16 +3,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import strawberry
 
 from models import org as mo
 from models import petitions as m
+from models.base import utcnow
 from models.org import OrgKind
 from permissions.actor import Actor
-from permissions.aggregates import shown_count, shown_rate
-from permissions.petitions import lives_at, may_record_for
+from permissions.aggregates import (
+    SMALL_CELL,
+    Tree,
+    display_root,
+    displayed,
+    displayed_rate,
+    for_display,
+    withheld_by_unit,
+)
+from permissions.petitions import FEEDBACK_FIELDS, FeedbackView, feedback_view
+from resolvers import aggregates as ra
 from resolvers import metrics as r
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.loaders import Loaders
@@ -46,26 +56,31 @@ class PetitionRates:
     )
 
     @classmethod
-    def of(cls, actor: Actor, x: r.PetitionRates) -> PetitionRates:
-        def n(value: int) -> int | None:
-            return shown_count(actor, value)
+    def of(
+        cls, actor: Actor, x: r.PetitionRates, withheld: frozenset[str] = frozenset()
+    ) -> PetitionRates:
+        def n(name: str) -> int | None:
+            return displayed(actor, getattr(x, name), withheld=name in withheld)
+
+        def rate(value: float | None, numerator: str, denominator: str) -> float | None:
+            return displayed_rate(actor, value, n(numerator), n(denominator))
 
         return cls(
-            submitted=n(x.submitted),
-            assigned=n(x.assigned),
-            responded_in_time=n(x.responded_in_time),
-            response_rate=shown_rate(actor, x.response_rate, x.assigned),
-            due=n(x.due),
-            on_time=n(x.on_time),
-            on_time_rate=shown_rate(actor, x.on_time_rate, x.due),
-            rated=n(x.rated),
-            resolution_rate=shown_rate(actor, x.resolution_rate, x.rated),
-            satisfaction_rate=shown_rate(actor, x.satisfaction_rate, x.rated),
-            escalated=n(x.escalated),
-            escalation_rate=shown_rate(actor, x.escalation_rate, x.submitted),
-            closed=n(x.closed),
-            closed_at_building=n(x.closed_at_building),
-            building_closure_share=shown_rate(actor, x.building_closure_share, x.closed),
+            submitted=n("submitted"),
+            assigned=n("assigned"),
+            responded_in_time=n("responded_in_time"),
+            response_rate=rate(x.response_rate, "responded_in_time", "assigned"),
+            due=n("due"),
+            on_time=n("on_time"),
+            on_time_rate=rate(x.on_time_rate, "on_time", "due"),
+            rated=n("rated"),
+            resolution_rate=rate(x.resolution_rate, "rated_resolved", "rated"),
+            satisfaction_rate=rate(x.satisfaction_rate, "rated_satisfied", "rated"),
+            escalated=n("escalated"),
+            escalation_rate=rate(x.escalation_rate, "escalated", "submitted"),
+            closed=n("closed"),
+            closed_at_building=n("closed_at_building"),
+            building_closure_share=rate(x.building_closure_share, "closed_at_building", "closed"),
         )
 
 
@@ -86,12 +101,14 @@ def _hours(value: timedelta | None) -> float | None:
     return value.total_seconds() / 3600 if value is not None else None
 
 
-def _durations(actor: Actor, x: r.DurationSummary) -> DurationSummary:
-    shown = shown_count(actor, x.count) is not None
+def _durations(
+    actor: Actor, x: r.DurationSummary, name: str, withheld: frozenset[str]
+) -> DurationSummary:
+    count = displayed(actor, x.count, withheld=name in withheld)
     return DurationSummary(
-        count=shown_count(actor, x.count),
-        median_hours=_hours(x.median) if shown else None,
-        p90_hours=_hours(x.p90) if shown else None,
+        count=count,
+        median_hours=_hours(x.median) if count is not None else None,
+        p90_hours=_hours(x.p90) if count is not None else None,
     )
 
 
@@ -141,16 +158,49 @@ class UnitRanking:
     rank: int | None
     rates: PetitionRates
 
+    @classmethod
+    def of(
+        cls,
+        actor: Actor,
+        x: r.UnitRanking,
+        rank: int | None,
+        rates: PetitionRates | None = None,
+    ) -> UnitRanking:
+        return cls(
+            org_unit_id=to_global_id("OrgUnit", x.org_unit_id),
+            code=x.code,
+            name=x.name,
+            kind=x.kind,
+            rank=rank,
+            rates=rates or PetitionRates.of(actor, x.rates),
+        )
 
-@strawberry.type(description="One petition as shown to a building's residents: no personal data.")
+
+@strawberry.type(
+    description="One petition as the building's report shows it: never who reported, recorded, "
+    "handled or rated it. Residents see no title or note (null): only staff and integrators do."
+)
 class FeedbackItem:
     category_name: str
-    title: str
+    title: str | None
     status: m.PetitionStatus
     submitted_on: str
     resolved_on: str | None
     resolution_note: str | None
     rating: m.RatingValue | None
+
+    @classmethod
+    def of(cls, view: FeedbackView, x: r.FeedbackItem) -> FeedbackItem:
+        shown = FEEDBACK_FIELDS[view]
+        return cls(
+            category_name=x.category_name,
+            title=x.title if "title" in shown else None,
+            status=x.status,
+            submitted_on=x.submitted_on.isoformat(),
+            resolved_on=x.resolved_on.isoformat() if x.resolved_on else None,
+            resolution_note=x.resolution_note if "resolutionNote" in shown else None,
+            rating=x.rating,
+        )
 
 
 @strawberry.type(description="楼栋说事室: what a building asked for and what came of it.")
@@ -164,28 +214,142 @@ class FeedbackReport:
     items: list[FeedbackItem]
 
 
-def _metrics(actor: Actor, x: r.PetitionMetrics) -> PetitionMetrics:
+@strawberry.input(
+    description="A fixed calendar period in China time: the DAY, WEEK (Monday to Sunday), "
+    "MONTH, QUARTER or YEAR that contains the date `containing`."
+)
+class CalendarPeriodInput:
+    unit: r.PeriodUnit
+    containing: date
+
+
+#: The periods displays read: nested in one another and in the year, and large enough to
+#: show something (a day's count in a unit is almost always a small cell; a week straddles
+#: months, so weeks and months would give each other's small cells away).
+DISPLAY_PERIODS = frozenset({r.PeriodUnit.MONTH, r.PeriodUnit.QUARTER, r.PeriodUnit.YEAR})
+
+
+def _period(
+    actor: Actor,
+    since: datetime | None,
+    until: datetime | None,
+    period: CalendarPeriodInput | None,
+) -> tuple[datetime, datetime, r.CalendarPeriod | None]:
+    """The period asked about. Displays read fixed calendar months, quarters and years only:
+    no two windows that overlap by a little."""
+    display = for_display(actor)
+    if period is None:
+        if display:
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                "displays read fixed calendar periods: give `period`",
+                "period",
+            )
+        if since is None or until is None:
+            raise DomainError(
+                ErrorCode.VALIDATION, "give `period`, or both `since` and `until`", "since"
+            )
+        return since, until, None
+    if since is not None or until is not None:
+        raise DomainError(
+            ErrorCode.VALIDATION, "give `period`, or `since` and `until`, not both", "period"
+        )
+    if display and period.unit not in DISPLAY_PERIODS:
+        raise DomainError(
+            ErrorCode.VALIDATION, "displays read months, quarters and years", "period"
+        )
+    found = r.CalendarPeriod.containing(period.unit, period.containing)
+    start, end = found.bounds()
+    return start, end, found
+
+
+def _display_only_defaults(
+    category_id: strawberry.ID | None, channel: m.Channel | None, response_limit_hours: float
+) -> None:
+    """Displays get the whole of a unit with the standard response limit: every other cut
+    (a category, a channel, a response limit) is another table to subtract from this one."""
+    for given, field in (
+        (category_id is not None, "categoryId"),
+        (channel is not None, "channel"),
+        (
+            response_limit_hours != r.DEFAULT_RESPONSE_LIMIT.total_seconds() / 3600,
+            "responseLimitHours",
+        ),
+    ):
+        if given:
+            raise DomainError(ErrorCode.VALIDATION, f"displays may not set `{field}`", field)
+
+
+async def _withheld(
+    info: Info,
+    unit_id: int,
+    period: r.CalendarPeriod | None,
+    *,
+    children: bool,
+    as_of: datetime,
+) -> dict[int, frozenset[str]]:
+    """The counts a display may not see of a unit (and its children) in `period`: primary
+    and complementary suppression over the display's table (`permissions.aggregates`)."""
+    actor = info.context.actor
+    loaders = info.context.loaders
+    if not for_display(actor) or period is None:
+        return {}
+    unit = await loaders.get(mo.OrgUnit, unit_id)
+    root = display_root(actor, unit.path or "") if unit else None
+    if unit is None or root is None:
+        return {unit_id: frozenset(ra.PETITION_COUNTS)}
+    table = await ra.petition_table(loaders, root, unit, period, children=children, as_of=as_of)
+    assert table.time is not None
+    cells = dict(table.cells)
+    if children:
+        cell = cells[unit_id]
+        cells |= {child: child for child in table.org.children.get(cell, ())}
+    return withheld_by_unit(
+        table.values,
+        Tree(table.org.root, table.org.children),
+        ra.PETITION_COUNTS,
+        cells,
+        r.COUNT_LINES,
+        Tree(table.time.root, table.time.children, exact=True),
+        period,
+    )
+
+
+def _metrics(
+    actor: Actor, x: r.PetitionMetrics, withheld: frozenset[str] = frozenset()
+) -> PetitionMetrics:
+    display = for_display(actor)
+
+    def n(name: str, value: int) -> int | None:
+        return displayed(actor, value, withheld=name in withheld)
+
     return PetitionMetrics(
         since=x.since,
         until=x.until,
         as_of=x.as_of,
         response_limit_hours=x.response_limit.total_seconds() / 3600,
-        totals=PetitionRates.of(actor, x.totals),
+        totals=PetitionRates.of(actor, x.totals, withheld),
         by_status=[
-            StatusCount(status=s.status, count=shown_count(actor, s.count)) for s in x.by_status
+            StatusCount(status=s.status, count=n(f"status_{s.status.value}", s.count))
+            for s in x.by_status
         ],
-        time_to_first_contact=_durations(actor, x.time_to_first_contact),
-        time_to_resolution=_durations(actor, x.time_to_resolution),
+        time_to_first_contact=_durations(
+            actor, x.time_to_first_contact, "first_contact_count", withheld
+        ),
+        time_to_resolution=_durations(actor, x.time_to_resolution, "resolution_count", withheld),
         escalation_by_level=[
             LevelEscalation(
                 level=e.level,
-                handled=shown_count(actor, e.handled),
-                escalated=shown_count(actor, e.escalated),
-                rate=shown_rate(actor, e.rate, e.handled),
+                handled=(handled := n(f"handled_{e.level.value}", e.handled)),
+                escalated=(escalated := n(f"escalated_{e.level.value}", e.escalated)),
+                rate=displayed_rate(actor, e.rate, escalated, handled),
             )
             for e in x.escalation_by_level
         ],
-        by_category=[
+        # a display reads the whole of a unit: categories and channels cut it finer
+        by_category=[]
+        if display
+        else [
             CategoryRates(
                 category_id=to_global_id("PetitionCategory", c.category_id),
                 code=c.code,
@@ -194,7 +358,9 @@ def _metrics(actor: Actor, x: r.PetitionMetrics) -> PetitionMetrics:
             )
             for c in x.by_category
         ],
-        by_channel=[
+        by_channel=[]
+        if display
+        else [
             ChannelRates(channel=c.channel, rates=PetitionRates.of(actor, c.rates))
             for c in x.by_channel
         ],
@@ -204,60 +370,93 @@ def _metrics(actor: Actor, x: r.PetitionMetrics) -> PetitionMetrics:
 @strawberry.type
 class MetricsQuery:
     @strawberry.field(
-        description="Petition metrics of a subtree for petitions submitted in a period."
+        description="Petition metrics of a subtree for petitions submitted in a period: a "
+        "calendar `period`, or (not for displays) any `since`-`until` window."
     )
     async def petition_metrics(
         self,
         info: Info,
         org_unit_id: strawberry.ID,
-        since: datetime,
-        until: datetime,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        period: CalendarPeriodInput | None = None,
         category_id: strawberry.ID | None = None,
         channel: m.Channel | None = None,
         response_limit_hours: float = 24,
     ) -> PetitionMetrics:
+        actor = info.context.actor
+        start, end, calendar = _period(actor, since, until, period)
+        if for_display(actor):
+            _display_only_defaults(category_id, channel, response_limit_hours)
+        unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
         found = await r.petition_metrics(
             info.context.loaders,
-            org_unit_id=expect_id(org_unit_id, "OrgUnit", "orgUnitId"),
-            since=since,
-            until=until,
+            org_unit_id=unit_id,
+            since=start,
+            until=end,
             category_id=optional_id(category_id, "PetitionCategory", "categoryId"),
             channel=channel,
             response_limit=timedelta(hours=response_limit_hours),
         )
-        return _metrics(info.context.actor, found)
+        withheld = await _withheld(info, unit_id, calendar, children=False, as_of=found.as_of)
+        return _metrics(actor, found, withheld.get(unit_id, frozenset()))
 
-    @strawberry.field(description="The child units of a unit, ranked (min rated cases applies).")
+    @strawberry.field(
+        description="The child units of a unit, ranked by satisfaction, then on-time rate, "
+        "among those with at least `minRated` rated cases (for displays at least "
+        f"{SMALL_CELL}, and only units whose rates are shown)."
+    )
     async def unit_rankings(
         self,
         info: Info,
         org_unit_id: strawberry.ID,
-        since: datetime,
-        until: datetime,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        period: CalendarPeriodInput | None = None,
         min_rated: int = r.DEFAULT_MIN_RATED,
     ) -> list[UnitRanking]:
+        actor = info.context.actor
+        start, end, calendar = _period(actor, since, until, period)
+        unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
+        as_of = utcnow()
         rows = await r.unit_rankings(
             info.context.loaders,
-            parent_org_unit_id=expect_id(org_unit_id, "OrgUnit", "orgUnitId"),
-            since=since,
-            until=until,
+            parent_org_unit_id=unit_id,
+            since=start,
+            until=end,
             min_rated=min_rated,
+            now=as_of,
         )
-        actor = info.context.actor
-        return [
-            UnitRanking(
-                org_unit_id=to_global_id("OrgUnit", u.org_unit_id),
-                code=u.code,
-                name=u.name,
-                kind=u.kind,
-                rank=u.rank,
-                rates=PetitionRates.of(actor, u.rates),
+        if not for_display(actor):
+            return [UnitRanking.of(actor, u, u.rank) for u in rows]
+        withheld = await _withheld(info, unit_id, calendar, children=True, as_of=as_of)
+        shown = {
+            u.org_unit_id: PetitionRates.of(
+                actor, u.rates, withheld.get(u.org_unit_id, frozenset(ra.PETITION_COUNTS))
             )
             for u in rows
+        }
+        ranks = r.rank(
+            {
+                ident: (rates.satisfaction_rate, rates.on_time_rate)
+                for ident, rates in shown.items()
+                if rates.rated is not None
+                and rates.rated >= max(min_rated, SMALL_CELL)
+                and rates.satisfaction_rate is not None
+            }
+        )
+        ordered = sorted(
+            rows,
+            key=lambda u: (ranks.get(u.org_unit_id) is None, ranks.get(u.org_unit_id) or 0, u.code),
+        )
+        return [
+            UnitRanking.of(actor, u, ranks.get(u.org_unit_id), shown[u.org_unit_id])
+            for u in ordered
         ]
 
     @strawberry.field(
-        description="楼栋说事室: a building's petitions in a period, for its residents to see."
+        description="楼栋说事室: a building's petitions in a period: its residents see every case "
+        "as the board shows it, staff the cases they may see."
     )
     async def feedback_report(
         self, info: Info, building_id: strawberry.ID, since: datetime, until: datetime
@@ -267,13 +466,15 @@ class MetricsQuery:
         building = await context.loaders.get(mo.Building, ident)
         if building is None:
             raise DomainError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
-        actor = context.actor
-        if not (lives_at(actor, building.path) or may_record_for(actor, building.path)):
+        view = feedback_view(context.actor, building.path)
+        if view is None:
             raise forbidden()
-        # The report carries no personal data: residents and staff of the building see all
-        # of its petitions in it, not only the ones their row scope admits.
-        whole_building = Loaders(context.session, lambda _: [])
-        x = await r.feedback_report(whole_building, building_id=ident, since=since, until=until)
+        # The board shows a building's residents every case of their building, without what
+        # could point at anyone; everyone else reads the cases their row scope admits.
+        loaders = Loaders(context.session, lambda _: []) if view is FeedbackView.BOARD else None
+        x = await r.feedback_report(
+            loaders or context.loaders, building_id=ident, since=since, until=until
+        )
         return FeedbackReport(
             building_name=x.building_name,
             since=x.since,
@@ -281,16 +482,5 @@ class MetricsQuery:
             received=x.received,
             resolved=x.resolved,
             pending=x.pending,
-            items=[
-                FeedbackItem(
-                    category_name=i.category_name,
-                    title=i.title,
-                    status=i.status,
-                    submitted_on=i.submitted_on.isoformat(),
-                    resolved_on=i.resolved_on.isoformat() if i.resolved_on else None,
-                    resolution_note=i.resolution_note,
-                    rating=i.rating,
-                )
-                for i in x.items
-            ],
+            items=[FeedbackItem.of(view, i) for i in x.items],
         )

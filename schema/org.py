@@ -12,7 +12,17 @@ from models import org as m
 from models.people import Person as PersonRow
 from models.people import Position as PositionRow
 from models.people import Role
-from permissions.aggregates import shown_count
+from permissions.aggregates import (
+    PERSONAL_STATS,
+    STAT_KINDS,
+    STATS_LINES,
+    Tree,
+    display_root,
+    displayed,
+    for_display,
+    withheld_by_unit,
+)
+from resolvers import aggregates as ra
 from resolvers import org as r
 from resolvers import people as rp
 from resolvers.errors import DomainError, ErrorCode
@@ -46,11 +56,11 @@ def _maybe_person(row: PersonRow | None) -> PersonNode | None:
 
 
 def _people_filter(
-    info: Info, f: PersonFilterInput | None, order: rp.PersonOrder | None
+    info: Info, f: PersonFilterInput | None, order: rp.PersonOrder | None, *, residents: bool
 ) -> rp.PersonFilter:
     from schema.people import person_filter
 
-    return person_filter(info, f, order)
+    return person_filter(info, f, order, residents=residents)
 
 
 @strawberry.type(
@@ -70,6 +80,35 @@ class OrgStatsType:
     seconded_cadres: int | None = strawberry.field(description="下沉干部")
     registered_party_members: int | None = strawberry.field(description="在职党员报到")
     paired_work_units: int | None = strawberry.field(description="双报到 work units")
+
+
+async def _withheld_stats(info: Info, unit_id: int) -> frozenset[str]:
+    """The personal dashboard counts of a unit a display may not see (complements included),
+    decided for every unit of the request in one table per display node."""
+    loaders = info.context.loaders
+    actor = info.context.actor
+
+    async def batch(ids: list[int]) -> list[frozenset[str]]:
+        units = [u for u in await loaders.get_many(m.OrgUnit, ids) if u is not None]
+        by_root: dict[str, list[m.OrgUnit]] = {}
+        for unit in units:
+            root = display_root(actor, unit.path or "")
+            if root is not None:
+                by_root.setdefault(root, []).append(unit)
+        decided: dict[int, frozenset[str]] = {}
+        for root, grouped in by_root.items():
+            table = await ra.stats_table(loaders, root, grouped, PERSONAL_STATS)
+            decided |= withheld_by_unit(
+                table.values,
+                Tree(table.org.root, table.org.children),
+                PERSONAL_STATS,
+                table.cells,
+                STATS_LINES,
+            )
+        return [decided.get(i, frozenset(PERSONAL_STATS)) for i in ids]
+
+    found: frozenset[str] = await loaders.custom("org_unit.withheld_stats", batch).load(unit_id)
+    return found
 
 
 @strawberry.type(name="OrgUnit", description="A node of the administrative tree: city to grid.")
@@ -188,7 +227,7 @@ class OrgUnitNode(Node):
             "org_unit",
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(info, filter, order_by),
+            _people_filter(info, filter, order_by, residents=True),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -239,7 +278,13 @@ class OrgUnitNode(Node):
     async def stats(self, info: Info) -> OrgStatsType:
         found = await r.stats_of(info.context.loaders, self.db_id)
         actor = info.context.actor
-        return OrgStatsType(**{k: shown_count(actor, v) for k, v in vars(found).items()})
+        withheld = await _withheld_stats(info, self.db_id) if for_display(actor) else frozenset()
+        return OrgStatsType(
+            **{
+                k: displayed(actor, v, kind=STAT_KINDS[k], withheld=k in withheld)
+                for k, v in vars(found).items()
+            }
+        )
 
 
 @strawberry.type(name="Building", description="A residential building (楼栋) in a grid.")
@@ -339,7 +384,7 @@ class BuildingNode(Node):
             "building",
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(info, filter, order_by),
+            _people_filter(info, filter, order_by, residents=True),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
@@ -465,19 +510,21 @@ class PartyOrganisationNode(Node):
             info.context.loaders,
             self.db_id,
             page_args(first, after, last, before),
-            _people_filter(info, filter, order_by),
+            _people_filter(info, filter, order_by, residents=False),
         )
         return connection(page, _person)  # type: ignore[no-any-return]
 
 
 @strawberry.type(name="CentralHousehold", description="党员中心户: a Party member's household.")
 class CentralHouseholdNode(Node):
+    """Every field below is governed by `permissions.policy.FIELD_POLICY["CentralHousehold"]`:
+    naming the Party member says which household they live in."""
+
     db_id: strawberry.Private[int]
-    building_db_id: strawberry.Private[int]
-    household_db_id: strawberry.Private[int]
-    party_member_db_id: strawberry.Private[int]
-    designated_at: datetime
-    ended_at: datetime | None
+    row: strawberry.Private[m.CentralHousehold]
+    id: strawberry.ID = strawberry.field(extensions=guard("CentralHousehold", "id"))
+    designated_at: datetime = strawberry.field(extensions=guard("CentralHousehold", "designatedAt"))
+    ended_at: datetime | None = strawberry.field(extensions=guard("CentralHousehold", "endedAt"))
 
     @classmethod
     def from_row(cls, row: m.CentralHousehold) -> CentralHouseholdNode:
@@ -485,26 +532,28 @@ class CentralHouseholdNode(Node):
         return cls(
             id=to_global_id("CentralHousehold", row.id),
             db_id=row.id,
-            building_db_id=row.building_id,
-            household_db_id=row.household_id,
-            party_member_db_id=row.party_member_id,
+            row=row,
             designated_at=row.designated_at,
             ended_at=row.ended_at,
         )
 
-    @strawberry.field
+    @property
+    def row_path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field(extensions=guard("CentralHousehold", "building"))
     async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(m.Building, self.building_db_id)
+        row = await info.context.loaders.get(m.Building, self.row.building_id)
         return BuildingNode.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("CentralHousehold", "household"))
     async def household(self, info: Info) -> HouseholdNode | None:
-        row = await info.context.loaders.get(m.Household, self.household_db_id)
+        row = await info.context.loaders.get(m.Household, self.row.household_id)
         return HouseholdNode.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("CentralHousehold", "partyMember"))
     async def party_member(self, info: Info) -> People | None:
-        return _maybe_person(await info.context.loaders.get(PersonRow, self.party_member_db_id))
+        return _maybe_person(await info.context.loaders.get(PersonRow, self.row.party_member_id))
 
 
 @strawberry.type(name="WorkUnit", description="A government organ, enterprise or organisation.")

@@ -62,17 +62,34 @@ FILTER_FIELDS = {
 }
 
 
+#: Which policy field each ordering reads: sorting on a field reveals it as filtering does.
+ORDER_FIELDS = {r.PersonOrder.NAME: "name", r.PersonOrder.BIRTH_DATE: "birthDate"}
+
+
 def person_filter(
-    info: Info, f: PersonFilterInput | None, order: r.PersonOrder | None
+    info: Info, f: PersonFilterInput | None, order: r.PersonOrder | None, *, residents: bool
 ) -> r.PersonFilter:
-    """The filter, refused for any field the actor would not see in full on every row."""
+    """The filter and order, refused for any field the actor would not see in full on every
+    row of the list (with no order asked: by name where that is allowed, else in the order
+    of entry). `residents`: the list holds only people living in a place, not the staff who
+    serve there."""
     f = f or PersonFilterInput()
     actor = info.context.actor
+
+    def readable(field: str) -> bool:
+        return filterable(actor, "Person", field, serving=not residents)
+
     for attribute, field in FILTER_FIELDS.items():
-        if getattr(f, attribute) is not None and not filterable(actor, "Person", field):
+        if getattr(f, attribute) is not None and not readable(field):
             raise DomainError(
                 ErrorCode.FORBIDDEN, f"you may not filter people by `{field}`", "filter"
             )
+    if order is not None and not readable(ORDER_FIELDS[order]):
+        raise DomainError(
+            ErrorCode.FORBIDDEN, f"you may not order people by `{ORDER_FIELDS[order]}`", "orderBy"
+        )
+    if order is None:
+        order = r.PersonOrder.NAME if readable("name") else None
     return r.PersonFilter(
         name_prefix=f.name_prefix,
         gender=f.gender,
@@ -82,7 +99,7 @@ def person_filter(
         lives_alone=f.lives_alone,
         is_renter=f.is_renter,
         age_band=f.age_band,
-        order=order or r.PersonOrder.NAME,
+        order=order,
     )
 
 
@@ -253,9 +270,12 @@ class PositionNode(Node):
 
 @strawberry.type(name="Pairing", description="1+N: a Party member paired with a household.")
 class PairingNode(Node):
+    """Every field below is governed by `permissions.policy.FIELD_POLICY["Pairing"]`."""
+
     row: strawberry.Private[m.Pairing]
-    started_at: datetime
-    ended_at: datetime | None
+    id: strawberry.ID = strawberry.field(extensions=guard("Pairing", "id"))
+    started_at: datetime = strawberry.field(extensions=guard("Pairing", "startedAt"))
+    ended_at: datetime | None = strawberry.field(extensions=guard("Pairing", "endedAt"))
 
     @classmethod
     def from_row(cls, row: m.Pairing) -> PairingNode:
@@ -267,12 +287,21 @@ class PairingNode(Node):
             ended_at=row.ended_at,
         )
 
-    @strawberry.field
+    @property
+    def db_id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
+
+    @property
+    def row_path(self) -> str | None:
+        return self.row.path
+
+    @strawberry.field(extensions=guard("Pairing", "partyMember"))
     async def party_member(self, info: Info) -> PersonNode | None:
         row = await info.context.loaders.get(m.Person, self.row.party_member_id)
         return PersonNode.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(extensions=guard("Pairing", "household"))
     async def household(self, info: Info) -> HouseholdNode | None:
         row = await info.context.loaders.get(mo.Household, self.row.household_id)
         return HouseholdNode.from_row(row) if row else None
@@ -296,7 +325,7 @@ class PeopleQuery:
             "all",
             None,
             page_args(first, after, last, before),
-            person_filter(info, filter, order_by),
+            person_filter(info, filter, order_by, residents=False),
         )
         return connection(page, PersonNode.from_row)  # type: ignore[no-any-return]
 

@@ -656,6 +656,8 @@ class PetitionMutation:
                     photos=tuple(input.photos),
                 )
             )
+            if own and input.anonymous:
+                info.context.audit.conceal()
             place = await _place_path(info, building_id, org_unit_id)
             if own and actor.person_id is not None and lives_at(actor, place):
                 return
@@ -682,6 +684,7 @@ class PetitionMutation:
             row = await info.context.loaders.get(m.Petition, expect_id(input.id, "Petition"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "petition not found", "id")
+            _conceal_if_reporter(info, row)
             if not may_handle(
                 info.context.actor,
                 input.action,
@@ -724,6 +727,7 @@ class PetitionMutation:
             row = await info.context.loaders.get(m.Petition, expect_id(input.id, "Petition"))
             if row is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "petition not found", "id")
+            _conceal_if_reporter(info, row)
             if not may_rate(info.context.actor, row.reporter_id):
                 raise DomainError(ErrorCode.FORBIDDEN, "only its resident rates a petition", "id")
 
@@ -890,6 +894,14 @@ class PetitionMutation:
 
         row, errors = await mutate(info, authorize, change)
         return WishPayload(wish=MicroWishNode.from_row(row) if row else None, errors=errors)
+
+
+def _conceal_if_reporter(info: Info, petition: m.Petition) -> None:
+    """Anything the reporter of an anonymous petition does to it is audited without a name."""
+    person_id = info.context.actor.person_id
+    if petition.anonymous and person_id is not None and person_id == petition.reporter_id:
+        assert petition.id is not None
+        info.context.audit.conceal(("Petition", petition.id))
 
 
 def _unlinked(petition: m.Petition | None) -> m.Petition | None:

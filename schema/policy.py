@@ -21,6 +21,9 @@ from permissions.roles import Relation
 from resolvers.people import PositionFilter, positions_of
 from schema.context import Context
 
+#: Relations meaning the row is the reader's own person or household.
+OWN = frozenset({Relation.SELF, Relation.HOUSEHOLD})
+
 
 class GuardedRow(Protocol):
     db_id: int
@@ -59,6 +62,8 @@ async def relations_to(context: Context, type_name: str, source: GuardedRow) -> 
     found = known_relations(context, type_name, source)
     if found is not None:
         return found
+    if type_name != "Person":  # a row placed nowhere: nothing closer than being in scope
+        return _settle(context, type_name, source, set())
     # People without a home here (seconded cadres ...) are judged by where they serve.
     # Staff are not residents there: those caring for residents see them as fellow staff.
     held = await positions_of(context.loaders, Position.person_id, source.db_id, PositionFilter())
@@ -100,7 +105,8 @@ class Guard(FieldExtension):
             mask = self.rule.mask if self.rule else None
             return mask(value) if mask and value is not None else self.withheld
         if self.rule and self.rule.personal and value is not None:
-            context.audit.read(self.type_name, source.db_id, self.field)
+            own = bool(context.relations.get((self.type_name, source.db_id), set()) & OWN)
+            context.audit.read(self.type_name, source.db_id, self.field, own=own)
         return value
 
     def resolve(

@@ -123,6 +123,17 @@ CASES: tuple[Case, ...] = (
     case("integrator>other-home", "integrator", "Household", "other", R.INTEGRATOR),
     case("display>neighbour-home", "display", "Household", "neighbour", R.DISPLAY),
     case("anonymous>neighbour-home", "anonymous", "Household", "neighbour"),
+    # CentralHousehold (of the target's household): naming its Party member is membership
+    case("city-admin>other-central", "city-admin", "CentralHousehold", "other", R.ADMIN),
+    case("building-head>other-central", "building-head", "CentralHousehold", "other", R.SERVICE),
+    case("integrator>other-central", "integrator", "CentralHousehold", "other", R.INTEGRATOR),
+    case("display>other-central", "display", "CentralHousehold", "other", R.DISPLAY),
+    case("anonymous>other-central", "anonymous", "CentralHousehold", "other"),
+    # Pairing (1+N, of the target Party member): every household they look after
+    case("city-admin>pairing", "city-admin", "Pairing", "pairer", R.ADMIN),
+    case("integrator>pairing", "integrator", "Pairing", "pairer", R.INTEGRATOR),
+    case("display>pairing", "display", "Pairing", "pairer", R.DISPLAY),
+    case("anonymous>pairing", "anonymous", "Pairing", "pairer"),
 )
 
 #: Cells where the application is known to be wrong: (case, field) -> the bug.
@@ -176,7 +187,7 @@ def normalised(type_name: str, field: str, value: Any) -> Any:
         if isinstance(value, list):
             return sorted(item["id"] for item in value)
         return value["id"]
-    if field == "createdAt":
+    if field.endswith("At"):
         return datetime.fromisoformat(value)
     if field == "birthDate":
         return date.fromisoformat(value)
@@ -290,6 +301,68 @@ async def household_values(
     }
 
 
+async def central_household_values(
+    session: AsyncSession, actor: Actor, central: CentralHousehold
+) -> dict[str, Any]:
+    return {
+        "id": gid("CentralHousehold", central.id),
+        "building": await one_visible(
+            session, actor, "Building", Building, col(Building.id) == central.building_id
+        ),
+        "household": await one_visible(
+            session, actor, "Household", Household, col(Household.id) == central.household_id
+        ),
+        "partyMember": await one_visible(
+            session, actor, "Person", Person, col(Person.id) == central.party_member_id
+        ),
+        "designatedAt": central.designated_at,
+        "endedAt": central.ended_at,
+    }
+
+
+async def pairing_values(session: AsyncSession, actor: Actor, pairing: Pairing) -> dict[str, Any]:
+    return {
+        "id": gid("Pairing", pairing.id),
+        "startedAt": pairing.started_at,
+        "endedAt": pairing.ended_at,
+        "partyMember": await one_visible(
+            session, actor, "Person", Person, col(Person.id) == pairing.party_member_id
+        ),
+        "household": await one_visible(
+            session, actor, "Household", Household, col(Household.id) == pairing.household_id
+        ),
+    }
+
+
+async def row_of(session: AsyncSession, type_name: str, person: Person) -> Any:
+    """The row a case reads: the person, their household, its 党员中心户, or their pairing."""
+    if type_name == "Person":
+        return person
+    if type_name == "Household":
+        return await session.get(Household, person.household_id)
+    if type_name == "CentralHousehold":
+        return await session.scalar(
+            sa.select(CentralHousehold).where(
+                col(CentralHousehold.household_id) == person.household_id,
+                col(CentralHousehold.ended_at).is_(None),
+            )
+        )
+    return await session.scalar(
+        sa.select(Pairing)
+        .where(col(Pairing.party_member_id) == person.id, col(Pairing.ended_at).is_(None))
+        .order_by(col(Pairing.id))
+        .limit(1)
+    )
+
+
+VALUES: dict[str, Callable[[AsyncSession, Actor, Any], Awaitable[dict[str, Any]]]] = {
+    "Person": person_values,
+    "Household": household_values,
+    "CentralHousehold": central_household_values,
+    "Pairing": pairing_values,
+}
+
+
 def withheld(type_name: str, field: str) -> Any:
     return [] if is_list_field(type_name, field) else None
 
@@ -330,7 +403,14 @@ async def find_targets(session: AsyncSession, demo: DemoCity) -> Targets:
         community=demo.renheyuan.path,
         grid=grid.path,
     )
+    [(pairer_id,)] = await rows(
+        session,
+        """SELECT party_member_id FROM pairing WHERE ended_at IS NULL
+           AND path <@ CAST(:community AS ltree) ORDER BY id LIMIT 1""",
+        community=demo.renheyuan.path,
+    )
     wanted = {
+        "pairer": pairer_id,
         "neighbour": demo.party_member.id,
         "head": demo.building_head.id,
         "resident": demo.resident_alone.id,
@@ -391,21 +471,15 @@ async def read_case(
         return _READS[c.name]
     client = await client_for(c.actor)
     person = (await targets())[c.target]
-    row: Person | Household | None = person
-    if c.type_name == "Household":
-        row = await session.get(Household, person.household_id)
-    assert row is not None
+    row = await row_of(session, c.type_name, person)
+    assert row is not None, (c.name, c.type_name)
     assert row.id is not None
     fragment = f"... on {c.type_name} {{ {selection(c.type_name)} }}"
     data = await client(
         f"query($id: ID!) {{ node(id: $id) {{ {fragment} }} }}", {"id": gid(c.type_name, row.id)}
     )
     actor = await actor_of(session, client)
-    full = (
-        await person_values(session, actor, row)
-        if isinstance(row, Person)
-        else await household_values(session, actor, row)
-    )
+    full = await VALUES[c.type_name](session, actor, row)
     _READS[c.name] = (data["node"], full)
     return _READS[c.name]
 
@@ -489,6 +563,15 @@ async def test_the_demo_facts_behind_the_matrix(
         assert person.phone, person.name
         assert person.health_notes, person.name
         assert person.id_card_cipher, person.name
+    # the other target lives in a 党员中心户 the head (a volunteer) sees; the pairer, a
+    # Party member, looks after a household in 仁和苑 (1+N)
+    central = await row_of(session, "CentralHousehold", other)
+    assert central is not None
+    assert central.path == other.path
+    pairing = await row_of(session, "Pairing", targets["pairer"])
+    assert pairing is not None
+    assert pairing.path is not None
+    assert pairing.path.startswith(demo.renheyuan.path + ".")
 
 
 # --- filters must not read what the fields may not show -----------------------------------
