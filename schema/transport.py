@@ -61,7 +61,14 @@ from schema.errors import (
     request_error,
     unavailable,
 )
-from schema.limits import Tally, introspection_only, measure, parse_document, refusals
+from schema.limits import (
+    Tally,
+    introspection_only,
+    measure,
+    merge_siblings,
+    parse_document,
+    refusals,
+)
 from schema.root import Schema
 
 log = logging.getLogger(__name__)
@@ -340,6 +347,7 @@ class GraphQLEndpoint:
         )
         if found:
             raise with_cost(Refused(found), cost)
+        document = merge_siblings(document)
         async with self.sessions() as session:
             actor = await self.authenticate(session, authorization, request_id)
             budget = limits.budget(budget_kind(actor))

@@ -14,6 +14,8 @@ from permissions.limits import Limits
 from tests.conftest import StatementCounter
 
 QUERY = "{ __typename }"
+JSON = "application/json"
+UNSUPPORTED = "UNSUPPORTED_MEDIA_TYPE"
 LIMITS = Limits()
 
 
@@ -30,7 +32,7 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     "invalid UTF-8": (b'{"query": "{ __typename \xff\xfe }"}', "application/json", "BAD_REQUEST"),
     "UTF-16": ('{"query": "{ __typename }"}'.encode("utf-16"), "application/json", "BAD_REQUEST"),
     "invalid JSON": (b'{"query": "{ __typename }"', "application/json", "BAD_REQUEST"),
-    "NaN": (b'{"query": "{ __typename }", "variables": {"a": NaN}}', "application/json", "BAD_REQUEST"),
+    "NaN": (b'{"query": "{ __typename }", "variables": {"a": NaN}}', JSON, "BAD_REQUEST"),
     "empty": (b"", "application/json", "BAD_REQUEST"),
     "no query": (b'{"qeury": "{ __typename }"}', "application/json", "BAD_REQUEST"),
     "query not a string": (b'{"query": {"a": 1}}', "application/json", "BAD_REQUEST"),
@@ -50,7 +52,7 @@ CASES: dict[str, tuple[bytes, str, str]] = {
         "BAD_REQUEST",
     ),
     "text/plain": (json.dumps({"query": QUERY}).encode(), "text/plain", "UNSUPPORTED_MEDIA_TYPE"),
-    "a form": (b"query=%7B__typename%7D", "application/x-www-form-urlencoded", "UNSUPPORTED_MEDIA_TYPE"),
+    "a form": (b"query=%7B__typename%7D", "application/x-www-form-urlencoded", UNSUPPORTED),
     "no content type": (json.dumps({"query": QUERY}).encode(), "", "UNSUPPORTED_MEDIA_TYPE"),
     "latin-1 charset": (
         json.dumps({"query": QUERY}).encode(),
@@ -149,9 +151,7 @@ async def test_a_parameter_given_twice_is_refused(
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
-async def test_other_methods_get_a_graphql_shaped_405(
-    method: str, http: httpx.AsyncClient
-) -> None:
+async def test_other_methods_get_a_graphql_shaped_405(method: str, http: httpx.AsyncClient) -> None:
     response = await http.request(method, "/graphql", json={"query": QUERY})
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
