@@ -180,26 +180,27 @@ def redact(message: str) -> str:
 def public_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
     """Shape a result's errors. A statement that ran over the timeout aborts the request's
     transaction, so the statements after it fail too: those report the timeout as well."""
-    timed_out = any(
-        e.original_error is not None and sqlstate(e.original_error) == STATEMENT_TIMEOUT
-        for e in errors
-    )
+    causes = [e.original_error for e in errors if e.original_error is not None]
+    timed_out = any(sqlstate(cause) == STATEMENT_TIMEOUT for cause in causes)
+    gone = next((cause for cause in causes if database_unavailable(cause)), None)
+    if gone is not None:  # one line per request, however many fields it broke
+        log.warning("request %s: database unavailable (%s)", request_id, type(gone).__name__)
+    if timed_out:
+        log.warning("request %s: statement timeout", request_id)
     return [public_error(e, request_id, timed_out=timed_out) for e in errors]
 
 
 def public_error(error: GraphQLError, request_id: str, *, timed_out: bool = False) -> GraphQLError:
-    """Every error leaves with `extensions.code` and `requestId`; unexpected ones are masked."""
+    """Every error leaves with `extensions.code` and `requestId`; unexpected ones are masked
+    (and logged with their frames); outages and timeouts are logged by `public_errors`."""
     original = error.original_error
     extensions = dict(error.extensions or {})
     message = error.message
     state = sqlstate(original) if original is not None else None
     if original is not None and database_unavailable(original):
-        log.warning("request %s: database unavailable (%s)", request_id, type(original).__name__)
         message = "the database is unavailable; retry later"
         extensions = {"code": RequestCode.SERVICE_UNAVAILABLE.value}
     elif state == STATEMENT_TIMEOUT or (timed_out and state == IN_FAILED_TRANSACTION):
-        if state == STATEMENT_TIMEOUT:
-            log.warning("request %s: statement timeout", request_id)
         message = "the request ran longer than the statement timeout allows"
         extensions = {"code": RequestCode.TIMEOUT.value}
     elif isinstance(original, DomainError):
