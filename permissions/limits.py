@@ -123,8 +123,8 @@ FIELD_WEIGHTS: dict[str, int] = {
     "Query.__schema": 11_000,
     # The largest single type (Mutation, with its arguments' types): about 1,000 values.
     "Query.__type": 1_000,
-    # argon2 holds the event loop for about 0.1 s per password checked or set: as much as
-    # 10,000 units of anything else (one sign-in per anonymous request).
+    # argon2 spends about 0.1 s of CPU per password checked or set (on its own small
+    # thread pool): one sign-in per anonymous request, two per signed-in one.
     "Mutation.signIn": 10_000,
     "Mutation.changePassword": 10_000,
     "Mutation.createAccount": 10_000,
