@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -74,6 +75,22 @@ class Tally:
         )
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A document as sent (what the limits measure) and merged (what runs)."""
+
+    sent: DocumentNode
+    merged: DocumentNode
+
+
+@lru_cache(maxsize=128)
+def parsed(query: str, limits: Limits) -> Parsed:
+    """Parsed and merged once per distinct document: front ends send the same few texts
+    over and over. A refusal raises, and is not cached."""
+    document = parse_document(query, limits)
+    return Parsed(sent=document, merged=merge_siblings(document))
+
+
 def parse_document(query: str, limits: Limits) -> DocumentNode:
     """Parse once, refusing oversized documents before the lexer runs and long ones while
     it runs (the parser stops at the token limit)."""
@@ -111,6 +128,12 @@ def merge_siblings(document: DocumentNode) -> DocumentNode:
     a { .. } }` seven levels deep took 0.4 s) and execution then work on the merged
     document. Conflicts between fields that differ are still found: those are not merged.
     """
+    if not any(
+        _repeats(d.selection_set)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
+    ):
+        return document
     changed = False
 
     def merge(selection_set: SelectionSetNode) -> SelectionSetNode:
@@ -141,6 +164,31 @@ def merge_siblings(document: DocumentNode) -> DocumentNode:
         for d in document.definitions
     ]
     return DocumentNode(definitions=tuple(definitions), loc=document.loc) if changed else document
+
+
+def _repeats(selection_set: SelectionSetNode) -> bool:
+    """Whether any selection set inside repeats a response name, a type condition or a
+    spread (a quick look: only then is the document rebuilt)."""
+    pending = [selection_set]
+    while pending:
+        seen: set[tuple[str, str]] = set()
+        for selection in pending.pop().selections or ():
+            if isinstance(selection, FieldNode):
+                key = ("field", (selection.alias or selection.name).value)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                key = ("inline", condition.name.value if condition else "")
+            elif isinstance(selection, FragmentSpreadNode):
+                key = ("spread", selection.name.value)
+            else:
+                continue
+            if key in seen:
+                return True
+            seen.add(key)
+            inner = getattr(selection, "selection_set", None)
+            if inner is not None:
+                pending.append(inner)
+    return False
 
 
 def _sibling_key(selection: Any) -> tuple[str, ...]:

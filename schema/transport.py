@@ -21,12 +21,14 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     VariableDefinitionNode,
@@ -65,8 +67,7 @@ from schema.limits import (
     Tally,
     introspection_only,
     measure,
-    merge_siblings,
-    parse_document,
+    parsed,
     refusals,
 )
 from schema.root import Schema
@@ -325,8 +326,8 @@ class GraphQLEndpoint:
     async def run(self, request: Request, params: Params, request_id: str) -> Outcome:
         limits = self.limits
         graphql_schema = self.schema._schema
-        document = parse_document(params.query, limits)
-        operation = select_operation(document, params.operation_name)
+        document = parsed(params.query, limits)
+        operation = select_operation(document.sent, params.operation_name)
         if request.method == "GET" and operation.operation != OperationType.QUERY:
             raise refuse(
                 RequestCode.METHOD_NOT_ALLOWED,
@@ -336,7 +337,7 @@ class GraphQLEndpoint:
             )
         authorization = request.headers.get("authorization")
         signed_in = bool(authorization and authorization.strip())
-        tally = measure(graphql_schema, document, operation, params.variables, limits)
+        tally = measure(graphql_schema, document.sent, operation, params.variables, limits)
         claimed = limits.signed_in_budget if signed_in else limits.cost_anonymous
         cost = {"requested": tally.cost, "budget": claimed}
         found = refusals(
@@ -347,24 +348,25 @@ class GraphQLEndpoint:
         )
         if found:
             raise with_cost(Refused(found), cost)
-        document = merge_siblings(document)
+        merged = document.merged
+        operation = select_operation(merged, params.operation_name)
         async with self.sessions() as session:
             actor = await self.authenticate(session, authorization, request_id)
             budget = limits.budget(budget_kind(actor))
             cost = {"requested": tally.cost, "budget": budget}
             hide = actor.kind == ActorKind.ANONYMOUS and not limits.anonymous_suggestions
             prepared = prepare(
-                self.schema, document, operation, params, tally, budget, hide_suggestions=hide
+                self.schema, merged, operation, params, tally, budget, hide_suggestions=hide
             )
             if prepared:
                 raise with_cost(Refused(prepared), cost)
-            if introspection_only(document, operation):
+            if introspection_only(merged, operation):
                 # Reading the schema is CPU only (about 0.1 s for a full introspection):
                 # a worker thread keeps the event loop answering meanwhile.
                 read = await asyncio.to_thread(
                     execute_sync,
                     graphql_schema,
-                    document,
+                    merged,
                     variable_values=params.variables,
                     operation_name=params.operation_name,
                 )
@@ -376,7 +378,7 @@ class GraphQLEndpoint:
                 )
             context = Context(session=session, actor=actor, request_id=request_id)
             context.request = request
-            context.document = document
+            context.document = merged
             try:
                 result = await self.schema.execute(
                     params.query,
@@ -466,6 +468,22 @@ def select_operation(document: DocumentNode, name: str | None) -> OperationDefin
     return operation
 
 
+@lru_cache(maxsize=128)
+def validation_errors(
+    graphql_schema: GraphQLSchema, document: DocumentNode, hide_suggestions: bool
+) -> tuple[GraphQLError, ...]:
+    """graphql-core's validation, once per distinct (cached, merged) document."""
+    return tuple(
+        validate(
+            graphql_schema,
+            document,
+            VALIDATION_RULES,
+            max_errors=20,
+            hide_suggestions=hide_suggestions,
+        )
+    )
+
+
 def _variable_of(error: GraphQLError) -> str | None:
     for node in error.nodes or ():
         if isinstance(node, VariableDefinitionNode):
@@ -485,13 +503,7 @@ def prepare(
 ) -> list[GraphQLError]:
     """Validate for this actor, check the budget, coerce variables, check argument values."""
     graphql_schema = schema._schema
-    invalid = validate(
-        graphql_schema,
-        document,
-        VALIDATION_RULES,
-        max_errors=20,
-        hide_suggestions=hide_suggestions,
-    )
+    invalid = validation_errors(graphql_schema, document, hide_suggestions)
     if invalid:
         return [located(e, RequestCode.GRAPHQL_VALIDATION_FAILED) for e in invalid]
     if tally.cost > budget:

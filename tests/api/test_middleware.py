@@ -17,7 +17,7 @@ from schema.transport import GraphQLEndpoint
 
 def test_no_base_http_middleware(database_uri: str) -> None:
     app = build_app(database_uri)
-    classes = [m.cls for m in app.user_middleware]
+    classes: list[object] = [m.cls for m in app.user_middleware]
     assert RequestIds in classes
     assert BaseHTTPMiddleware not in classes
 
@@ -59,5 +59,5 @@ async def test_an_unexpected_failure_is_a_graphql_shaped_500(
 async def test_a_malformed_incoming_request_id_is_replaced(
     given: str, http: httpx.AsyncClient
 ) -> None:
-    response = await http.get("/healthz", headers={"X-Request-ID": given.encode("latin-1")})
+    response = await http.get("/healthz", headers={b"X-Request-ID": given.encode("latin-1")})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])

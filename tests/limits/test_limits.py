@@ -320,3 +320,38 @@ def test_a_limit_must_be_a_positive_whole_number(
     finally:
         monkeypatch.undo()
         config.get_settings.cache_clear()
+
+
+async def test_the_document_is_parsed_and_validated_once(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTTP layer parses, measures and validates; strawberry executes that document.
+    A document sent again is neither parsed nor validated again."""
+    import graphql
+
+    from schema import limits, transport
+
+    limits.parsed.cache_clear()
+    transport.validation_errors.cache_clear()
+    calls = {"parse": 0, "validate": 0}
+
+    def counted_parse(*args: Any, **kwargs: Any) -> Any:
+        calls["parse"] += 1
+        return graphql.parse(*args, **kwargs)
+
+    def counted_validate(*args: Any, **kwargs: Any) -> Any:
+        calls["validate"] += 1
+        return graphql.validate(*args, **kwargs)
+
+    def never(*_: Any, **__: Any) -> Any:
+        raise AssertionError("strawberry parsed or validated the document again")
+
+    monkeypatch.setattr("schema.limits.parse", counted_parse)
+    monkeypatch.setattr("schema.transport.validate", counted_validate)
+    monkeypatch.setattr("strawberry.schema.schema.parse", never)
+    monkeypatch.setattr("strawberry.schema.schema.validate", never)
+    query = "query Named { city { name } ...F } fragment F on Query { me { kind } }"
+    for _ in range(3):
+        data = await gql(query)
+        assert data["city"]["name"]
+    assert calls == {"parse": 1, "validate": 1}
