@@ -391,11 +391,11 @@ class GraphQLEndpoint:
                 if database_unavailable(exc):
                     raise with_cost(unavailable(request_id, exc), cost) from None
                 raise
-        errors = [
-            e if "requestId" in (e.extensions or {}) else shaped
-            for e in result.errors or []
-            for shaped in public_errors([e], request_id)
-        ]
+        # RequestTransaction shapes the errors; any it could not (it failed itself) are
+        # shaped here.
+        raw = result.errors or []
+        shaped = [e for e in raw if "requestId" in (e.extensions or {})]
+        errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
         outcome = Outcome(errors, data=result.data, executed=True, cost=cost)
         codes = {(e.extensions or {}).get("code") for e in errors}
         if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
