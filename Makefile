@@ -9,6 +9,9 @@ LOCK := requirements.lock
 # `make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed versions;
 # `make lock LOCK_ARGS="--upgrade-package strawberry-graphql"` just that one.
 LOCK_ARGS ?=
+# The GraphQL-over-HTTP audit (npm graphql-http), pinned by its own lock file.
+AUDIT := tests/http_audit
+AUDIT_STAMP := $(AUDIT)/node_modules/.package-lock.json
 
 .PHONY: run test lint format schema seed-city migrate bench clean-data lock
 
@@ -34,7 +37,10 @@ migrate: $(STAMP)
 seed-city: $(STAMP)
 	$(PY) app.py seed --scale city
 
-test: $(STAMP)
+$(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
+	cd $(AUDIT) && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(AUDIT_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing on purpose"; exit 1; fi; exit $$rc
 

@@ -2,8 +2,11 @@
 
 Runs in-process through the ASGI app (no network), after warm-up, as an INTEGRATOR
 token of the whole city (every row, personal data masked), and prints median and
-95th percentile per query plus SQL statements per request. Point it at
-the city-scale data with `python app.py seed --scale city` on an empty database.
+95th percentile per query plus SQL statements per request and the estimated cost. The
+queries run with the request limits lifted (the tree query is deeper and costlier than
+they allow: it measures execution); the attacks of issue 7 then run against the default
+limits, to show what a refusal costs. Point it at the city-scale data with
+`python app.py seed --scale city` on an empty database.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import event
 
 from models.db import libpq_url, make_engine, make_sessionmaker
 from models.migrate import upgrade
+from permissions.limits import Limits
 from schema.http import build_app
 from seeds.tokens import issue_token
 
@@ -29,6 +33,11 @@ QUERIES: dict[str, str] = {
         children(first: 100) { nodes { name
           children(first: 100) { nodes { name
             buildings(first: 100) { totalCount nodes { name head { name phone } } } } } } } } } } }
+    """,
+    "district grids to building heads, flat": """
+    query($code: String!) { orgUnit(code: $code) { name
+      descendants(kind: GRID, first: 100) { nodes { name
+        buildings(first: 20) { totalCount nodes { name head { name phone } } } } } } }
     """,
     "dashboard stats of the city": """
     { city { stats { grids buildings households residents partyMembers buildingHeads
@@ -49,6 +58,18 @@ QUERIES: dict[str, str] = {
     """,
 }
 
+_IDS = ", ".join(f'"T3JnVW5pdDo{i}"' for i in range(100))
+#: The attacks of issue 7, sent to the default limits: each must be refused at once.
+ATTACKS: dict[str, str] = {
+    "refused: 200 aliased introspections": "{ "
+    + " ".join(f"i{i}: __schema {{ types {{ name fields {{ name }} }} }}" for i in range(200))
+    + " }",
+    "refused: 60 aliases of nodes(ids: 100)": "{ "
+    + " ".join(f"n{i}: nodes(ids: [{_IDS}]) {{ id }}" for i in range(60))
+    + " }",
+    "refused: depth 23 through parent": "{ city { " + "parent { " * 21 + "id" + " }" * 22 + " }",
+}
+
 
 async def run(iterations: int, district: str, city: str, token: str | None) -> None:
     uri = libpq_url()
@@ -64,9 +85,14 @@ async def run(iterations: int, district: str, city: str, token: str | None) -> N
         statements += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
-    app = build_app(uri, sessionmaker=make_sessionmaker(engine))
+    sessions = make_sessionmaker(engine)
+    app = build_app(uri, sessionmaker=sessions, limits=Limits.lifted())
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    guarded = httpx.ASGITransport(app=build_app(uri, sessionmaker=sessions))
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+        httpx.AsyncClient(transport=guarded, base_url="http://bench") as defaults,
+    ):
         found = await client.post(
             "/graphql",
             json={
@@ -89,13 +115,28 @@ async def run(iterations: int, district: str, city: str, token: str | None) -> N
                 response = await client.post("/graphql", json=body, headers=headers)
                 timings.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
-                assert "errors" not in response.json(), response.json()
+                answer = response.json()
+                assert "errors" not in answer, answer
                 size = len(response.content)
             timings.sort()
             p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
             print(
-                f"{name:36} median {statistics.median(timings):8.1f} ms  p95 {p95:8.1f} ms"
+                f"{name:40} median {statistics.median(timings):8.1f} ms  p95 {p95:8.1f} ms"
                 f"  {statements / iterations:4.1f} SQL/request  {size / 1024:8.1f} KiB"
+                f"  cost {answer['extensions']['cost']['requested']:>12,}"
+            )
+        for name, query in ATTACKS.items():
+            statements = 0
+            timings = []
+            for _ in range(iterations):
+                started = time.perf_counter()
+                response = await defaults.post("/graphql", json={"query": query}, headers=headers)
+                timings.append((time.perf_counter() - started) * 1000)
+                codes = sorted({e["extensions"]["code"] for e in response.json()["errors"]})
+                size = len(response.content)
+            print(
+                f"{name:40} median {statistics.median(timings):8.1f} ms"
+                f"  {statements / iterations:4.1f} SQL/request  {size:6} B  {', '.join(codes)}"
             )
     await engine.dispose()
 

@@ -10,7 +10,7 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +19,36 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigurationError(RuntimeError):
     """Raised when the process cannot start safely with the given environment."""
+
+
+#: Environment variables overriding the request limits of `permissions.limits.Limits`.
+LIMIT_VARIABLES: dict[str, str] = {
+    "max_body_bytes": "GRAPHQL_MAX_BODY_BYTES",
+    "max_document_bytes": "GRAPHQL_MAX_DOCUMENT_BYTES",
+    "max_tokens": "GRAPHQL_MAX_TOKENS",
+    "max_depth": "GRAPHQL_MAX_DEPTH",
+    "max_aliases": "GRAPHQL_MAX_ALIASES",
+    "max_directives": "GRAPHQL_MAX_DIRECTIVES",
+    "cost_anonymous": "GRAPHQL_COST_ANONYMOUS",
+    "cost_person": "GRAPHQL_COST_PERSON",
+    "cost_integrator": "GRAPHQL_COST_INTEGRATOR",
+    "cost_display": "GRAPHQL_COST_DISPLAY",
+    "statement_timeout_ms": "DB_STATEMENT_TIMEOUT_MS",
+}
+
+
+def _limit_overrides() -> dict[str, int]:
+    """Limits set in the environment: whole numbers, at least 1 (a timeout may be 0: off)."""
+    found: dict[str, int] = {}
+    for key, var in LIMIT_VARIABLES.items():
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            continue
+        lowest = 0 if key == "statement_timeout_ms" else 1
+        if not raw.isdigit() or int(raw) < lowest:
+            raise ConfigurationError(f"{var} must be a whole number of at least {lowest}")
+        found[key] = int(raw)
+    return found
 
 
 @dataclass(frozen=True)
@@ -30,6 +60,8 @@ class Settings:
     personal_data_key: bytes
     lookup_hash_key: bytes
     pool_size: int
+    #: request limits set in the environment (LIMIT_VARIABLES), by `Limits` field name
+    limits: dict[str, int] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -81,4 +113,5 @@ def get_settings() -> Settings:
         personal_data_key=key,
         lookup_hash_key=base64.b64decode(values["lookup_hash_key"] or ""),
         pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
+        limits=_limit_overrides(),
     )

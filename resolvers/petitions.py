@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import enum
 import hashlib
+import ipaddress
 import json
 import logging
 import re
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -204,24 +206,58 @@ def reporter_visible_to(petition: Petition, person_id: int | None) -> bool:
 
 # --- shared validation -----------------------------------------------------------------
 
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]{0,500}$", re.IGNORECASE)
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_TOP_LABEL = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 MAX_PHOTOS: Final = 9
+MAX_URL: Final = 500
+
+
+def is_public_url(value: str) -> bool:
+    """An http(s) URL anyone can open: a real host (a domain name with a top-level label,
+    or a public IP address), no credentials, no whitespace or control characters."""
+    if len(value) > MAX_URL or not value.isprintable() or "\\" in value:
+        return False
+    if any(ch.isspace() for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # refuses ports that are not numbers in range
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc:
+        return False
+    host = parts.hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        labels = host.split(".")
+        return (
+            len(host) <= 253
+            and len(labels) >= 2
+            and all(_HOST_LABEL.match(label) for label in labels)
+            and bool(_TOP_LABEL.match(labels[-1]))
+        )
+
+
+def is_object_key(value: str) -> bool:
+    """A key of a stored object ('petitions/2024/a.jpg'): no traversal, no empty segments."""
+    return bool(_KEY.match(value)) and ".." not in value and "//" not in value
 
 
 def clean_references(values: Iterable[str], field: str, *, limit: int = MAX_PHOTOS) -> list[str]:
-    """Photos or other evidence: http(s) URLs or keys of stored objects ('petitions/2024/a.jpg')."""
+    """Photos or other evidence: public http(s) URLs or keys of stored objects. A refusal
+    never repeats the value (a URL can carry credentials)."""
     cleaned = [v.strip() for v in values]
     if len(cleaned) > limit:
         raise DomainError(ErrorCode.VALIDATION, f"at most {limit} items in `{field}`", field)
-    for value in cleaned:
-        is_url = bool(_URL.match(value))
-        is_key = bool(_KEY.match(value)) and ".." not in value and "//" not in value
-        if not (is_url or is_key):
+    for position, value in enumerate(cleaned, start=1):
+        if not (is_public_url(value) or is_object_key(value)):
             raise DomainError(
                 ErrorCode.VALIDATION,
-                f"`{field}` takes http(s) URLs or stored object keys, not {value[:40]!r}",
+                f"item {position} of `{field}` is neither a public http(s) URL without "
+                f"credentials (at most {MAX_URL} characters) nor a stored object key",
                 field,
             )
     return cleaned

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import DocumentNode
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
@@ -24,6 +25,8 @@ class Context(BaseContext):
     loaders: Loaders = field(init=False)
     audit: AuditTrail = field(init=False)
     relations: dict[tuple[str, int], set[Relation]] = field(init=False, default_factory=dict)
+    #: the document the HTTP layer parsed, measured and validated (never parsed twice)
+    document: DocumentNode | None = None
 
     def __post_init__(self) -> None:
         super().__init__()

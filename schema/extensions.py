@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from schema.context import Context
-from schema.errors import public_error
+from schema.errors import public_errors
+
+
+class PreparedDocument(SchemaExtension):
+    """Execute the document the HTTP layer has already parsed and validated (with the
+    limits and the actor's rules): strawberry then neither parses nor validates again."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context) and context.document is not None:
+            self.execution_context.graphql_document = context.document
+            self.execution_context.pre_execution_errors = []
+        yield
 
 
 class RequestTransaction(SchemaExtension):
@@ -39,7 +51,7 @@ class RequestTransaction(SchemaExtension):
                 await context.audit.write(session, context.who)
                 await session.commit()
         if result is not None and result.errors:
-            result.errors = [public_error(e, context.request_id) for e in result.errors]
+            result.errors = public_errors(result.errors, context.request_id)
 
 
 def _is_mutation(execution_context: Any) -> bool:

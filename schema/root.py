@@ -18,7 +18,7 @@ from models import petitions as mpet
 from resolvers.errors import DomainError, ErrorCode
 from schema import identity, metrics, org, people, petitions
 from schema.context import Info
-from schema.extensions import RequestTransaction
+from schema.extensions import PreparedDocument, RequestTransaction
 from schema.relay import Node, from_global_id
 
 #: Global-ID type name -> (table, schema type constructor).
@@ -109,7 +109,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[RequestTransaction],
+    extensions=[PreparedDocument, RequestTransaction],
     types=[
         org.OrgUnitNode,
         org.BuildingNode,

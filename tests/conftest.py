@@ -26,6 +26,7 @@ from models.db import (
 )
 from models.identity import Account
 from models.migrate import upgrade
+from permissions.limits import Limits
 from resolvers.identity import issue_access_token
 from schema.http import build_app
 from seeds.accounts import seed_demo_accounts
@@ -194,10 +195,17 @@ def bearer(account: Account) -> dict[str, str]:
 
 
 @pytest.fixture
+def limits() -> Limits | None:
+    """The request limits of the app under test: the environment's unless a module
+    overrides this fixture (`Limits.lifted()` for walks that are about something else)."""
+    return None
+
+
+@pytest.fixture
 async def http(
-    database_uri: str, sessions: async_sessionmaker[AsyncSession]
+    database_uri: str, sessions: async_sessionmaker[AsyncSession], limits: Limits | None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(database_uri, sessionmaker=sessions)
+    app = build_app(database_uri, sessionmaker=sessions, limits=limits)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
