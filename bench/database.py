@@ -111,7 +111,16 @@ def _app_env(data_dir: Path, uri: str) -> dict[str, str]:
 
 def _seed_if_empty(data_dir: Path, uri: str, root: Path) -> None:
     env = _app_env(data_dir, uri)
-    subprocess.run([sys.executable, "app.py", "migrate"], cwd=root, env=env, check=True)
+    migrated = subprocess.run(
+        [sys.executable, "app.py", "migrate"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if migrated.returncode:
+        raise SystemExit(f"migrating the bench database failed:\n{migrated.stderr}")
     with psycopg.connect(uri, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FILTER (WHERE kind = 'GRID'), count(*) FROM org_unit"

