@@ -16,6 +16,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,6 +128,20 @@ def statements_per_request(
     return (after[0] - before[0]) / n, (after[1] - before[1]) / n
 
 
+def settle(server: Server, db: BenchDatabase, timeout: float = 120) -> None:
+    """Wait until the requests wrk gave up on at the end of a run are done, so that they
+    do not run into the next run (a slow page can have 8 in flight for seconds)."""
+    deadline = time.monotonic() + timeout
+    used = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = server.cpu_seconds()
+        if now - used < 0.02 and not db.busy_backends(server.name):
+            return
+        used = now
+    say(f"  {server.name} still busy {timeout:.0f}s after the run")
+
+
 def measure(
     shape: Shape,
     servers: dict[str, Server],
@@ -150,12 +165,14 @@ def measure(
         outcome.sql[name] = statements_per_request(
             db, servers[name], body[name], bearers[name], args.sql_requests
         )
+    load = {"connections": args.connections, "threads": args.threads}
     for round_ in range(args.rounds):
         order = SERVERS if round_ % 2 == 0 else tuple(reversed(SERVERS))
         for name in order:
-            load = {"connections": args.connections, "threads": args.threads}
             drive(servers[name], body[name], bearers[name], seconds=args.warmup, **load)
+            settle(servers[name], db)
             run = drive(servers[name], body[name], bearers[name], seconds=args.duration, **load)
+            settle(servers[name], db)
             outcome.runs[name].append(run)
             say(
                 f"  round {round_ + 1} {name:12} {run.rps:9.1f} req/s  p50 {run.p50_ms:8.1f} ms"
@@ -295,12 +312,17 @@ def report(
         *table(outcomes),
         "",
     ]
-    for o in outcomes:
-        lines.append(f"- {o.shape.key}: {o.shape.title}.")
-        if o.difference:
-            lines.append(f"  Not reported, the answers differ: {o.difference}")
-        elif o.errors():
-            lines.append(f"  {o.errors()} failed requests (socket errors, timeouts, non-2xx).")
+    for shape in dict.fromkeys(o.shape for o in outcomes):
+        lines.append(f"- {shape.key}: {shape.title}.")
+        for o in (o for o in outcomes if o.shape is shape):
+            if o.difference:
+                lines.append(f"  {o.workers} worker(s): not reported, the answers differ:")
+                lines.append(f"  {o.difference}")
+            elif o.errors():
+                lines.append(
+                    f"  {o.workers} worker(s): {o.errors()} failed requests"
+                    " (socket errors, timeouts, non-2xx)."
+                )
     lines.append("")
     return lines
 

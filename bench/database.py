@@ -44,6 +44,15 @@ class BenchDatabase:
     def connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.uri, autocommit=True)
 
+    def busy_backends(self, server: str) -> int:
+        """Statements of `server`'s role still running (say, after wrk stopped waiting)."""
+        with psycopg.connect(self.admin_uri, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND state = 'active'",
+                (ROLES[server],),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def statements(self, server: str) -> tuple[int, int]:
         """Statements run so far by `server`'s role: (queries, transaction control)."""
         with psycopg.connect(self.admin_uri, autocommit=True) as conn:

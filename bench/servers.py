@@ -112,6 +112,18 @@ class Server:
             return 0
         return sum(_status_kib(pid, "VmRSS") for pid in _group_pids(self.process.pid))
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the whole process group (user + system)."""
+        if self.process is None:
+            return 0.0
+        ticks = 0
+        for pid in _group_pids(self.process.pid):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.output is not None:
             self.output.close()
