@@ -13,7 +13,7 @@ LOCK_ARGS ?=
 AUDIT := tests/http_audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.package-lock.json
 
-.PHONY: run test lint format schema seed-city migrate bench clean-data lock
+.PHONY: run test lint format schema seed-city migrate bench bench-inprocess clean-data lock
 
 # A changed lock (or pyproject) rebuilds the venv from scratch: nothing stale survives.
 $(STAMP): pyproject.toml $(LOCK)
@@ -56,8 +56,23 @@ format: $(STAMP)
 schema: $(STAMP)
 	$(PY) app.py export-schema --output schema/schema.graphql
 
-bench: $(STAMP)
-	$(PY) -m bench
+# Ours against PostGraphile v5 on the city-scale database (.data-bench/, seeded once);
+# never part of `make test`. Options: make bench BENCH_ARGS="--workers 1,2 --rounds 3".
+PGL := bench/postgraphile
+$(PGL)/node_modules/.package-lock.json: $(PGL)/package.json $(PGL)/package-lock.json
+	cd $(PGL) && npm ci --no-audit --no-fund --loglevel=error
+
+bench: $(STAMP) $(PGL)/node_modules/.package-lock.json
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "make bench: wrk (the HTTP load generator) is not installed:" \
+	       "installing Debian's package wrk with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The earlier in-process latency bench (no network, no PostGraphile) against .data/.
+bench-inprocess: $(STAMP)
+	$(PY) -m bench.inprocess
 
 clean-data:
 	rm -rf .data
