@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from models.config import ROOT, get_settings
 from models.db import Readiness, make_engine, make_sessionmaker
 from permissions.limits import Limits
-from resolvers.petitions import run_scheduler
+from resolvers.scheduler import run_scheduler
 from schema.errors import INTERNAL
 from schema.root import schema
 from schema.transport import GraphQLEndpoint
