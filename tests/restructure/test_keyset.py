@@ -4,9 +4,14 @@ nor skips a row, and `totalCount` is counted only when it is asked for."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from models.org import Household
+from seeds import builders
 from seeds.demo import DemoCity
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.petitions_api.helpers import gid, petition_input, submitted
@@ -74,3 +79,53 @@ async def test_a_cursor_of_another_ordering_is_refused(gql: GraphQLClient) -> No
     )
     assert [e["extensions"]["code"] for e in body["errors"]] == ["VALIDATION"]
     assert body["errors"][0]["extensions"]["field"] == "after"
+
+
+WALK = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  node(id: $id) { ... on Building { residents(orderBy: BIRTH_DATE, first: $first,
+                                              after: $after, last: $last, before: $before) {
+    nodes { id birthDate } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } }"""
+
+
+async def test_pages_of_a_nullable_sort_key_cover_every_row_once_both_ways(
+    as_account: Callable[[str], GraphQLClient], demo: DemoCity, session: AsyncSession
+) -> None:
+    """Birth dates sort oldest first, unknown ones last; ties and nulls are ordered by id."""
+    building = gid("Building", demo.building.id)
+    household = await session.scalar(
+        sa.select(Household).where(col(Household.building_id) == demo.building.id)
+    )
+    assert household is not None
+    for n in range(5):
+        await builders.person(session, household, name=f"无生日{n}", birth_date=None)
+    twin = date(1950, 5, 5)
+    for n in range(3):
+        await builders.person(session, household, name=f"同日{n}", birth_date=twin)
+    await session.commit()
+    worker = as_account("grid-worker")
+
+    async def walk(size: int, *, backwards: bool) -> list[str]:
+        found: list[str] = []
+        cursor: str | None = None
+        while True:
+            wanted: dict[str, object] = {"id": building}
+            if backwards:
+                wanted |= {"last": size, "before": cursor}
+            else:
+                wanted |= {"first": size, "after": cursor}
+            page = (await worker(WALK, wanted))["node"]["residents"]
+            ids = [n["id"] for n in page["nodes"]]
+            found = ids + found if backwards else found + ids
+            info = page["pageInfo"]
+            if not (info["hasPreviousPage"] if backwards else info["hasNextPage"]):
+                return found
+            cursor = info["startCursor"] if backwards else info["endCursor"]
+
+    whole = (await worker(WALK, {"id": building, "first": 100}))["node"]["residents"]
+    everyone = [n["id"] for n in whole["nodes"]]
+    dates = [n["birthDate"] for n in whole["nodes"]]
+    assert dates[-5:] == [None] * 5, "unknown birth dates last"
+    assert len(everyone) == len(set(everyone)) < 100
+    for size in (1, 2, 7):
+        assert await walk(size, backwards=False) == everyone, size
+        assert await walk(size, backwards=True) == everyone, size
