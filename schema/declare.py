@@ -73,6 +73,8 @@ class ChildrenSource:
     single: bool = False
     filter: Filter | None = None
     plan: Callable[..., Filter] | None = None
+    #: the attribute of the row whose value the children's column holds
+    key: str = "id"
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,7 @@ def reference(
         return strawberry.field(
             resolver=first_child,
             description=description,
-            metadata={SOURCE: ChildrenSource(spec, single=True)},
+            metadata={SOURCE: ChildrenSource(spec, single=True, key=key)},
         )
     target = _referenced_model(column_)
 

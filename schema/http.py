@@ -104,6 +104,7 @@ def build_app(
     scheduler_seconds: float = 0,
     readiness: Readiness | None = None,
     limits: Limits | None = None,
+    compiled: str | None = None,
 ) -> FastAPI:
     """The app; with `scheduler_seconds` > 0 it also escalates overdue petitions and closes
     unrated ones that often (safe in every instance: rows are claimed with SKIP LOCKED).
@@ -142,7 +143,13 @@ def build_app(
     app.add_middleware(RequestIds)
 
     page = GRAPHIQL_DIR / "index.html"
-    endpoint = GraphQLEndpoint(schema, sessions, limits, page if page.exists() else None)
+    endpoint = GraphQLEndpoint(
+        schema,
+        sessions,
+        limits,
+        page if page.exists() else None,
+        compiled=compiled or settings.compiled,
+    )
     # Every method reaches the endpoint, which answers those it does not serve with a
     # GraphQL-shaped 405.
     app.router.routes.append(Route("/graphql", endpoint, include_in_schema=False))

@@ -151,8 +151,8 @@ class PersonNode(Node):
         _id_card, description="Resident ID number, encrypted at rest. Masked: 5****************X."
     )
     birth_date: date | None = column(description="Null when masked: see ageBand.")
-    age: int | None = computed(_age)
-    age_band: r.AgeBand | None = computed(_age_band)
+    age: int | None = computed(_age, sql=r.age_sql)
+    age_band: r.AgeBand | None = computed(_age_band, sql=r.age_band_sql)
     is_party_member: bool | None = column()
     is_veteran: bool | None = column()
     is_elderly: bool | None = column()

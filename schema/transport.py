@@ -37,7 +37,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -51,6 +51,7 @@ from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
 from schema.arguments import check_arguments
 from schema.auth import actor_for, scope_address
+from schema.compiled import CompiledPath
 from schema.context import Context
 from schema.errors import (
     RETRY_AFTER_SECONDS,
@@ -99,6 +100,8 @@ class Outcome:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     cost: dict[str, int] | None = None
+    #: the `data` JSON as the compiled statement built it, sent as it is
+    raw_data: bytes | None = None
 
 
 def negotiate(accept: str | None) -> str:
@@ -281,11 +284,13 @@ class GraphQLEndpoint:
         sessions: async_sessionmaker[AsyncSession],
         limits: Limits,
         ide_page: Path | None = None,
+        compiled: str = "on",
     ) -> None:
         self.schema = schema
         self.sessions = sessions
         self.limits = limits
         self.ide_page = ide_page
+        self.compiled = CompiledPath(schema, compiled)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
@@ -355,7 +360,7 @@ class GraphQLEndpoint:
             budget = limits.budget(budget_kind(actor))
             cost = {"requested": tally.cost, "budget": budget}
             hide = actor.kind == ActorKind.ANONYMOUS and not limits.anonymous_suggestions
-            prepared = prepare(
+            prepared, coerced = prepare(
                 self.schema, merged, operation, params, tally, budget, hide_suggestions=hide
             )
             if prepared:
@@ -376,6 +381,26 @@ class GraphQLEndpoint:
                     executed=True,
                     cost=cost,
                 )
+            answer = None
+            if self.compiled.enabled and operation.operation == OperationType.QUERY:
+                assert coerced is not None
+                try:
+                    answer = await self.compiled.answer(
+                        session,
+                        actor,
+                        params.query,
+                        params.operation_name,
+                        merged,
+                        operation,
+                        coerced,
+                        request_id,
+                    )
+                except Exception as exc:
+                    if database_unavailable(exc):
+                        raise with_cost(unavailable(request_id, exc), cost) from None
+                    raise
+                if answer is not None and self.compiled.mode == "on":
+                    return Outcome([], executed=True, cost=cost, raw_data=answer.data)
             context = Context(
                 session=session,
                 actor=actor,
@@ -395,6 +420,10 @@ class GraphQLEndpoint:
                 if database_unavailable(exc):
                     raise with_cost(unavailable(request_id, exc), cost) from None
                 raise
+            if answer is not None:  # verify: the resolvers must have answered alike
+                await self.compiled.compare(
+                    session, answer, result.data, list(result.errors or []), request_id
+                )
         # RequestTransaction shapes the errors; any it could not (it failed itself) are
         # shaped here.
         raw = result.errors or []
@@ -425,6 +454,13 @@ class GraphQLEndpoint:
             raise
 
     def respond(self, outcome: Outcome, media: str, request_id: str) -> Response:
+        if outcome.raw_data is not None:
+            return Response(
+                passed_through(outcome.raw_data, outcome.cost),
+                status_code=200,
+                media_type=f"{media}; charset=utf-8",
+                headers=outcome.headers,
+            )
         body: dict[str, Any] = {}
         if outcome.executed:
             body["data"] = outcome.data
@@ -447,6 +483,15 @@ class GraphQLEndpoint:
             media_type=f"{media}; charset=utf-8",
             headers=outcome.headers,
         )
+
+
+def passed_through(data: bytes, cost: dict[str, int] | None) -> bytes:
+    """The response around `data` as PostgreSQL built it: never decoded here."""
+    extensions = b""
+    if cost is not None:
+        extensions = b',"extensions":{"cost":' + json.dumps(cost, separators=(",", ":")).encode()
+        extensions += b"}"
+    return b'{"data":' + data + extensions + b"}"
 
 
 ALLOWED_OPERATIONS = {
@@ -504,20 +549,20 @@ def prepare(
     budget: int,
     *,
     hide_suggestions: bool,
-) -> list[GraphQLError]:
-    """Validate for this actor, check the budget, coerce variables, check argument values."""
+) -> tuple[list[GraphQLError], VariableValues | None]:
+    """Validate for this actor, check the budget, coerce variables, check argument values:
+    the refusals, or none and the coerced variables."""
     graphql_schema = schema._schema
     invalid = validation_errors(graphql_schema, document, hide_suggestions)
     if invalid:
-        return [located(e, RequestCode.GRAPHQL_VALIDATION_FAILED) for e in invalid]
+        return [located(e, RequestCode.GRAPHQL_VALIDATION_FAILED) for e in invalid], None
     if tally.cost > budget:
-        return [
-            request_error(
-                RequestCode.COST_LIMIT,
-                f"the operation may cost {tally.cost}; the budget is {budget}"
-                " (lower `first`/`last`, fewer ids, or fewer nested lists)",
-            )
-        ]
+        refused = request_error(
+            RequestCode.COST_LIMIT,
+            f"the operation may cost {tally.cost}; the budget is {budget}"
+            " (lower `first`/`last`, fewer ids, or fewer nested lists)",
+        )
+        return [refused], None
     coerced = get_variable_values(
         graphql_schema,
         operation.variable_definitions or (),
@@ -526,5 +571,5 @@ def prepare(
         hide_suggestions=hide_suggestions,
     )
     if isinstance(coerced, list):
-        return [located(e, RequestCode.VALIDATION, field=_variable_of(e)) for e in coerced]
-    return check_arguments(graphql_schema, document, operation, params.variables)
+        return [located(e, RequestCode.VALIDATION, field=_variable_of(e)) for e in coerced], None
+    return check_arguments(graphql_schema, document, operation, params.variables), coerced
