@@ -82,8 +82,10 @@ class CompiledPath:
         except Unsupported as why:
             self._fell_back(query, operation, str(why))
             return None
-        except Exception as exc:  # a plan's refusal: the resolvers raise it the same way
-            self._fell_back(query, operation, f"{type(exc).__name__} from a plan")
+        except Exception:
+            if self.mode == "verify":
+                raise
+            log.exception("compiling a query failed; the resolvers answer instead")
             return None
         connection = await session.connection()
         raw = await connection.get_raw_connection()
@@ -132,7 +134,9 @@ class CompiledPath:
         """`verify`: the resolvers' answer must be the compiled one, audit rows included."""
         compiled = json.loads(answer.data)
         if errors:
-            raise VerifyError(f"the resolvers answered with errors the compiled path has not: {errors}")
+            raise VerifyError(
+                f"the resolvers answered with errors the compiled path has not: {errors}"
+            )
         theirs = json.loads(json.dumps(data, default=str))
         if json.dumps(compiled, ensure_ascii=False) != json.dumps(theirs, ensure_ascii=False):
             raise VerifyError(
@@ -141,9 +145,7 @@ class CompiledPath:
                 f"resolvers: {json.dumps(theirs, ensure_ascii=False)[:3000]}"
             )
         rows = await session.execute(
-            sa.text(
-                f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE request_id = :rid ORDER BY id"
-            ),
+            sa.text(f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE request_id = :rid ORDER BY id"),
             {"rid": request_id},
         )
         resolved = [tuple(row) for row in rows]

@@ -46,7 +46,6 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     VariableNode,
-    get_named_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -58,7 +57,6 @@ from permissions.actor import Actor
 from permissions.compiled import (
     BIT,
     RuleBits,
-    bits,
     grant_paths,
     possible,
     rule_bits,
@@ -71,8 +69,8 @@ from permissions.scope import visible
 from resolvers.pagination import Listing, Ordering, PageArgs, _after, decode_cursor
 from schema.declare import (
     POLICY,
-    SOURCE,
     ROW_TYPES,
+    SOURCE,
     AncestorsSource,
     ById,
     ByKey,
@@ -99,6 +97,19 @@ _PARAM = re.compile(r"(?<![:\w]):(p\d+)\b")
 
 class Unsupported(Exception):  # noqa: N818  (a reason, not a failure)
     """The query has something the compiler does not compile: the resolvers answer it."""
+
+
+class Refused(Unsupported):
+    """A plan refused the arguments (a bad id or cursor, a forbidden filter): the resolvers
+    answer, with the same error."""
+
+
+def planned(plan: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`plan(*args, **kwargs)`; whatever it raises is the resolvers' to report."""
+    try:
+        return plan(*args, **kwargs)
+    except Exception as exc:
+        raise Refused(f"{type(exc).__name__} from {getattr(plan, '__name__', 'a plan')}") from exc
 
 
 # --- the request's view of the document ---------------------------------------------------
@@ -354,7 +365,10 @@ class Binder:
             raise Unsupported("a field strawberry did not declare")
         converter = self.schema.schema_converter
         return convert_arguments(
-            raw, sfield.arguments, scalar_registry=converter.scalar_registry, config=self.schema.config
+            raw,
+            sfield.arguments,
+            scalar_registry=converter.scalar_registry,
+            config=self.schema.config,
         )
 
     def bind(self, operation: OperationDefinitionNode) -> list[Any]:
@@ -377,7 +391,9 @@ class Binder:
             fields.append(self.root_field(key, gfield, nodes, source))
         return fields
 
-    def root_field(self, key: str, gfield: GraphQLField, nodes: list[FieldNode], source: Any) -> Any:
+    def root_field(
+        self, key: str, gfield: GraphQLField, nodes: list[FieldNode], source: Any
+    ) -> Any:
         args = self.arguments(gfield, nodes[0])
         if isinstance(source, ListingSource) and source.plan is not None:
             return self.connection(key, gfield, nodes, source, args, None)
@@ -391,7 +407,7 @@ class Binder:
             found: list[Any] = []
             objs: list[Obj | None] = []
             for global_id in ids:
-                type_name, ident = from_global_id(global_id)
+                type_name, ident = planned(from_global_id, global_id)
                 rt = self.by_type.get(type_name)
                 self.key.append(("node", rt.name if rt else None))
                 if rt is None or not rt.node:
@@ -402,7 +418,7 @@ class Binder:
                 objs.append(self.obj(rt, nodes))
             return Root(key, tuple(found), tuple(objs), source.many)
         if isinstance(source, LookupSource):
-            decided = source.plan(self.actor, **args)
+            decided = planned(source.plan, self.actor, **args)
             named, _ = _unwrap(gfield.type)
             rt = self.row_type(named)
             if isinstance(decided, ById):
@@ -427,6 +443,14 @@ class Binder:
     def obj(self, rt: RowType, nodes: list[FieldNode]) -> Obj:
         kind = self.graphql.get_type(rt.name)
         assert isinstance(kind, GraphQLObjectType)
+        # every parameter is named here, never while the SQL is written (which happens once
+        # per structure): the row scope of the table, and of the positions that tell how
+        # the actor stands to a person without a home here
+        self.scope(rt.model)
+        if rt.name == "Person":
+            from models.people import Position
+
+            self.scope(Position)
         selections = [n.selection_set for n in nodes if n.selection_set is not None]
         fields: list[Any] = []
         for key, group in self.collect(selections, kind).items():
@@ -445,30 +469,41 @@ class Binder:
         named, is_list = _unwrap(gfield.type)
         if rt.node and name == "id":
             type_name = rt.name
-            return Scalar(key, name, lambda a: f"gql_global_id('{type_name}', {a}.\"id\")", policy, False)
+            return Scalar(
+                key, name, lambda a: f"gql_global_id('{type_name}', {a}.\"id\")", policy, False
+            )
         if isinstance(source, ColumnSource):
             column_name = source.column.expression.name
-            return Scalar(key, name, _formatter(named, lambda a: f'{a}."{column_name}"'), policy, is_list)
+            return Scalar(
+                key, name, _formatter(named, lambda a: f'{a}."{column_name}"'), policy, is_list
+            )
         if isinstance(source, ComputedSource):
             if source.sql is None:
                 raise Unsupported(f"{rt.name}.{name} is computed in Python only")
             expression = source.sql
             model = rt.model
             return Scalar(
-                key, name, _formatter(named, lambda a: _expression(expression, model, a)), policy, is_list
+                key,
+                name,
+                _formatter(named, lambda a: _expression(expression, model, a)),
+                policy,
+                is_list,
             )
         if isinstance(source, ReferenceSource):
             target = ROW_TYPES[source.target]
             return Nested(key, name, source, self.obj(target, nodes), policy)
         if isinstance(source, ThroughSource):
             spec = source.children
+            self.scope(spec.model)
             conds = self.conds(spec.model, (*spec.where, *_filter_conditions(source.filter)))
-            return Nested(key, name, source, self.obj(ROW_TYPES[source.target], nodes), policy, conds)
+            return Nested(
+                key, name, source, self.obj(ROW_TYPES[source.target], nodes), policy, conds
+            )
         if isinstance(source, ChildrenSource):
             spec = source.children
             f = source.filter
             if source.plan is not None:
-                f = source.plan(self.actor, **self.arguments(gfield, nodes[0]))
+                f = planned(source.plan, self.actor, **self.arguments(gfield, nodes[0]))
             conds = self.conds(spec.model, (*spec.where, *_filter_conditions(f)))
             return Nested(key, name, source, self.obj(ROW_TYPES[spec.model], nodes), policy, conds)
         if isinstance(source, AncestorsSource):
@@ -484,12 +519,14 @@ class Binder:
             raise Unsupported("a listing with joins")
         ordering = paged.filter.ordering()
         args = paged.args
+        self.scope(listing.model)
         filtered = list(paged.filter.conditions())
         count_conds = self.conds(listing.model, filtered)
         cursor_conds = list(filtered)
         for cursor, before in ((args.after, False), (args.before, True)):
             if cursor is not None:
-                values = decode_cursor(cursor, ordering, "before" if before else "after")
+                field_name = "before" if before else "after"
+                values = planned(decode_cursor, cursor, ordering, field_name)
                 cursor_conds.append(_after(ordering, values, before=before))
         conds = self.conds(listing.model, cursor_conds)
         parent = None
@@ -528,7 +565,7 @@ class Binder:
         policy: str | None,
     ) -> Conn:
         assert source.plan is not None
-        decided = source.plan(self.actor, **args)
+        decided = planned(source.plan, self.actor, **args)
         if not isinstance(decided, Paged):
             raise Unsupported("a plan that is not a page")
         page = self.page(decided)
@@ -576,11 +613,21 @@ class Binder:
                     self.key.append(("info", info_key, info_name))
                     if info_name in ("startCursor", "endCursor"):
                         cursors = True
-                    info.append((info_key, info_name if info_name != "__typename" else info_kind.name))
+                    info.append(
+                        (info_key, info_name if info_name != "__typename" else info_kind.name)
+                    )
                 parts.append((part_key, "pageInfo", tuple(info)))
             else:
                 raise Unsupported(f"{kind.name}.{name}")
-        return Conn(key, gfield.ast_node.name.value if gfield.ast_node else key, page, tuple(parts), tuple(objs), cursors, policy)
+        return Conn(
+            key,
+            gfield.ast_node.name.value if gfield.ast_node else key,
+            page,
+            tuple(parts),
+            tuple(objs),
+            cursors,
+            policy,
+        )
 
 
 def _filter_conditions(f: Any) -> list[Any]:
@@ -589,9 +636,9 @@ def _filter_conditions(f: Any) -> list[Any]:
 
 def _bound(bind: sa.BindParameter[Any], value: Any) -> Any:
     """The value as the driver gets it (enum members as their stored strings ...)."""
-    processor = bind.type._cached_bind_processor(DIALECT)  # noqa: SLF001
+    processor = bind.type._cached_bind_processor(DIALECT)
     if bind.expanding:
-        item = bind.type._cached_bind_processor(DIALECT)  # noqa: SLF001
+        item = bind.type._cached_bind_processor(DIALECT)
         return [item(v) if item else v for v in value]
     return processor(value) if processor else value
 
@@ -629,9 +676,11 @@ def _rename(names: dict[str, str]) -> Callable[[Any], Any]:
     return replace
 
 
-def _adapted(model: type[Any], alias: str, expressions: Sequence[Any], names: dict[str, str]) -> tuple[Any, list[Any]]:
+def _adapted(
+    model: type[Any], alias: str, expressions: Sequence[Any], names: dict[str, str]
+) -> tuple[Any, list[Any]]:
     entity = sa.orm.aliased(model, name=alias)
-    adapter = sa.inspect(entity)._adapter  # noqa: SLF001  (the ORM's own aliasing of clauses)
+    adapter = sa.inspect(entity)._adapter
     renamed = [visitors.replacement_traverse(e, {}, _rename(names)) for e in expressions]
     return entity, [adapter.traverse(e) for e in renamed]
 
@@ -767,7 +816,7 @@ class Emitter:
             covered = self.coverage(f'{sp}."path"')
             held = (
                 f"(SELECT coalesce(bit_or({covered}), 0) | {admin}"
-                f" FROM position AS {sp} WHERE {sp}.person_id = {alias}.\"id\" AND {where})"
+                f' FROM position AS {sp} WHERE {sp}.person_id = {alias}."id" AND {where})'
             )
             staff = f"(SELECT {serving('s.h')} FROM (SELECT {held} AS h) AS s)"
             base = f"CASE WHEN {path} IS NOT NULL THEN {own} ELSE {staff} END"
@@ -776,9 +825,13 @@ class Emitter:
         extra = []
         subject = SUBJECTS.get(type_name)
         if subject is not None and self.person is not None:
-            extra.append(f'CASE WHEN {alias}."{subject}" = :{self.person}::bigint THEN {BIT[R.SELF]} ELSE 0 END')
+            extra.append(
+                f'CASE WHEN {alias}."{subject}" = :{self.person}::bigint THEN {BIT[R.SELF]} ELSE 0 END'
+            )
         if type_name == "Person" and self.contacts is not None:
-            extra.append(f'CASE WHEN {alias}."id" = ANY(:{self.contacts}::bigint[]) THEN {BIT[R.CONTACT]} ELSE 0 END')
+            extra.append(
+                f'CASE WHEN {alias}."id" = ANY(:{self.contacts}::bigint[]) THEN {BIT[R.CONTACT]} ELSE 0 END'
+            )
         raw = " | ".join([f"({base})", *extra])
         return f"(SELECT {settle('r.raw')} FROM (SELECT {raw} AS raw) AS r)"
 
@@ -826,7 +879,12 @@ class Emitter:
                 value, ids, join = self.connection(f, alias, allowed)
             parts.joins.append(join)
             empty = "'[]'::json" if _is_list(f) else "NULL"
-            parts.pairs += [_literal(f.key), value if allowed == "true" else f"CASE WHEN {allowed} THEN {value} ELSE {empty} END"]
+            parts.pairs += [
+                _literal(f.key),
+                value
+                if allowed == "true"
+                else f"CASE WHEN {allowed} THEN {value} ELSE {empty} END",
+            ]
             if ids is not None:
                 parts.ids.append(ids)
                 if access is not None and access[2] is not None:
@@ -862,7 +920,7 @@ class Emitter:
 
             def audit(value: str) -> str:
                 return (
-                    f'CASE WHEN {full} AND ({value}) IS NOT NULL'
+                    f"CASE WHEN {full} AND ({value}) IS NOT NULL"
                     f' THEN ARRAY[{alias}."id" * {SLOTS} + {slot}] ELSE NULL END'
                 )
 
@@ -919,7 +977,11 @@ class Emitter:
             sql, audit = self.row(
                 [f.obj], source.target, lambda a: [f'{a}."id" = {parent}."{fk}"', *guard]
             )
-            return f"{x}.j0", (f"{x}.a" if audit else None), f" LEFT JOIN LATERAL ({sql}) AS {x} ON true"
+            return (
+                f"{x}.j0",
+                (f"{x}.a" if audit else None),
+                f" LEFT JOIN LATERAL ({sql}) AS {x} ON true",
+            )
         if isinstance(source, ThroughSource):
             spec = source.children
             c = self.alias()
@@ -933,7 +995,11 @@ class Emitter:
             sql, audit = self.row(
                 [f.obj], source.target, lambda a: [f'{a}."id" = ({first})', *guard]
             )
-            return f"{x}.j0", (f"{x}.a" if audit else None), f" LEFT JOIN LATERAL ({sql}) AS {x} ON true"
+            return (
+                f"{x}.j0",
+                (f"{x}.a" if audit else None),
+                f" LEFT JOIN LATERAL ({sql}) AS {x} ON true",
+            )
         if isinstance(source, ChildrenSource):
             spec = source.children
             assert f.conds is not None
@@ -945,31 +1011,53 @@ class Emitter:
 
             if source.single:
                 sql, audit = self.row(
-                    [f.obj], spec.model, where, tail=lambda a: f" ORDER BY {order_sql(spec.ordering, a)} LIMIT 1"
+                    [f.obj],
+                    spec.model,
+                    where,
+                    tail=lambda a: f" ORDER BY {order_sql(spec.ordering, a)} LIMIT 1",
                 )
-                return f"{x}.j0", (f"{x}.a" if audit else None), f" LEFT JOIN LATERAL ({sql}) AS {x} ON true"
+                return (
+                    f"{x}.j0",
+                    (f"{x}.a" if audit else None),
+                    f" LEFT JOIN LATERAL ({sql}) AS {x} ON true",
+                )
             sql, audit = self.row(
-                [f.obj], spec.model, where, extra=lambda a: [f"row_number() OVER (ORDER BY {order_sql(spec.ordering, a)}) AS rn"]
+                [f.obj],
+                spec.model,
+                where,
+                extra=lambda a: [
+                    f"row_number() OVER (ORDER BY {order_sql(spec.ordering, a)}) AS rn"
+                ],
             )
             y = self.alias()
             listed = (
                 f"SELECT coalesce(json_agg({y}.j0 ORDER BY {y}.rn), '[]'::json) AS j0,"
                 f" gql_ids({y}.a) AS a FROM ({sql}) AS {y}"
             )
-            return f"{x}.j0", (f"{x}.a" if audit else None), f" LEFT JOIN LATERAL ({listed}) AS {x} ON true"
+            return (
+                f"{x}.j0",
+                (f"{x}.a" if audit else None),
+                f" LEFT JOIN LATERAL ({listed}) AS {x} ON true",
+            )
         if isinstance(source, AncestorsSource):
             model = source.model
 
             def above(a: str) -> list[str]:
                 return [f'{a}."path" @> {parent}."path"', f'{a}."path" <> {parent}."path"', *guard]
 
-            sql, audit = self.row([f.obj], model, above, extra=lambda a: [f'nlevel({a}."path") AS lv'])
+            sql, audit = self.row(
+                [f.obj], model, above, extra=lambda a: [f'nlevel({a}."path") AS lv']
+            )
             y = self.alias()
             listed = (
                 f"SELECT coalesce(json_agg({y}.j0 ORDER BY {y}.lv), '[]'::json) AS j0,"
                 f" gql_ids({y}.a) AS a FROM ({sql}) AS {y}"
             )
-            return f"{x}.j0", (f"{x}.a" if audit else None), f" LEFT JOIN LATERAL ({listed}) AS {x} ON true"
+            return (
+                f"{x}.j0",
+                (f"{x}.a" if audit else None),
+                f" LEFT JOIN LATERAL ({listed}) AS {x} ON true",
+            )
         raise Unsupported(type(source).__name__)
 
     def parent_condition(self, page: Page, parent: str | None, a: str) -> list[str]:
@@ -1001,7 +1089,9 @@ class Emitter:
             return [*self.parent_condition(page, parent, a), where_sql(page.conds, a), *guard]
 
         def extra(a: str) -> list[str]:
-            found = [f"row_number() OVER (ORDER BY {order_sql(page.ordering, a, reverse=backwards)}) AS rn"]
+            found = [
+                f"row_number() OVER (ORDER BY {order_sql(page.ordering, a, reverse=backwards)}) AS rn"
+            ]
             if cursors:
                 found.append(f"{cursor_sql(page.ordering, a)} AS c")
             return found
@@ -1039,9 +1129,13 @@ class Emitter:
                     where_sql(page.count_conds, c),
                     where_sql(self.binder.scope(model), c),
                 ]
-                pairs.append(f"(SELECT count(*) FROM {model.__tablename__} AS {c} WHERE {' AND '.join(count_where)})")
+                pairs.append(
+                    f"(SELECT count(*) FROM {model.__tablename__} AS {c} WHERE {' AND '.join(count_where)})"
+                )
             elif what == "nodes":
-                pairs.append(f"coalesce(json_agg({y}.j{detail} ORDER BY {order}) FILTER (WHERE {in_page}), '[]'::json)")
+                pairs.append(
+                    f"coalesce(json_agg({y}.j{detail} ORDER BY {order}) FILTER (WHERE {in_page}), '[]'::json)"
+                )
             elif what == "edges":
                 edge: list[str] = []
                 for edge_key, edge_what, edge_detail in detail:
@@ -1065,19 +1159,28 @@ class Emitter:
                     elif info_name == "hasPreviousPage":
                         info.append(has_previous)
                     elif info_name == "startCursor":
-                        info.append(f"(array_agg({y}.c ORDER BY {order}) FILTER (WHERE {in_page}))[1]")
+                        info.append(
+                            f"(array_agg({y}.c ORDER BY {order}) FILTER (WHERE {in_page}))[1]"
+                        )
                     elif info_name == "endCursor":
                         reverse = f"{y}.rn" if backwards else f"{y}.rn DESC"
-                        info.append(f"(array_agg({y}.c ORDER BY {reverse}) FILTER (WHERE {in_page}))[1]")
+                        info.append(
+                            f"(array_agg({y}.c ORDER BY {reverse}) FILTER (WHERE {in_page}))[1]"
+                        )
                     else:
                         info.append(_literal(info_name))
                 pairs.append(f"json_build_object({', '.join(info)})")
         ids = f"gql_ids({y}.a) FILTER (WHERE {in_page})" if audit else "NULL::bigint[]"
         outer = (
-            f"SELECT json_build_object({', '.join(pairs)}) AS j0, {ids} AS a"
+            # count(*): an aggregate, so that no rows still make one (an empty page)
+            f"SELECT json_build_object({', '.join(pairs)}) AS j0, {ids} AS a, count(*) AS k"
             f" FROM (SELECT z.*, count(*) OVER () AS n FROM ({sql}) AS z) AS {y}"
         )
-        return f"{x}.j0", (f"{x}.a" if audit else None), f" LEFT JOIN LATERAL ({outer}) AS {x} ON true"
+        return (
+            f"{x}.j0",
+            (f"{x}.a" if audit else None),
+            f" LEFT JOIN LATERAL ({outer}) AS {x} ON true",
+        )
 
     def root(self, f: Root) -> tuple[str, str | None, list[str]]:
         values: list[str] = []
@@ -1150,8 +1253,8 @@ class Emitter:
             f" :{who['token']}::bigint, :{who['roles']}::text[], :{who['request']}::text,"
             f" :{who['operation']}::text, g.t, g.ids, g.f FROM ("
             f"SELECT ({types})[v % {SLOTS} + 1] AS t, array_agg(DISTINCT v / {SLOTS} ORDER BY v / {SLOTS}) AS ids,"
-            f" array_agg(DISTINCT ({fields})[v % {SLOTS} + 1] COLLATE \"C\" ORDER BY ({fields})[v % {SLOTS} + 1] COLLATE \"C\") AS f"
-            f" FROM r, unnest(r.a) AS v GROUP BY 1) AS g ORDER BY g.t COLLATE \"C\")"
+            f' array_agg(DISTINCT ({fields})[v % {SLOTS} + 1] COLLATE "C" ORDER BY ({fields})[v % {SLOTS} + 1] COLLATE "C") AS f'
+            f' FROM r, unnest(r.a) AS v GROUP BY 1) AS g ORDER BY g.t COLLATE "C")'
             " SELECT r.body FROM r"
         )
 
@@ -1236,7 +1339,10 @@ class QueryCompiler:
         key = (query, name, *binder.key)
         found = self.statements.get(key)
         if found is None:
+            named = len(binder.params)
             found = finish(Emitter(binder).statement(bound))
+            if len(binder.params) != named:
+                raise RuntimeError("a parameter was named while writing the SQL")
             self._remember(self.statements, key, found)
         else:
             self.statements.move_to_end(key)
@@ -1246,4 +1352,3 @@ class QueryCompiler:
         cache[key] = value
         if len(cache) > self.size:
             cache.popitem(last=False)
-
