@@ -38,6 +38,7 @@ from sqlmodel import SQLModel, col
 
 from models.base import utcnow
 from models.config import get_settings
+from models.db import on_driver
 from models.identity import (
     Account,
     ApiToken,
@@ -697,21 +698,23 @@ def _table(name: str) -> sa.Table:
     return SQLModel.metadata.tables[name]
 
 
-def _person_lookup(claims: AccessClaims, contact_roles: frozenset[str]) -> sa.Select[Any]:
+def _person_lookup(with_family: bool, contact_roles: frozenset[str]) -> sa.Select[Any]:
     """One statement: the account, whether its session and credentials are still current,
-    its person, the person's active grants and the person's contacts."""
+    its person, the person's active grants and the person's contacts. Parameters: `account`,
+    `version` and, `with_family`, `family`."""
     account, person = _table("account"), _table("person")
     position = _table("position").alias("held")
     contact = _table("position").alias("contact")
     refresh = _table("refresh_token")
     current = sa.and_(
-        account.c.disabled_at.is_(None), account.c.credential_version == claims.version
+        account.c.disabled_at.is_(None),
+        account.c.credential_version == sa.bindparam("version", 0, type_=sa.Integer),
     )
-    if claims.family is not None:
+    if with_family:
         current = sa.and_(
             current,
             sa.exists().where(
-                refresh.c.family == claims.family,
+                refresh.c.family == sa.bindparam("family", "", type_=sa.Text),
                 refresh.c.account_id == account.c.id,
                 refresh.c.revoked_at.is_(None),
             ),
@@ -749,14 +752,33 @@ def _person_lookup(claims: AccessClaims, contact_roles: frozenset[str]) -> sa.Se
             contacts,
         )
         .select_from(account.join(person, person.c.id == account.c.person_id))
-        .where(account.c.id == claims.account_id)
+        .where(account.c.id == sa.bindparam("account", 0, type_=sa.BigInteger))
     )
+
+
+@lru_cache(maxsize=8)
+def _person_lookup_sql(
+    with_family: bool, contact_roles: frozenset[str]
+) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The lookup as the driver runs it, compiled once: every request of a signed-in person
+    runs it, as a statement the connection has prepared."""
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    compiled = _person_lookup(with_family, contact_roles).compile(
+        dialect=dialect(), compile_kwargs={"render_postcompile": True}
+    )
+    return str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params)
 
 
 async def _person_principal(
     session: AsyncSession, claims: AccessClaims, contact_roles: frozenset[str]
 ) -> Principal:
-    found = (await session.execute(_person_lookup(claims, contact_roles))).first()
+    sql, order, fixed = _person_lookup_sql(claims.family is not None, contact_roles)
+    values = {**fixed, "account": claims.account_id, "version": claims.version}
+    values["family"] = claims.family
+    # straight on the driver: no transaction is begun for it (a compiled query then needs
+    # none either), and no statement is built per request
+    found = await on_driver(session, "fetchrow", sql, *(values[name] for name in order))
     if found is None or not found[0]:
         raise AuthenticationError("the session has ended or the account is not active")
     _, person_id, household_id, path, party_member, grants, contacts = found

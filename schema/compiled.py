@@ -20,6 +20,7 @@ from graphql import DocumentNode, OperationDefinitionNode
 from graphql.execution.values import VariableValues
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.db import on_driver
 from permissions.actor import Actor
 from schema.compiler import QueryCompiler, Unsupported
 from schema.errors import database_unavailable
@@ -87,14 +88,11 @@ class CompiledPath:
                 raise
             log.exception("compiling a query failed; the resolvers answer instead")
             return None
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
         verify = self.mode == "verify"
         if verify:
-            await driver.execute("SAVEPOINT compiled_check")
+            await on_driver(session, "execute", "SAVEPOINT compiled_check")
         try:
-            data = await driver.fetchval(compiled.sql, *arguments)
+            data = await on_driver(session, "fetchval", compiled.sql, *arguments)
         except Exception as exc:
             if verify or database_unavailable(exc):
                 raise
@@ -103,13 +101,15 @@ class CompiledPath:
             return None
         found: list[tuple[Any, ...]] = []
         if verify:
-            rows = await driver.fetch(
+            rows = await on_driver(
+                session,
+                "fetch",
                 f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE request_id = $1 ORDER BY id",
                 request_id,
             )
             found = [tuple(row) for row in rows]
-            await driver.execute("ROLLBACK TO SAVEPOINT compiled_check")
-            await driver.execute("RELEASE SAVEPOINT compiled_check")
+            await on_driver(session, "execute", "ROLLBACK TO SAVEPOINT compiled_check")
+            await on_driver(session, "execute", "RELEASE SAVEPOINT compiled_check")
             await session.rollback()
         else:
             await session.commit()

@@ -276,30 +276,27 @@ class Binder:
 
     def conds(self, model: type[Any], conditions: Sequence[Any]) -> Conds:
         """Name the bind parameters of `conditions` and note their structure in the key."""
-        conditions = tuple(conditions)
-        if not conditions:
-            self.key.append(("conds", model.__tablename__, None))
-            return Conds(model, (), {})
-        cache_key = sa.and_(*conditions)._generate_cache_key()
-        if cache_key is None:
-            raise Unsupported("conditions without a cache key")
-        names: dict[str, str] = {}
-        shape: list[Hashable] = []
-        for bind in cache_key.bindparams:
-            if bind.key in names:
-                continue
-            value = bind.effective_value
-            if bind.expanding:
-                value = list(value)
-                shape.append(len(value))
-            names[bind.key] = self.param(_bound(bind, value))
-        self.key.append(("conds", model.__tablename__, cache_key.key, tuple(shape)))
+        return self.named(model, measured(tuple(conditions)))
+
+    def named(self, model: type[Any], found: Measured) -> Conds:
+        conditions, structure, binds = found
+        names = {key: self.param(value) for key, value in binds}
+        self.key.append(("conds", model.__tablename__, structure))
         return Conds(model, conditions, names)
 
     def scope(self, model: type[Any]) -> Conds:
+        """The actor's row scope on `model` (`permissions.scope.visible`), measured once per
+        actor and table: an actor's requests differ in their arguments, not in their scope."""
         found = self.scopes.get(model)
         if found is None:
-            found = self.scopes[model] = self.conds(model, visible(model, self.actor))
+            entry = (self.actor, model)
+            measured_scope = _SCOPES.get(entry)
+            if measured_scope is None:
+                measured_scope = measured(tuple(visible(model, self.actor)))
+                _SCOPES[entry] = measured_scope
+                if len(_SCOPES) > 4096:
+                    _SCOPES.popitem(last=False)
+            found = self.scopes[model] = self.named(model, measured_scope)
         return found
 
     # fields -------------------------------------------------------------------------------
@@ -628,6 +625,30 @@ class Binder:
             cursors,
             policy,
         )
+
+
+#: SQLAlchemy conditions, the structure of their SQL, and their values by bind key.
+Measured = tuple[tuple[Any, ...], Hashable, tuple[tuple[str, Any], ...]]
+_SCOPES: OrderedDict[tuple[Actor, type[Any]], Measured] = OrderedDict()
+
+
+def measured(conditions: tuple[Any, ...]) -> Measured:
+    """The conditions with their structure (SQLAlchemy's cache key, and the lengths of IN
+    lists, which the statement takes as arrays) and their values as the driver gets them."""
+    if not conditions:
+        return conditions, None, ()
+    cache_key = sa.and_(*conditions)._generate_cache_key()
+    if cache_key is None:
+        raise Unsupported("conditions without a cache key")
+    binds: dict[str, Any] = {}
+    for bind in cache_key.bindparams:
+        if bind.key in binds:
+            continue
+        value = bind.effective_value
+        if bind.expanding:
+            value = list(value)
+        binds[bind.key] = _bound(bind, value)
+    return conditions, cache_key.key, tuple(binds.items())
 
 
 def _filter_conditions(f: Any) -> list[Any]:
