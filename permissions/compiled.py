@@ -107,7 +107,8 @@ def serving(raw: str) -> str:
     """Building staff and grid workers see people who only serve there (no home here) as
     fellow staff: SERVICE (`schema.policy.relations_to`)."""
     staff = bits({R.BUILDING_STAFF, R.GRID})
-    return f"CASE WHEN ({raw} & {staff}) <> 0 THEN ({raw} & ~{staff}) | {BIT[R.SERVICE]} ELSE {raw} END"
+    service = BIT[R.SERVICE]
+    return f"CASE WHEN ({raw} & {staff}) <> 0 THEN ({raw} & ~{staff}) | {service} ELSE {raw} END"
 
 
 def grant_paths(actor: Actor) -> dict[Relation, tuple[str, ...]]:

@@ -765,7 +765,8 @@ def _person_lookup_sql(
     from sqlalchemy.dialects.postgresql.asyncpg import dialect
 
     compiled = _person_lookup(with_family, contact_roles).compile(
-        dialect=dialect(), compile_kwargs={"render_postcompile": True}
+        dialect=dialect(),  # type: ignore[no-untyped-call]
+        compile_kwargs={"render_postcompile": True},
     )
     return str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params)
 

@@ -23,7 +23,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from graphql import (
@@ -88,10 +88,12 @@ from schema.declare import (
 )
 
 R = Relation
-DIALECT = asyncpg_dialect(paramstyle="named")
+DIALECT = asyncpg_dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 BACKREF = "strawberry-definition"
 #: Audit slots per statement: a row id is returned as id * SLOTS + slot.
 SLOTS = 64
+#: Table aliases per statement at most (planning time grows with them).
+MAX_ALIASES = 400
 _PARAM = re.compile(r"(?<![:\w]):(p\d+)\b")
 
 
@@ -401,19 +403,31 @@ class Binder:
             ids = [args["id"]] if not source.many else list(args["ids"])
             if source.many and len(ids) > 100:
                 raise Unsupported("too many ids")
-            found: list[Any] = []
-            objs: list[Obj | None] = []
+            if not source.many:
+                type_name, ident = planned(from_global_id, ids[0])
+                rt = self.by_type.get(type_name)
+                self.key.append(("node", rt.name if rt and rt.node else None))
+                if rt is None or not rt.node:
+                    return Root(key, (None,), (None,), False)
+                return Root(
+                    key, (("id", rt.model, self.param(ident)),), (self.obj(rt, nodes),), False
+                )
+            # every id in one array: a LATERAL per type the ids name, not per id
+            names: list[str | None] = []
+            idents: list[int] = []
+            kinds: dict[str, RowType] = {}
             for global_id in ids:
                 type_name, ident = planned(from_global_id, global_id)
                 rt = self.by_type.get(type_name)
-                self.key.append(("node", rt.name if rt else None))
-                if rt is None or not rt.node:
-                    found.append(None)
-                    objs.append(None)
-                    continue
-                found.append(("id", rt.model, self.param(ident)))
-                objs.append(self.obj(rt, nodes))
-            return Root(key, tuple(found), tuple(objs), source.many)
+                known = rt is not None and rt.node
+                names.append(type_name if known else None)
+                idents.append(ident)
+                if rt is not None and known:
+                    kinds[rt.name] = rt
+            found = ("ids", self.param(names), self.param(idents))
+            self.key.append(("nodes", tuple(sorted(kinds))))
+            objs = tuple(self.obj(kinds[name], nodes) for name in sorted(kinds))
+            return Root(key, (found,), objs, True)
         if isinstance(source, LookupSource):
             decided = planned(source.plan, self.actor, **args)
             named, _ = _unwrap(gfield.type)
@@ -646,7 +660,7 @@ def measured(conditions: tuple[Any, ...]) -> Measured:
             continue
         value = bind.effective_value
         if bind.expanding:
-            value = list(value)
+            value = list(value or ())
         binds[bind.key] = _bound(bind, value)
     return conditions, cache_key.key, tuple(binds.items())
 
@@ -676,8 +690,8 @@ def _formatter(named: Any, raw: Callable[[str], str]) -> Callable[[str], str]:
 # --- SQL fragments from SQLAlchemy expressions --------------------------------------------
 
 
-def _rename(names: dict[str, str]) -> Callable[[Any], Any]:
-    def replace(element: Any) -> Any:
+def _rename(names: dict[str, str]) -> Callable[..., Any]:
+    def replace(element: Any, **_: Any) -> Any:
         if (
             isinstance(element, sa.BinaryExpression)
             and element.operator in (operators.in_op, operators.not_in_op)
@@ -702,7 +716,12 @@ def _adapted(
 ) -> tuple[Any, list[Any]]:
     entity = sa.orm.aliased(model, name=alias)
     adapter = sa.inspect(entity)._adapter
-    renamed = [visitors.replacement_traverse(e, {}, _rename(names)) for e in expressions]
+    replace = _rename(names)
+    opts: dict[str, Any] = {}
+    renamed = [
+        visitors.replacement_traverse(cast("sa.ColumnElement[Any]", e), opts, replace)
+        for e in expressions
+    ]
     return entity, [adapter.traverse(e) for e in renamed]
 
 
@@ -711,7 +730,9 @@ def where_sql(conds: Conds, alias: str) -> str:
     if not conds.conditions:
         return "true"
     entity, adapted = _adapted(conds.model, alias, conds.conditions, conds.names)
-    statement = sa.select(sa.literal_column("1")).select_from(entity).where(*adapted)
+    statement: sa.Select[Any] = (
+        sa.select(sa.literal_column("1")).select_from(entity).where(*adapted)
+    )
     text = str(statement.compile(dialect=DIALECT))
     return "(" + text.split("\nWHERE ", 1)[1] + ")"
 
@@ -796,6 +817,8 @@ class Emitter:
 
     def alias(self) -> str:
         self.n += 1
+        if self.n > MAX_ALIASES:
+            raise Unsupported("a statement this large plans slower than the resolvers run")
         return f"t{self.n}"
 
     def slot(self, type_name: str, field_name: str) -> int:
@@ -820,7 +843,8 @@ class Emitter:
         path = f'{alias}."path"' if has_path else "NULL::ltree"
         own = self.coverage(path)
         if self.household is not None:
-            own += f" | CASE WHEN {path} = CAST(:{self.household}::text AS ltree) THEN {BIT[R.HOUSEHOLD]} ELSE 0 END"
+            home = f"CAST(:{self.household}::text AS ltree)"
+            own += f" | CASE WHEN {path} = {home} THEN {BIT[R.HOUSEHOLD]} ELSE 0 END"
         if type_name == "Person":
             from models.people import Position
             from resolvers.people import ACTIVE_POSITIONS_OF_PERSON
@@ -839,7 +863,9 @@ class Emitter:
                 f"(SELECT coalesce(bit_or({covered}), 0) | {admin}"
                 f' FROM position AS {sp} WHERE {sp}.person_id = {alias}."id" AND {where})'
             )
-            staff = f"(SELECT {serving('s.h')} FROM (SELECT {held} AS h) AS s)"
+            # OFFSET 0 keeps each derived value computed once: without it the planner
+            # inlines the expression at every reference (seventy copies per person row)
+            staff = f"(SELECT {serving('s.h')} FROM (SELECT {held} AS h OFFSET 0) AS s)"
             base = f"CASE WHEN {path} IS NOT NULL THEN {own} ELSE {staff} END"
         else:
             base = f"CASE WHEN {path} IS NOT NULL THEN {own} ELSE 0 END"
@@ -847,14 +873,16 @@ class Emitter:
         subject = SUBJECTS.get(type_name)
         if subject is not None and self.person is not None:
             extra.append(
-                f'CASE WHEN {alias}."{subject}" = :{self.person}::bigint THEN {BIT[R.SELF]} ELSE 0 END'
+                f'CASE WHEN {alias}."{subject}" = :{self.person}::bigint'
+                f" THEN {BIT[R.SELF]} ELSE 0 END"
             )
         if type_name == "Person" and self.contacts is not None:
             extra.append(
-                f'CASE WHEN {alias}."id" = ANY(:{self.contacts}::bigint[]) THEN {BIT[R.CONTACT]} ELSE 0 END'
+                f'CASE WHEN {alias}."id" = ANY(:{self.contacts}::bigint[])'
+                f" THEN {BIT[R.CONTACT]} ELSE 0 END"
             )
         raw = " | ".join([f"({base})", *extra])
-        return f"(SELECT {settle('r.raw')} FROM (SELECT {raw} AS raw) AS r)"
+        return f"(SELECT {settle('r.raw')} FROM (SELECT {raw} AS raw OFFSET 0) AS r)"
 
     def binder_conds(self, model: type[Any], conditions: Sequence[Any]) -> Conds:
         """Conditions fixed by the code (no request values): no parameters of their own."""
@@ -876,7 +904,8 @@ class Emitter:
             if found is None:
                 r = self.alias()
                 parts.joins.append(
-                    f" CROSS JOIN LATERAL (SELECT {self.relation(obj.rt.model, alias, type_name)} AS m) AS {r}"
+                    f" CROSS JOIN LATERAL (SELECT {self.relation(obj.rt.model, alias, type_name)}"
+                    f" AS m OFFSET 0) AS {r}"
                 )
                 found = masks[type_name] = f"{r}.m"
             return found
@@ -981,12 +1010,18 @@ class Emitter:
         audit = bool(ids)
         columns.append(f"{_concat(ids)} AS a")
         columns += extra(alias)
-        conditions = [*where(alias), where_sql(self.binder.scope(model), alias)]
-        sql = (
-            f"SELECT {', '.join(columns)} FROM {model.__tablename__} AS {alias}{''.join(joins)}"
-            f" WHERE {' AND '.join(conditions)}{tail(alias)}"
-        )
-        return sql, audit
+        conditions = " AND ".join([*where(alias), where_sql(self.binder.scope(model), alias)])
+        table = model.__tablename__
+        limited = tail(alias)
+        if not limited:
+            sql = (
+                f"SELECT {', '.join(columns)} FROM {table} AS {alias}{''.join(joins)}"
+                f" WHERE {conditions}"
+            )
+            return sql, audit
+        # the page's rows first, then their objects: nothing is built for rows beyond it
+        rows = f"(SELECT * FROM {table} AS {alias} WHERE {conditions}{limited}) AS {alias}"
+        return f"SELECT {', '.join(columns)} FROM {rows}{''.join(joins)}", audit
 
     def nested(self, f: Nested, parent: str, allowed: str) -> tuple[str, str | None, str]:
         """(value, ids, LATERAL join) of a field read from another table."""
@@ -1008,7 +1043,8 @@ class Emitter:
             c = self.alias()
             assert f.conds is not None
             first = (
-                f'SELECT {c}."{source.column.expression.name}" AS ref FROM {spec.model.__tablename__} AS {c}'
+                f'SELECT {c}."{source.column.expression.name}" AS ref'
+                f" FROM {spec.model.__tablename__} AS {c}"
                 f' WHERE {c}."{spec.column.expression.name}" = {parent}."id"'
                 f" AND {where_sql(f.conds, c)} AND {where_sql(self.binder.scope(spec.model), c)}"
                 f" ORDER BY {order_sql(spec.ordering, c)} LIMIT 1"
@@ -1111,14 +1147,16 @@ class Emitter:
 
         def extra(a: str) -> list[str]:
             found = [
-                f"row_number() OVER (ORDER BY {order_sql(page.ordering, a, reverse=backwards)}) AS rn"
+                f"row_number() OVER (ORDER BY {order_sql(page.ordering, a, reverse=backwards)})"
+                " AS rn"
             ]
             if cursors:
                 found.append(f"{cursor_sql(page.ordering, a)} AS c")
             return found
 
         def tail(a: str) -> str:
-            return f" ORDER BY {order_sql(page.ordering, a, reverse=backwards)} LIMIT :{page.size}::bigint + 1"
+            order = order_sql(page.ordering, a, reverse=backwards)
+            return f" ORDER BY {order} LIMIT :{page.size}::bigint + 1"
 
         objs = f.objs or ()
         sql, audit = self.row(list(objs), model, where, extra=extra, tail=tail)
@@ -1151,11 +1189,13 @@ class Emitter:
                     where_sql(self.binder.scope(model), c),
                 ]
                 pairs.append(
-                    f"(SELECT count(*) FROM {model.__tablename__} AS {c} WHERE {' AND '.join(count_where)})"
+                    f"(SELECT count(*) FROM {model.__tablename__} AS {c}"
+                    f" WHERE {' AND '.join(count_where)})"
                 )
             elif what == "nodes":
                 pairs.append(
-                    f"coalesce(json_agg({y}.j{detail} ORDER BY {order}) FILTER (WHERE {in_page}), '[]'::json)"
+                    f"coalesce(json_agg({y}.j{detail} ORDER BY {order})"
+                    f" FILTER (WHERE {in_page}), '[]'::json)"
                 )
             elif what == "edges":
                 edge: list[str] = []
@@ -1204,41 +1244,74 @@ class Emitter:
         )
 
     def root(self, f: Root) -> tuple[str, str | None, list[str]]:
-        values: list[str] = []
-        ids: list[str] = []
-        joins: list[str] = []
-        for entry, obj in zip(f.found, f.objs, strict=True):
-            if entry is None or obj is None:
-                values.append("NULL::json")
-                continue
-            x = self.alias()
-            kind = entry[0]
-            if kind == "id":
-                _, model, name = entry
-                sql, audit = self.row([obj], model, lambda a, n=name: [f'{a}."id" = :{n}::bigint'])
-            elif kind == "key":
-                _, spec, name, conds = entry
-                column = spec.column.expression.name
-                sql, audit = self.row(
-                    [obj],
-                    spec.model,
-                    lambda a, n=name, c=conds, col=column: [f'{a}."{col}" = :{n}', where_sql(c, a)],
-                    tail=lambda a, s=spec: f" ORDER BY {order_sql(s.ordering, a)} LIMIT 1",
-                )
-            else:
-                page: Page = entry[1]
-                sql, audit = self.row(
-                    [obj],
-                    page.listing.model,
-                    lambda a, p=page: [*self.parent_condition(p, None, a), where_sql(p.conds, a)],
-                    tail=lambda a, p=page: f" ORDER BY {order_sql(p.ordering, a)} LIMIT 1",
-                )
-            joins.append(f" LEFT JOIN LATERAL ({sql}) AS {x} ON true")
-            values.append(f"{x}.j0")
-            if audit:
-                ids.append(f"{x}.a")
-        value = f"json_build_array({', '.join(values)})" if f.many else values[0]
-        return value, (_concat(ids) if ids else None), joins
+        x = self.alias()
+        if f.many:
+            return self.nodes(f, x)
+        [entry], [obj] = f.found, f.objs
+        if entry is None or obj is None:
+            return "NULL::json", None, []
+        sql, audit = self.found(entry, obj)
+        join = f" LEFT JOIN LATERAL ({sql}) AS {x} ON true"
+        return f"{x}.j0", (f"{x}.a" if audit else None), [join]
+
+    def nodes(self, f: Root, x: str) -> tuple[str, str | None, list[str]]:
+        """`nodes(ids:)`: the ids in order, each row by its type's select (null if none)."""
+        _, names, idents = f.found[0]
+        w, v = self.alias(), self.alias()
+        selects: list[str] = []
+        audit = False
+        for obj in f.objs:
+            assert obj is not None
+
+            def by_id(a: str) -> list[str]:
+                return [f'{a}."id" = {w}.id']
+
+            sql, audited = self.row([obj], obj.rt.model, by_id)
+            audit = audit or audited
+            found = self.alias()
+            selects.append(
+                f"SELECT {found}.j0 AS j, {found}.a AS a FROM ({sql}) AS {found}"
+                f" WHERE {w}.t = {_literal(obj.rt.name)}"
+            )
+        rows = " UNION ALL ".join(selects) or "SELECT NULL::json AS j, NULL::bigint[] AS a"
+        listed = (
+            f"SELECT coalesce(json_agg({v}.j ORDER BY {w}.n), '[]'::json) AS j0,"
+            f" gql_ids({v}.a) AS a FROM unnest(:{names}::text[], :{idents}::bigint[])"
+            f" WITH ORDINALITY AS {w}(t, id, n) LEFT JOIN LATERAL ({rows}) AS {v} ON true"
+        )
+        join = f" LEFT JOIN LATERAL ({listed}) AS {x} ON true"
+        return f"{x}.j0", (f"{x}.a" if audit else None), [join]
+
+    def found(self, entry: tuple[Any, ...], obj: Obj) -> tuple[str, bool]:
+        """The row select of one top-level row: by id, by a key, or a page's first."""
+        kind = entry[0]
+        if kind == "id":
+            _, model, name = entry
+
+            def by_id(a: str) -> list[str]:
+                return [f'{a}."id" = :{name}::bigint']
+
+            return self.row([obj], model, by_id)
+        if kind == "key":
+            _, spec, name, conds = entry
+            column = spec.column.expression.name
+
+            def by_key(a: str) -> list[str]:
+                return [f'{a}."{column}" = :{name}', where_sql(conds, a)]
+
+            def first(a: str) -> str:
+                return f" ORDER BY {order_sql(spec.ordering, a)} LIMIT 1"
+
+            return self.row([obj], spec.model, by_key, tail=first)
+        page: Page = entry[1]
+
+        def in_page(a: str) -> list[str]:
+            return [*self.parent_condition(page, None, a), where_sql(page.conds, a)]
+
+        def first_of(a: str) -> str:
+            return f" ORDER BY {order_sql(page.ordering, a)} LIMIT 1"
+
+        return self.row([obj], page.listing.model, in_page, tail=first_of)
 
     def statement(self, bound: list[Any]) -> str:
         pairs: list[str] = []
@@ -1251,11 +1324,11 @@ class Emitter:
                 continue
             if isinstance(f, Root):
                 value, found, more = self.root(f)
+                joins += more
             else:
-                value, found, more = self.connection(f, None, "true")
-                more = [more]
+                value, found, join = self.connection(f, None, "true")
+                joins.append(join)
             pairs.append(value)
-            joins += more
             if found is not None:
                 ids.append(found)
         body = (
@@ -1266,6 +1339,7 @@ class Emitter:
             return f"SELECT r.body FROM ({body}) AS r"
         types = "ARRAY[" + ", ".join(_literal(t) for t, _ in self.slots) + "]"
         fields = "ARRAY[" + ", ".join(_literal(f) for _, f in self.slots) + "]"
+        field_name = f'({fields})[v % {SLOTS} + 1] COLLATE "C"'
         who = self.binder.who
         return (
             f"WITH r AS ({body}), w AS (INSERT INTO audit_log (action, actor_kind, actor_person_id,"
@@ -1273,8 +1347,9 @@ class Emitter:
             f" SELECT 'READ', :{who['kind']}::text, :{who['person']}::bigint,"
             f" :{who['token']}::bigint, :{who['roles']}::text[], :{who['request']}::text,"
             f" :{who['operation']}::text, g.t, g.ids, g.f FROM ("
-            f"SELECT ({types})[v % {SLOTS} + 1] AS t, array_agg(DISTINCT v / {SLOTS} ORDER BY v / {SLOTS}) AS ids,"
-            f' array_agg(DISTINCT ({fields})[v % {SLOTS} + 1] COLLATE "C" ORDER BY ({fields})[v % {SLOTS} + 1] COLLATE "C") AS f'
+            f"SELECT ({types})[v % {SLOTS} + 1] AS t,"
+            f" array_agg(DISTINCT v / {SLOTS} ORDER BY v / {SLOTS}) AS ids,"
+            f" array_agg(DISTINCT {field_name} ORDER BY {field_name}) AS f"
             f' FROM r, unnest(r.a) AS v GROUP BY 1) AS g ORDER BY g.t COLLATE "C")'
             " SELECT r.body FROM r"
         )

@@ -51,7 +51,7 @@ from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
 from schema.arguments import check_arguments
 from schema.auth import actor_for, scope_address
-from schema.compiled import CompiledPath
+from schema.compiled import Answer, CompiledPath
 from schema.context import Context
 from schema.errors import (
     RETRY_AFTER_SECONDS,
@@ -381,26 +381,11 @@ class GraphQLEndpoint:
                     executed=True,
                     cost=cost,
                 )
-            answer = None
-            if self.compiled.enabled and operation.operation == OperationType.QUERY:
-                assert coerced is not None
-                try:
-                    answer = await self.compiled.answer(
-                        session,
-                        actor,
-                        params.query,
-                        params.operation_name,
-                        merged,
-                        operation,
-                        coerced,
-                        request_id,
-                    )
-                except Exception as exc:
-                    if database_unavailable(exc):
-                        raise with_cost(unavailable(request_id, exc), cost) from None
-                    raise
-                if answer is not None and self.compiled.mode == "on":
-                    return Outcome([], executed=True, cost=cost, raw_data=answer.data)
+            answer = await self.answer_compiled(
+                session, actor, params, merged, operation, coerced, request_id, cost
+            )
+            if answer is not None and self.compiled.mode == "on":
+                return Outcome([], executed=True, cost=cost, raw_data=answer.data)
             context = Context(
                 session=session,
                 actor=actor,
@@ -435,6 +420,37 @@ class GraphQLEndpoint:
             outcome.status = 503
             outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return outcome
+
+    async def answer_compiled(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        params: Params,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        coerced: VariableValues | None,
+        request_id: str,
+        cost: dict[str, int],
+    ) -> Answer | None:
+        """A query as one compiled statement (`schema.compiled`), or None: the resolvers."""
+        if not self.compiled.enabled or operation.operation != OperationType.QUERY:
+            return None
+        assert coerced is not None
+        try:
+            return await self.compiled.answer(
+                session,
+                actor,
+                params.query,
+                params.operation_name,
+                document,
+                operation,
+                coerced,
+                request_id,
+            )
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise with_cost(unavailable(request_id, exc), cost) from None
+            raise
 
     async def authenticate(
         self, session: AsyncSession, authorization: str | None, request_id: str

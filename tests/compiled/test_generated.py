@@ -84,7 +84,7 @@ def _selection(kind: GraphQLObjectType, depth: int) -> str:
 def generated() -> list[str]:
     query = schema._schema.query_type
     assert query is not None
-    found = []
+    found: list[str] = []
     for name, field in sorted(query.fields.items()):
         definition = field.extensions.get(BACKREF)
         source = (definition.metadata or {}).get(SOURCE) if definition else None
@@ -98,12 +98,12 @@ def generated() -> list[str]:
             ]
             if required:
                 continue
-            for first in (2, 5):
-                found.append(
-                    f"{{ {name}(first: {first}) {{ totalCount"
-                    f" edges {{ cursor node {{ {_selection(node, 1)} }} }}"
-                    f" pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
-                )
+            found.extend(
+                f"{{ {name}(first: {first}) {{ totalCount"
+                f" edges {{ cursor node {{ {_selection(node, 1)} }} }}"
+                f" pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
+                for first in (2, 5)
+            )
         elif isinstance(source, LookupSource) and name == "city":
             found.append(f"{{ city {{ {_selection(kind, 1)} }} }}")
     return found
@@ -135,7 +135,7 @@ async def test_generated_queries_answer_alike_for_every_actor(
         for r in caplog.records
         if r.name == "schema.compiled"
     )
-    print(f"\n{query[:60]}: {dict(outcomes)}")
+    print(f"\n{query[:60]}: {dict(outcomes)}")  # noqa: T201  (`-s` shows what compiles)
     assert outcomes["compiled"] + sum(v for k, v in outcomes.items() if k != "compiled") == len(
         ACTORS
     )
@@ -147,7 +147,8 @@ async def test_pages_walk_alike_both_ways(
     """Cursors from the compiled path page the resolvers' way (and back), for every actor."""
     query = """query($after: String, $before: String, $first: Int, $last: Int) {
       people(first: $first, after: $after, last: $last, before: $before) {
-        edges { cursor node { name } } pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }"""
+        edges { cursor node { name } }
+        pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }"""
     for actor in ("city-admin", "grid-worker", "building-head"):
         client = as_account(actor)
         after = None
