@@ -90,6 +90,8 @@ class CompiledPath:
             return None
         verify = self.mode == "verify"
         if verify:
+            # the compiled statement's writes are undone after being read: in a transaction
+            await session.execute(sa.text("SELECT 1"))
             await on_driver(session, "execute", "SAVEPOINT compiled_check")
         try:
             data = await on_driver(session, "fetchval", compiled.sql, *arguments)
