@@ -21,6 +21,7 @@ import hmac
 import secrets
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -187,11 +188,31 @@ def issue_access_token(
     return jwt.encode(claims, get_settings().jwt_secret, algorithm="HS256")
 
 
+#: Tokens whose signature was checked, with their claims and expiry: a session's requests
+#: carry the same token for its 15 minutes, and checking a signature costs more than a query.
+_VERIFIED: OrderedDict[tuple[str, str], tuple[AccessClaims, float]] = OrderedDict()
+
+
 def read_access_token(token: str) -> AccessClaims:
+    secret = get_settings().jwt_secret
+    found = _VERIFIED.get((secret, token))
+    if found is not None:
+        claims, expires = found
+        if time.time() < expires:
+            return claims
+        del _VERIFIED[(secret, token)]
+    checked, expires = _verified_claims(token, secret)
+    _VERIFIED[(secret, token)] = (checked, expires)
+    if len(_VERIFIED) > 10_000:
+        _VERIFIED.popitem(last=False)
+    return checked
+
+
+def _verified_claims(token: str, secret: str) -> tuple[AccessClaims, float]:
     try:
         claims = jwt.decode(
             token,
-            get_settings().jwt_secret,
+            secret,
             algorithms=["HS256"],
             options={"require": ["exp", "sub", "typ", "ver"]},
         )
@@ -207,7 +228,7 @@ def read_access_token(token: str) -> AccessClaims:
         or not (family is None or isinstance(family, str))
     ):
         raise AuthenticationError("the access token is not valid")
-    return AccessClaims(int(claims["sub"]), claims["ver"], family)
+    return AccessClaims(int(claims["sub"]), claims["ver"], family), float(claims["exp"])
 
 
 @dataclass(frozen=True)
