@@ -372,9 +372,12 @@ def _facts(
     until: datetime,
     as_of: datetime,
     response_limit: timedelta,
-) -> tuple[Any, list[Any]]:
-    """Per-petition facts (labelled columns over `petition`), and the condition admitting a
-    petition to either cohort."""
+) -> tuple[Any, list[Any], list[Any]]:
+    """Per-petition facts (labelled columns over `petition`), the condition admitting a
+    petition to either cohort, and the subqueries to join after `petition` for them (`_with_facts`).
+
+    Facts read from other tables come from LATERAL subqueries, computed once per petition
+    however often the counts refer to them."""
     p = Petition
     submitted_at, case_due_at = col(p.submitted_at), col(p.case_due_at)
     assigned_at, first_contact_at = col(p.assigned_at), col(p.first_contact_at)
@@ -395,16 +398,21 @@ def _facts(
         .limit(1)
         .scalar_subquery()
     )
-    escalated_from = _text_array(
-        sa.select(sa.func.array_agg(sa.distinct(col(PetitionEvent.from_level))))
+    escalated_from = (
+        sa.select(
+            _text_array(sa.func.array_agg(sa.distinct(col(PetitionEvent.from_level)))).label(
+                "levels"
+            )
+        )
         .where(
             col(PetitionEvent.petition_id) == col(p.id),
             col(PetitionEvent.action) == PetitionAction.ESCALATE,
             col(PetitionEvent.from_level).is_not(None),
             *loaders.count_scope(PetitionEvent),
         )
-        .scalar_subquery()
+        .lateral("escalated_from")
     )
+    judged = _judged_levels(loaders, as_of)
     facts = [
         in_period.label("in_period"),
         assigned.label("assigned"),
@@ -412,14 +420,21 @@ def _facts(
         due.label("due"),
         sa.and_(due, on_time.is_(True)).label("on_time"),
         latest_rating.label("rating"),
-        escalated_from.label("escalated_from"),
-        _judged_levels(loaders, as_of).label("judged_levels"),
+        escalated_from.c.levels.label("escalated_from"),
+        sa.func.coalesce(judged.c.levels, sa.text("'{}'")).label("judged_levels"),
         sa.case((in_period, _epoch(first_contact_at - submitted_at))).label("first_contact_s"),
         sa.case((in_period, _epoch(resolved_at - submitted_at))).label("resolution_s"),
         col(p.status).label("status"),
         col(p.owner_level).label("owner_level"),
     ]
-    return sa.or_(in_period, due_in_period), facts
+    return sa.or_(in_period, due_in_period), facts, [escalated_from, judged]
+
+
+def _with_facts(joined: Any, laterals: list[Any]) -> Any:
+    """`joined` (which holds `petition`) with the facts' LATERAL subqueries after it."""
+    for lateral in laterals:
+        joined = joined.outerjoin(lateral, sa.true())
+    return joined
 
 
 def _judged_levels(loaders: Loaders, as_of: datetime) -> Any:
@@ -428,14 +443,14 @@ def _judged_levels(loaders: Loaders, as_of: datetime) -> Any:
     s = PetitionStage
     on_time = stage_on_time_sql(s, sa.literal(as_of, sa.DateTime(timezone=True)))
     mark = col(s.level) + sa.case((on_time.is_(False), "!"), else_="")
-    return _text_array(
-        sa.select(sa.func.coalesce(sa.func.array_agg(sa.distinct(mark)), sa.text("'{}'")))
+    return (
+        sa.select(_text_array(sa.func.array_agg(sa.distinct(mark))).label("levels"))
         .where(
             col(s.petition_id) == col(Petition.id),
             on_time.is_not(None),
             *loaders.count_scope(PetitionStage),
         )
-        .scalar_subquery()
+        .lateral("judged_levels")
     )
 
 
@@ -614,7 +629,7 @@ def petition_metrics_statement(
         .where(col(OrgUnit.id) == org_unit_id, *loaders.count_scope(OrgUnit))
         .cte("metrics_unit")
     )
-    admitted, facts = _facts(
+    admitted, facts, laterals = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
     )
     conditions = [
@@ -628,6 +643,7 @@ def petition_metrics_statement(
         conditions.append(col(Petition.channel) == channel)
     base = (
         sa.select(col(Petition.category_id), col(Petition.channel), *facts)
+        .select_from(_with_facts(sa.inspect(Petition).local_table, laterals))
         .where(*conditions)
         .cte("metrics_base")
     )
@@ -785,7 +801,7 @@ def display_table_statement(
     in time by submission (`by_due` 0), the due cohort by due time (`by_due` 1); each row
     counts only its own cohort correctly."""
     since, until = year.bounds()
-    admitted, facts = _facts(
+    admitted, facts, laterals = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
     )
     path = col(Petition.path)
@@ -809,6 +825,7 @@ def display_table_statement(
             month(col(Petition.case_due_at)).label("due_month"),
             *facts,
         )
+        .select_from(_with_facts(sa.inspect(Petition).local_table, laterals))
         .where(
             path.op("<@")(sa.cast(sa.literal(root_path), Ltree())),
             admitted,
@@ -850,7 +867,7 @@ def unit_rankings_statement(
         .where(col(OrgUnit.id) == parent_org_unit_id, *loaders.count_scope(OrgUnit))
         .subquery("ranking_parent")
     )
-    admitted, facts = _facts(
+    admitted, facts, laterals = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
     )
     child_on = sa.and_(
@@ -869,7 +886,11 @@ def unit_rankings_statement(
             col(OrgUnit.kind).label("kind"),
             *facts,
         )
-        .select_from(parent.outerjoin(OrgUnit, child_on).outerjoin(Petition, petition_on))
+        .select_from(
+            _with_facts(
+                parent.outerjoin(OrgUnit, child_on).outerjoin(Petition, petition_on), laterals
+            )
+        )
         .cte("ranking_base")
     )
     c = base.c
