@@ -35,6 +35,9 @@ class Limits:
 
     #: bytes of the HTTP body (BODY_TOO_LARGE, HTTP 400)
     max_body_bytes: int = 262_144
+    #: bytes of a multipart upload, files included (BODY_TOO_LARGE, HTTP 400): a register
+    #: of 10,000 residents is about 700 KiB as .xlsx
+    max_upload_bytes: int = 8_388_608
     #: nesting of the JSON body, variables included (BAD_REQUEST)
     max_json_depth: int = 32
     #: bytes of the GraphQL document (DOCUMENT_TOO_LARGE)
