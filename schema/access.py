@@ -137,7 +137,7 @@ class AccessQuery:
         return AccessExplanation(
             person_id=to_global_id("Person", person.id),
             relations=sorted(relations),
-            superseded=sorted(given - relations),
+            superseded=sorted(given - relations) if Relation.ADMIN in relations else [],
             grants=[
                 AccessGrant(role=g.role, place_id=_place_id(g.path), relation=g.relation)
                 for g in over
