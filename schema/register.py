@@ -42,7 +42,6 @@ from schema.policy import OWN, relations_to
 from schema.relay import to_global_id
 
 expose(r.RowProblem, name="RegisterRowProblem", description="Why a row cannot be imported.")
-expose(r.RowStatus, name="RegisterRowStatus")
 
 #: Problems listed in the answer at most (all of them are in the report file).
 MAX_PROBLEMS = 1_000
