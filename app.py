@@ -162,7 +162,8 @@ def cmd_import_register(args: argparse.Namespace) -> None:
         for problem in check.problems[:20]:
             print(f"  row {problem.row}: {problem.code}: {problem.message}")
         if args.report:
-            Path(args.report).write_bytes(write_report(check))
+            report = write_report(check)
+            await asyncio.to_thread(Path(args.report).write_bytes, report)
             print(f"report written to {args.report}")
         if outcome.imported is not None:
             imported = outcome.imported

@@ -15,11 +15,11 @@ Metrics (their own registry, so several apps in one process do not collide):
 
 | name | type | labels |
 |---|---|---|
-| `graphql_requests_total` | counter | `operation` (at most 100 names, then `other`), `outcome` |
-| `http_request_duration_seconds` | histogram | `route` (`graphql`, `open311`, `other`), `operation` |
+| `graphql_requests_total` | counter | `operation` (100 names at most, then `other`), `outcome` |
+| `http_request_duration_seconds` | histogram | `route` (graphql, open311, other), `operation` |
 | `sql_statements_per_request` | histogram | `route` |
 | `db_pool_size`, `db_pool_checked_out`, `db_pool_overflow` | gauges | |
-| `graphql_subscriptions_open` | gauge | (set by the WebSocket transport: `SUBSCRIPTIONS_OPEN.inc()/.dec()`) |
+| `graphql_subscriptions_open` | gauge | (the WebSocket transport: `SUBSCRIPTIONS_OPEN.inc()`) |
 | `scheduler_runs_total` | counter | `outcome` (`ok`, `failed`) |
 | `scheduler_rows_total` | counter | `job` (`petitions.escalate_overdue` counts escalations) |
 

@@ -27,6 +27,7 @@ from models.petitions import (
     PetitionStatus,
 )
 from resolvers.loaders import ScopeFn
+from resolvers.register import as_int
 
 #: GeoReport v2 knows `open` and `closed`. A case is closed once handling has ended: resolved
 #: or declared not resolvable (awaiting only the resident's rating), closed (rated or not),
@@ -164,7 +165,7 @@ async def service_requests(
         at_building = building_id is not None
         found.append(
             ServiceRequest(
-                id=int(ident),
+                id=as_int(ident),
                 status=status,
                 owner_level=Level(level),
                 service_code=str(code),
@@ -174,9 +175,9 @@ async def service_requests(
                 updated=changed,
                 expected=due if STATUS_OF[status] == "open" else None,
                 address=str(building_address if at_building else unit_name),
-                address_id=("Building", int(building_id))
+                address_id=("Building", as_int(building_id))
                 if at_building
-                else ("OrgUnit", int(unit_id)),
+                else ("OrgUnit", as_int(unit_id)),
             )
         )
     return found

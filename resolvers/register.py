@@ -182,13 +182,17 @@ def _header(value: Any) -> str:
     return "".join(_text(value).split())
 
 
+def _not_a_workbook() -> DomainError:
+    return DomainError(RegisterCode.INVALID_FILE, "the file is not an .xlsx workbook", "file")
+
+
 def _check_archive(content: bytes) -> None:
     """Refuse what is no .xlsx, or unpacks to far more than it weighs (a zip bomb)."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError):
-        raise DomainError(RegisterCode.INVALID_FILE, "the file is not an .xlsx workbook", "file")
+        raise _not_a_workbook() from None
     if unpacked > MAX_EXPANSION * max(len(content), 1 << 16):
         raise DomainError(RegisterCode.INVALID_FILE, "the workbook unpacks too large", "file")
 
@@ -199,7 +203,7 @@ def read_sheet(content: bytes) -> Sheet:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise DomainError(RegisterCode.INVALID_FILE, "the file is not an .xlsx workbook", "file")
+        raise _not_a_workbook() from None
     try:
         sheet = book.worksheets[0]
         lines = sheet.iter_rows(values_only=True)
@@ -356,96 +360,126 @@ def _text_problem(value: str, limit: int) -> str | None:
     return None
 
 
-def parse_row(row: SheetRow, buildings: Mapping[str, list[BuildingRef]]) -> CheckedRow:
-    """Check one row on its own (formats, the building); the register comes later."""
-    checked = CheckedRow(row)
-    cells = row.cells
-    headers = {c.key: c.header for c in LAYOUT}
+_LENGTHS = {"building": 60, "unit": 20, "room": 20, "name": 40}
+_HEADERS = {c.key: c.header for c in LAYOUT}
 
-    def problem(column: str | None, code: RowProblem, message: str) -> None:
-        checked.problems.append(Problem(row.number, column, code, message))
 
-    for column in LAYOUT:
-        value = cells.get(column.key, "")
-        if column.required and not value:
-            problem(column.key, RowProblem.MISSING_VALUE, f"{column.header} is empty")
-    limits = {"building": 60, "unit": 20, "room": 20, "name": 40}
-    for key, limit in limits.items():
-        why = _text_problem(cells.get(key, ""), limit)
-        if why:
-            problem(key, RowProblem.INVALID_VALUE, f"{headers[key]} {why}")
-    building: BuildingRef | None = None
-    if cells.get("building"):
-        matches = buildings.get(cells["building"], [])
-        if not matches:
-            problem(
-                "building",
-                RowProblem.UNKNOWN_BUILDING,
-                f"no building named {cells['building']!r} here",
-            )
-        elif len(matches) > 1:
-            problem(
-                "building",
-                RowProblem.AMBIGUOUS_BUILDING,
-                f"{len(matches)} buildings here are named {cells['building']!r}: import by grid",
-            )
+class _RowCheck:
+    """The checks of one row on its own, each noting its problems on the row."""
+
+    def __init__(self, row: SheetRow) -> None:
+        self.checked = CheckedRow(row)
+        self.cells = row.cells
+
+    def problem(self, column: str | None, code: RowProblem, message: str) -> None:
+        self.checked.problems.append(Problem(self.checked.row.number, column, code, message))
+
+    def texts(self) -> None:
+        for column in LAYOUT:
+            if column.required and not self.cells.get(column.key, ""):
+                self.problem(column.key, RowProblem.MISSING_VALUE, f"{column.header} is empty")
+        for key, limit in _LENGTHS.items():
+            why = _text_problem(self.cells.get(key, ""), limit)
+            if why:
+                self.problem(key, RowProblem.INVALID_VALUE, f"{_HEADERS[key]} {why}")
+
+    def building(self, buildings: Mapping[str, list[BuildingRef]]) -> BuildingRef | None:
+        name = self.cells.get("building")
+        if not name:
+            return None
+        matches = buildings.get(name, [])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            message = f"{len(matches)} buildings here are named {name!r}: import by grid"
+            self.problem("building", RowProblem.AMBIGUOUS_BUILDING, message)
         else:
-            building = matches[0]
-    gender: Gender | None = None
-    if cells.get("gender"):
-        gender = _GENDERS.get(cells["gender"].strip().lower())
-        if gender is None:
-            problem("gender", RowProblem.INVALID_VALUE, "性别 is 男 or 女")
-    id_card: str | None = None
-    born: date | None = None
-    if cells.get("id_card"):
-        number = normalise_id_card(cells["id_card"])
-        valid = (
+            self.problem(
+                "building", RowProblem.UNKNOWN_BUILDING, f"no building named {name!r} here"
+            )
+        return None
+
+    def gender(self) -> Gender | None:
+        given = self.cells.get("gender")
+        found = _GENDERS.get(given.strip().lower()) if given else None
+        if given and found is None:
+            self.problem("gender", RowProblem.INVALID_VALUE, "性别 is 男 or 女")
+        return found
+
+    def id_card(self, gender: Gender | None) -> tuple[str, date] | None:
+        if not self.cells.get("id_card"):
+            return None
+        number = normalise_id_card(self.cells["id_card"])
+        well_formed = (
             len(number) == 18
             and number[:17].isdigit()
             and (number[17].isdigit() or number[17] == "X")
         )
-        if not valid:
-            problem("id_card", RowProblem.INVALID_ID_CARD, "身份证号 must be 18 characters")
+        why: str | None = None
+        born = birth_date_of(number) if well_formed else None
+        if not well_formed:
+            why = "身份证号 must be 18 characters"
         elif id_card_check_character(number[:17]) != number[17]:
-            problem("id_card", RowProblem.INVALID_ID_CARD, "身份证号: the check character is wrong")
-        elif (born := birth_date_of(number)) is None:
-            problem("id_card", RowProblem.INVALID_ID_CARD, "身份证号: no valid birth date in it")
-        else:
-            id_card = number
-            if gender is not None and gender_of(number) is not gender:
-                problem("gender", RowProblem.INVALID_VALUE, "性别 does not match the 身份证号")
-    phone: str | None = None
-    if cells.get("phone"):
+            why = "身份证号: the check character is wrong"
+        elif born is None:
+            why = "身份证号: no valid birth date in it"
+        if why is not None or born is None:
+            self.problem("id_card", RowProblem.INVALID_ID_CARD, why or "身份证号 is not valid")
+            return None
+        if gender is not None and gender_of(number) is not gender:
+            self.problem("gender", RowProblem.INVALID_VALUE, "性别 does not match the 身份证号")
+        return number, born
+
+    def phone(self) -> str | None:
+        if not self.cells.get("phone"):
+            return None
         try:
-            phone = validate_phone(cells["phone"])
+            return validate_phone(self.cells["phone"])
         except DomainError:
-            problem("phone", RowProblem.INVALID_PHONE, "联系电话 must be an 11-digit mobile number")
-    relationship: HouseholdRelationship | None = None
-    if cells.get("relationship"):
-        relationship = _RELATIONSHIPS.get(cells["relationship"].strip().lower())
-        if relationship is None:
+            message = "联系电话 must be an 11-digit mobile number"
+            self.problem("phone", RowProblem.INVALID_PHONE, message)
+            return None
+
+    def relationship(self) -> HouseholdRelationship | None:
+        given = self.cells.get("relationship")
+        found = _RELATIONSHIPS.get(given.strip().lower()) if given else None
+        if given and found is None:
             labels = "、".join(RELATIONSHIP_LABELS.values())
-            problem("relationship", RowProblem.INVALID_VALUE, f"与户主关系 is one of {labels}")
-    flags: dict[str, bool] = {}
-    for key, header in FLAG_COLUMNS.items():
-        value = _flag(cells.get(key, ""))
-        if value is None:
-            problem(key, RowProblem.INVALID_VALUE, f"{header} is 是 or 否 (or empty)")
-        flags[key] = bool(value)
-    if checked.problems:
+            self.problem("relationship", RowProblem.INVALID_VALUE, f"与户主关系 is one of {labels}")
+        return found
+
+    def flags(self) -> dict[str, bool]:
+        flags: dict[str, bool] = {}
+        for key, header in FLAG_COLUMNS.items():
+            flag = _flag(self.cells.get(key, ""))
+            if flag is None:
+                self.problem(key, RowProblem.INVALID_VALUE, f"{header} is 是 or 否 (or empty)")
+            flags[key] = bool(flag)
+        return flags
+
+
+def parse_row(row: SheetRow, buildings: Mapping[str, list[BuildingRef]]) -> CheckedRow:
+    """Check one row on its own (formats, the building); the register comes later."""
+    check = _RowCheck(row)
+    check.texts()
+    building = check.building(buildings)
+    gender = check.gender()
+    identity = check.id_card(gender)
+    phone = check.phone()
+    relationship = check.relationship()
+    flags = check.flags()
+    checked = check.checked
+    if checked.problems or building is None or gender is None or identity is None:
         checked.status = RowStatus.INVALID
         return checked
-    assert building is not None and gender is not None and id_card is not None
-    assert born is not None
     checked.resident = Resident(
         building_id=building.id,
-        unit=cells["unit"],
-        room=cells["room"],
-        name=cells["name"],
+        unit=row.cells["unit"],
+        room=row.cells["room"],
+        name=row.cells["name"],
         gender=gender,
-        id_card=id_card,
-        birth_date=born,
+        id_card=identity[0],
+        birth_date=identity[1],
         phone=phone,
         relationship=relationship,
         flags=flags,
@@ -463,7 +497,7 @@ async def buildings_under(
         .where(*scope(Building))
         .order_by(col(Building.id))
     )
-    return [BuildingRef(int(i), str(n), str(p)) for i, n, p in found]
+    return [BuildingRef(as_int(i), str(n), str(p)) for i, n, p in found]
 
 
 @dataclass(frozen=True)
@@ -530,7 +564,7 @@ async def _households(
         .where(col(Household.building_id).in_(list(building_ids)))
         .where(*scope(Household))
     )
-    return {(int(b), str(u), str(r)): int(i) for b, u, r, i in rows}
+    return {(as_int(b), str(u), str(r)): as_int(i) for b, u, r, i in rows}
 
 
 async def check_register(
@@ -555,82 +589,105 @@ async def check_register(
     for building in buildings:
         by_name[building.name].append(building)
     rows = [parse_row(row, by_name) for row in sheet.rows]
+    _mark_repeats(rows)
+    residents = [c for c in rows if c.resident is not None and not c.problems]
+    households = await _households(session, [b.id for b in buildings], scope)
+    numbers = [c.resident.id_card for c in residents if c.resident]
+    against = _AgainstRegister(households, await _registered(session, numbers, scope), allowance)
+    for checked in residents:
+        against.decide(checked, permits)
+    tenures = {
+        place: Tenure.RENTED if all(renters) else Tenure.OWNER_OCCUPIED
+        for place, renters in against.new_households.items()
+    }
+    return Check(rows, sheet, sha256, tenures, households, against.outside, against.probing)
+
+
+def _mark_repeats(rows: list[CheckedRow]) -> None:
+    """A number the file has already given: DUPLICATE_IN_FILE, naming the first row."""
     first_of: dict[str, int] = {}
     for checked in rows:
         if checked.resident is None:
             continue
         number = checked.resident.id_card
         if number in first_of:
-            checked.problems.append(
-                Problem(
-                    checked.row.number,
-                    "id_card",
-                    RowProblem.DUPLICATE_IN_FILE,
-                    f"the same 身份证号 as row {first_of[number]}",
-                )
-            )
+            message = f"the same 身份证号 as row {first_of[number]}"
+            problem = Problem(checked.row.number, "id_card", RowProblem.DUPLICATE_IN_FILE, message)
+            checked.problems.append(problem)
             checked.status = RowStatus.INVALID
         else:
             first_of[number] = checked.row.number
-    residents = [c for c in rows if c.resident is not None and not c.problems]
-    households = await _households(session, [b.id for b in buildings], scope)
-    registered = await _registered(
-        session, [c.resident.id_card for c in residents if c.resident], scope
-    )
-    outside: list[int] = []
-    probing = 0
 
-    def refuse(checked: CheckedRow, code: RowProblem, message: str) -> None:
-        nonlocal probing, allowance
+
+_FORBIDDEN = "you may not do this here"
+
+
+class _AgainstRegister:
+    """Rows against the register and the caller's permits (see `check_register`)."""
+
+    def __init__(
+        self,
+        households: Mapping[tuple[int, str, str], int],
+        registered: Mapping[str, Registered],
+        allowance: int,
+    ) -> None:
+        self.households = households
+        self.registered = registered
+        self.allowance = allowance
+        self.probing = 0
+        self.outside: list[int] = []
+        self.new_households: dict[tuple[int, str, str], list[bool]] = {}
+
+    def refuse(self, checked: CheckedRow, code: RowProblem, message: str) -> None:
         if code in PROBING:
-            probing += 1
-            if allowance <= 0:
+            self.probing += 1
+            if self.allowance <= 0:
                 code, message = RowProblem.RATE_LIMITED, "too many refused rows: try again later"
-            allowance -= 1
+            self.allowance -= 1
         checked.problems.append(Problem(checked.row.number, None, code, message))
         checked.status = RowStatus.INVALID
 
-    forbidden = "you may not do this here"
-    new_households: dict[tuple[int, str, str], list[bool]] = {}
-    for checked in residents:
+    def decide(self, checked: CheckedRow, permits: Mapping[int, Permit]) -> None:
         resident = checked.resident
         assert resident is not None
-        permit = permits.get(resident.building_id, Permit(False, False))
-        existing = registered.get(resident.id_card)
-        household_id = households.get(resident.place)
-        if existing is not None and not existing.in_scope:
-            outside.append(existing.id)
-            refuse(checked, RowProblem.FORBIDDEN, forbidden)
-            continue
+        existing = self.registered.get(resident.id_card)
+        household_id = self.households.get(resident.place)
         if existing is not None:
-            checked.person_id = existing.id
-            same = _comparable(
-                resident.name,
-                resident.gender,
-                resident.phone,
-                resident.relationship,
-                resident.flags,
-            )
-            if household_id is not None and existing.household_id == household_id:
-                if existing.values == same:
-                    checked.status = RowStatus.UNCHANGED
-                    continue
-                message = "registered in this household with other details: the import adds"
-                message += " residents and never changes them (correct them one by one)"
-            else:
-                message = "this 身份证号 is registered already, in another household"
-            refuse(checked, RowProblem.DUPLICATE_IN_REGISTER, message)
-            continue
+            self.known(checked, resident, existing, household_id)
+            return
+        permit = permits.get(resident.building_id, Permit(households=False, people=False))
         if not permit.people or (household_id is None and not permit.households):
-            refuse(checked, RowProblem.FORBIDDEN, forbidden)
-            continue
-        if household_id is None:
-            new_households.setdefault(resident.place, []).append(resident.flags["is_renter"])
-    tenures = {
-        place: Tenure.RENTED if all(renters) else Tenure.OWNER_OCCUPIED
-        for place, renters in new_households.items()
-    }
-    return Check(rows, sheet, sha256, tenures, households, outside, probing)
+            self.refuse(checked, RowProblem.FORBIDDEN, _FORBIDDEN)
+        elif household_id is None:
+            renting = resident.flags["is_renter"]
+            self.new_households.setdefault(resident.place, []).append(renting)
+
+    def known(
+        self,
+        checked: CheckedRow,
+        resident: Resident,
+        existing: Registered,
+        household_id: int | None,
+    ) -> None:
+        """A registered number: outside the scope FORBIDDEN (noted), inside UNCHANGED when
+        the row says what the register holds, else DUPLICATE_IN_REGISTER."""
+        if not existing.in_scope:
+            self.outside.append(existing.id)
+            self.refuse(checked, RowProblem.FORBIDDEN, _FORBIDDEN)
+            return
+        checked.person_id = existing.id
+        same = _comparable(
+            resident.name, resident.gender, resident.phone, resident.relationship, resident.flags
+        )
+        if household_id is not None and existing.household_id == household_id:
+            if existing.values == same:
+                checked.status = RowStatus.UNCHANGED
+                return
+            message = "registered in this household with other details: the import adds"
+            message += " residents and never changes them (correct them one by one)"
+        else:
+            message = "this 身份证号 is registered already, in another household"
+        self.refuse(checked, RowProblem.DUPLICATE_IN_REGISTER, message)
 
 
 # --- importing ------------------------------------------------------------------------
@@ -676,8 +733,8 @@ async def apply_import(session: AsyncSession, check: Check) -> Imported:
                 )
             )
             for ident, b, u, r in rows:
-                households[(int(b), str(u), str(r))] = int(ident)
-                created.append(int(ident))
+                households[(as_int(b), str(u), str(r))] = as_int(ident)
+                created.append(as_int(ident))
         people: list[int] = []
         new = [c.resident for c in check.rows if c.status is RowStatus.NEW and c.resident]
         for start in range(0, len(new), _CHUNK):
@@ -698,7 +755,7 @@ async def apply_import(session: AsyncSession, check: Check) -> Imported:
             inserted = await session.execute(
                 postgresql.insert(Person).values(values).returning(col(Person.id))
             )
-            people.extend(int(i) for i in inserted.scalars())
+            people.extend(as_int(i) for i in inserted.scalars())
     except IntegrityError:
         raise DomainError(
             RegisterCode.CONFLICT,
@@ -712,6 +769,11 @@ async def apply_import(session: AsyncSession, check: Check) -> Imported:
 async def lock_imports(session: AsyncSession) -> None:
     """One import at a time (any node): a second one waits, then sees the first's rows."""
     await session.execute(sa.select(sa.func.pg_advisory_xact_lock(REGISTER_LOCK)))
+
+
+def as_int(value: Any) -> int:
+    """An id read back from a row (typed optional by its column, never null here)."""
+    return int(value)
 
 
 def digest(content: bytes) -> str:

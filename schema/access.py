@@ -17,6 +17,7 @@ from permissions.policy import FIELD_POLICY, Access, FieldRule, rule
 from permissions.roles import Relation
 from resolvers.errors import invalid
 from resolvers.people import ACTIVE_POSITIONS_OF_PERSON
+from resolvers.register import as_int
 from schema.context import Info
 from schema.declare import expose
 from schema.operations import authorize
@@ -135,7 +136,7 @@ class AccessQuery:
                 )
             )
         return AccessExplanation(
-            person_id=to_global_id("Person", person.id),
+            person_id=to_global_id("Person", as_int(person.id)),
             relations=sorted(relations),
             superseded=sorted(given - relations) if Relation.ADMIN in relations else [],
             grants=[

@@ -5,7 +5,8 @@
         ?service_request_id=1,2&service_code=a,b&status=open,closed
         &start_date=2026-01-01T00:00:00+08:00&end_date=...   (W3C datetimes, at most 90 days;
         both absent: the last 90 days; at most 1,000 requests, newest first)
-    GET /open311/v2/requests/{id}.json|xml            one petition (a list of one, as GeoReport has it)
+    GET /open311/v2/requests/{id}.json|xml            one petition (a list of one, as in
+                                                      GeoReport)
 
 `Authorization: Bearer <INTEGRATOR token>`; anything else is refused (401 without valid
 credentials, 403 for other actors). `jurisdiction_id` is accepted and ignored: a token serves
@@ -15,7 +16,7 @@ What a request carries, and what it leaves out, is `resolvers.open311`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -85,7 +86,9 @@ def parse_w3c(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise Open311Error(400, f"{name} must be a W3C datetime, e.g. 2026-01-01T00:00:00+08:00")
+        raise Open311Error(
+            400, f"{name} must be a W3C datetime, e.g. 2026-01-01T00:00:00+08:00"
+        ) from None
     if moment.tzinfo is None:
         raise Open311Error(400, f"{name} must carry a time zone (Z or +08:00)")
     return moment
@@ -177,7 +180,8 @@ def _xml(root: str, item: str, records: Sequence[dict[str, Any]]) -> bytes:
                 child.text = "true" if value else "false"
             elif value is not None:
                 child.text = str(value)
-    return ET.tostring(top, encoding="utf-8", xml_declaration=True)
+    written: bytes = ET.tostring(top, encoding="utf-8", xml_declaration=True)
+    return written
 
 
 def render(fmt: str, root: str, item: str, records: Sequence[dict[str, Any]]) -> Response:
@@ -193,7 +197,7 @@ def error_response(fmt: str, error: Open311Error) -> Response:
     return JSONResponse([record], error.status, error.headers)
 
 
-Handler = Callable[[AsyncSession, Actor, Request], Any]
+Handler = Callable[[AsyncSession, Actor, Request], Awaitable[Response]]
 
 
 class Open311:

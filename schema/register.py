@@ -250,7 +250,7 @@ def _note_refusals(ctx: Context, check: r.Check) -> None:
 def _summary(node: mo.OrgUnit, outcome: Outcome) -> dict[str, Any]:
     check = outcome.check
     return {
-        "orgUnit": str(to_global_id("OrgUnit", node.id)),
+        "orgUnit": str(to_global_id("OrgUnit", r.as_int(node.id))),
         "file": outcome.filename,
         "sha256": check.sha256,
         "rows": len(check.rows),
@@ -291,9 +291,6 @@ async def _content(upload: Any) -> bytes:
 class _RegisterFile:
     """What checking and importing share (a mixin: each is its own `Mutation`)."""
 
-    refs = {"org_unit_id": mo.OrgUnit}
-    permission = rules.IMPORT_REGISTER
-    errors = RegisterError
     write: bool = False
 
     def __init__(self) -> None:
@@ -367,6 +364,10 @@ class CheckRegisterImport(
     """A dry run: every row checked (formats, buildings, the file, the register in your
     scope), nothing written. The report marks each problem; fix them, then import."""
 
+    refs = {"org_unit_id": mo.OrgUnit}
+    permission = rules.IMPORT_REGISTER
+    errors = RegisterError
+
     def payload(self, result: Outcome | None, errors: list[UserError]) -> RegisterCheckPayload:
         return RegisterCheckPayload(check=self._check(), errors=errors)  # type: ignore[arg-type]
 
@@ -377,6 +378,9 @@ class ImportRegister(_RegisterFile, Mutation[RegisterFileInput, Outcome, ImportR
     Residents registered exactly as the file says are left alone, so a file imported twice
     changes nothing."""
 
+    refs = {"org_unit_id": mo.OrgUnit}
+    permission = rules.IMPORT_REGISTER
+    errors = RegisterError
     write = True
 
     def payload(self, result: Outcome | None, errors: list[UserError]) -> Any:
@@ -414,7 +418,7 @@ async def register_cells(ctx: Context, record: r.RegisterRecord) -> list[str]:
         "Person": await relations_to(ctx, "Person", person),
         "Household": await relations_to(ctx, "Household", household),
     }
-    rows = {"Person": person, "Household": household}
+    rows: dict[str, Any] = {"Person": person, "Household": household}
 
     def access(type_name: str, field: str) -> Access:
         if ctx.actor.unrestricted:
@@ -503,7 +507,7 @@ class RegisterQuery:
             args,
             {"org_unit_id": mo.OrgUnit, "building_id": mo.Building},
         )
-        place = refs.row("org_unit_id") or refs.row("building_id")
+        place: Any = refs.row("org_unit_id") or refs.row("building_id")
         title = place.code if isinstance(place, mo.OrgUnit) else place.name
         return await export_register(info.context, place, str(title))
 

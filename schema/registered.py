@@ -92,7 +92,8 @@ def checked_document(text: str) -> tuple[str | None, OperationType]:
     try:
         document = parse_document(text, limits)
     except Refused as refused:
-        raise invalid(f"the document does not parse: {refused.errors[0].message}", "document")
+        message = refused.errors[0].message
+        raise invalid(f"the document does not parse: {message}", "document") from None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].name is None:
         raise invalid("register one named operation per document", "document")

@@ -31,4 +31,5 @@ async def test_graphiql_opens_with_valid_examples_and_the_header_hint(
     } <= names
     assert validate(schema._schema, parsed) == []
     scripts = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert scripts and all(s.startswith(("/graphiql-static/", "data:")) for s in scripts)
+    assert scripts
+    assert all(s.startswith(("/graphiql-static/", "data:")) for s in scripts)

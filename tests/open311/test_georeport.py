@@ -122,7 +122,8 @@ async def test_requests_carry_the_standard_fields_and_the_tokens_node_only(
 ) -> None:
     found = await all_requests(integrator)
     expected = await scoped_petitions(session, demo_petitions.renheyuan.path)
-    assert expected and {r["service_request_id"] for r in found} == set(expected)
+    assert expected
+    assert {r["service_request_id"] for r in found} == set(expected)
     for request in found:
         assert set(request) == REQUEST_FIELDS
         status = PetitionStatus(expected[request["service_request_id"]])
@@ -133,7 +134,8 @@ async def test_requests_carry_the_standard_fields_and_the_tokens_node_only(
             if request[field] is not None:
                 assert datetime.fromisoformat(request[field]).tzinfo is not None
         assert (request["expected_datetime"] is None) == closed
-        assert request["address_id"] and request["address"]
+        assert request["address_id"]
+        assert request["address"]
 
 
 async def test_no_personal_data_leaves(
@@ -220,7 +222,8 @@ async def test_a_bad_filter_is_a_georeport_400(
     response = await get(integrator, "requests.json", **params)
     assert response.status_code == 400
     [error] = response.json()
-    assert error["code"] == 400 and error["description"]
+    assert error["code"] == 400
+    assert error["description"]
     xml = await get(integrator, "requests.xml", **params)
     root = ET.fromstring(xml.content)
     assert root.tag == "errors"

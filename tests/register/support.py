@@ -90,7 +90,7 @@ async def upload(
     mapping: dict[str, list[str]],
 ) -> Any:
     """POST /graphql as multipart/form-data: `operations`, `map`, then the files."""
-    response = await client.http.post(
+    return await client.http.post(
         "/graphql",
         data={
             "operations": json.dumps({"query": query, "variables": variables}),
@@ -99,7 +99,6 @@ async def upload(
         files={key: (name, content, XLSX) for key, (name, content) in files.items()},
         headers=client.headers,
     )
-    return response
 
 
 async def register_call(

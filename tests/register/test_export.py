@@ -28,7 +28,8 @@ from tests.register.support import (
     workbook,
 )
 
-EXPORT = """query($org: ID, $building: ID) { exportRegister(orgUnitId: $org, buildingId: $building) {
+EXPORT = """query($org: ID, $building: ID) {
+  exportRegister(orgUnitId: $org, buildingId: $building) {
   filename mediaType byteSize sha256 contentBase64 } }"""
 MASKED_PHONE = re.compile(r"^1\d\d\*{4}\d{4}$")
 MASKED_ID = re.compile(r"^\d\*{16}[\dX]$")
@@ -61,11 +62,14 @@ async def test_the_grid_worker_exports_her_grid_as_she_reads_it(
     assert lines[0] == HEADER
     assert len(lines) - 1 == await residents_under(session, grid.path)
     phones = [p for p in column(lines, "联系电话") if p]
-    assert phones and all(re.fullmatch(r"1\d{10}", p) for p in phones)  # full for the grid
+    assert phones
+    assert all(re.fullmatch(r"1\d{10}", p) for p in phones)
     ids = [n for n in column(lines, "身份证号") if n]
-    assert ids and all(MASKED_ID.fullmatch(n) for n in ids)  # masked: full to oneself only
+    assert ids
+    assert all(MASKED_ID.fullmatch(n) for n in ids)
     rooms = [r for r in column(lines, "房号") if r]
-    assert rooms and not any("*" in r for r in rooms)
+    assert rooms
+    assert not any("*" in r for r in rooms)
     # full reads of personal data are on record, as through the API
     [(fields, count)] = await rows(
         session,
@@ -73,7 +77,8 @@ async def test_the_grid_worker_exports_her_grid_as_she_reads_it(
         " AND object_type = 'Person' AND actor_person_id = :p",
         p=demo.grid_worker.id,
     )
-    assert "phone" in fields and "idCardNumber" not in fields
+    assert "phone" in fields
+    assert "idCardNumber" not in fields
     assert count >= len(phones)
     [(details,)] = await rows(
         session,
@@ -91,14 +96,18 @@ async def test_an_admin_exports_masked_what_the_admin_reads_masked(
     lines = await export(as_account("community-admin"), org=gid("OrgUnit", demo.renheyuan.id))
     assert len(lines) - 1 == await residents_under(session, demo.renheyuan.path)
     phones = [p for p in column(lines, "联系电话") if p]
-    assert phones and all(MASKED_PHONE.fullmatch(p) for p in phones)
+    assert phones
+    assert all(MASKED_PHONE.fullmatch(p) for p in phones)
     assert all(MASKED_ID.fullmatch(n) for n in column(lines, "身份证号") if n)
     rooms = [r for r in column(lines, "房号") if r]
-    assert rooms and all(re.fullmatch(r".\*+", r) for r in rooms)  # 3** for 302
+    assert rooms
+    assert all(re.fullmatch(r".\*+", r) for r in rooms)
     names = [n for n in column(lines, "姓名") if n]
-    assert names and not any("*" in n for n in names)
+    assert names
+    assert not any("*" in n for n in names)
     flags = set(column(lines, "独居"))
-    assert flags <= {"是", "否"} and "是" in flags  # admins see living alone in full
+    assert flags <= {"是", "否"}
+    assert "是" in flags
 
 
 async def test_the_building_head_exports_the_building(

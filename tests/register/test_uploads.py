@@ -129,7 +129,8 @@ async def test_the_command_line_checks_and_imports_as_the_system(
     assert checked.check.count(RowStatus.NEW) == 1
     assert await count(session, "person") == people
     done = await import_from_command_line(sessions, grid.code, content, "c.xlsx", write=True)
-    assert done.imported is not None and len(done.imported.person_ids) == 1
+    assert done.imported is not None
+    assert len(done.imported.person_ids) == 1
     assert await count(session, "person") == people + 1
     [(kind, details)] = await rows(
         session,
