@@ -131,6 +131,11 @@ FIELD_WEIGHTS: dict[str, int] = {
     "Mutation.signIn": 10_000,
     "Mutation.changePassword": 10_000,
     "Mutation.createAccount": 10_000,
+    # a register file: up to 20,000 rows read, checked and written (seconds of CPU, off the
+    # event loop in part): one per request
+    "Mutation.checkRegisterImport": 10_000,
+    "Mutation.importRegister": 10_000,
+    "Query.exportRegister": 10_000,
 }
 
 #: Assumed length of lists that are not paginated (upper bounds from the domain).

@@ -141,3 +141,18 @@ async def test_the_command_line_checks_and_imports_as_the_system(
     assert details["newResidents"] == 1
     args = parser().parse_args(["import-register", "r.xlsx", "--org-unit", grid.code, "--dry-run"])
     assert (args.file, args.org_unit, args.dry_run) == ("r.xlsx", grid.code, True)
+
+
+async def test_one_register_file_per_request(
+    as_account: Callable[[str], GraphQLClient], grid: str
+) -> None:
+    """Each file is seconds of CPU: three in one request are over any budget, refused before
+    anything is read."""
+    calls = " ".join(
+        f'c{i}: checkRegisterImport(input: {{ orgUnitId: "{grid}", file: null }})'
+        " { errors { code } }"
+        for i in range(3)
+    )
+    body = await as_account("community-admin").raw(f"mutation {{ {calls} }}")
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["COST_LIMIT"]
+    assert body["extensions"]["cost"]["requested"] > 30_000
