@@ -174,7 +174,7 @@ class TaskAction(enum.StrEnum):
 
 
 class LivelihoodTask(SQLModel, table=True):
-    """民生实事: a practical matter for residents a meeting (or an admin) takes on, tracked to done."""
+    """民生实事: a practical matter a meeting (or an admin) takes on, tracked to done."""
 
     __tablename__ = "livelihood_task"
     __table_args__ = (
@@ -313,7 +313,8 @@ class ImprovementProject(SQLModel, table=True):
             name="ck_improvement_project_problems",
         ),
         sa.CheckConstraint(
-            "completed_on IS NULL OR completed_on >= started_on", name="ck_improvement_project_dates"
+            "completed_on IS NULL OR completed_on >= started_on",
+            name="ck_improvement_project_dates",
         ),
     )
 

@@ -1282,7 +1282,7 @@ def _downgrade_1() -> None:
     op.execute("ALTER TABLE points_entry DISABLE TRIGGER points_entry_no_update_or_delete")
     op.execute("DELETE FROM points_entry WHERE kind = 'EXPIRED'")
     op.execute("ALTER TABLE points_entry ENABLE TRIGGER points_entry_no_update_or_delete")
-    op.execute(f"DELETE FROM position WHERE role = '{NEW_ROLE}'")
+    op.execute(sa.text("DELETE FROM position WHERE role = :role").bindparams(role=NEW_ROLE))
     _checks(ROLES, ("EARNED", "REDEEMED"))
     op.drop_constraint("ck_points_entry_hours", "points_entry", type_="check")
     op.execute("DROP TRIGGER points_entry_balance ON points_entry")
