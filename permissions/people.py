@@ -113,6 +113,7 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
     },
     # who lived in which household when: where a person lives, like `Person.household`
     "HouseholdMembership": {
+        "id": public(),
         "household": LIVES_IN,
         "startedAt": LIVES_IN,
         "endedAt": LIVES_IN,

@@ -172,10 +172,9 @@ class PersonNode(Node):
     m.HouseholdMembership,
     name="HouseholdMembership",
     description="A period a person lived in a household.",
-    node=False,
     policy="HouseholdMembership",
 )
-class HouseholdMembershipNode:
+class HouseholdMembershipNode(Node):
     household: HouseholdNode | None = reference(m.HouseholdMembership.household_id)
     started_at: datetime | None = column()
     ended_at: datetime | None = column()
