@@ -704,9 +704,13 @@ async def confirm_redemption(
     if found is None:
         raise _used()
     redemption = await REDEMPTIONS.load(session, int(found))
+    await lock_ledger(session, redemption.person_id)
+    # whoever held the lock before may have used the code: read it again under the lock
+    redemption = await REDEMPTIONS.load(session, int(found))
+    if redemption.status != RedemptionStatus.ISSUED:
+        raise _used()
     if redemption.expires_at <= now:
         raise DomainError(IncentiveCode.CODE_EXPIRED, "this code has expired", "code")
-    await lock_ledger(session, redemption.person_id)
     if redemption.points_cost:
         balance = await points_balance(session, redemption.person_id)
         if balance < redemption.points_cost:
@@ -889,6 +893,7 @@ REDEMPTIONS_AT_SHOP = Listing("shop.redemptions", Redemption, Parent(column=Rede
 REDEMPTION_TIMELINE = Children(
     RedemptionEvent, RedemptionEvent.redemption_id, Ordering.of(desc(RedemptionEvent.id))
 )
+FEE_REDUCTIONS_UNDER = Listing("org_unit.fee_reductions", FeeReduction, Parent(within=OrgUnit))
 FEE_REDUCTIONS_OF_PERSON = Children(
     FeeReduction, FeeReduction.person_id, Ordering.of(desc(FeeReduction.granted_at))
 )
@@ -904,6 +909,17 @@ class ShopFilter:
     @staticmethod
     def ordering() -> Ordering:
         return Ordering.of(desc(Shop.joined_on), desc(Shop.id))
+
+
+@dataclass(frozen=True)
+class FeeReductionOrder:
+    @staticmethod
+    def conditions() -> list[Any]:
+        return []
+
+    @staticmethod
+    def ordering() -> Ordering:
+        return Ordering.of(desc(FeeReduction.granted_at), desc(FeeReduction.id))
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,26 @@ class IncentiveQuery:
         )
 
     @strawberry.field(
+        description="Property-fee reductions granted in a subtree (admins).",
+        metadata=listing(r.FEE_REDUCTIONS_UNDER),
+    )
+    async def fee_reductions(
+        self,
+        info: Info,
+        org_unit_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[FeeReductionNode]:
+        unit = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
+        args = PageArgs.parse(first, after, last, before)
+        page = await info.context.loaders.page(
+            r.FEE_REDUCTIONS_UNDER, unit, args, r.FeeReductionOrder()
+        )
+        return connection(page)
+
+    @strawberry.field(
         description="The city's expiry rule for points (none: points do not expire).",
         graphql_type=PointsExpiryRuleNode | None,
     )

@@ -317,6 +317,7 @@ async def seed_demo_incentives(session: AsyncSession, pinned_building_id: int) -
     await _meetings(session, renheyuan, pinned_building_id, community_admin, now)
     await _liaisons_projects_notices(session, renheyuan, pinned_building_id, community_admin, now)
     await _part_time_members(session, renheyuan, street, rng)
+    await _a_move(session)
 
 
 async def _culture(session: AsyncSession, building_id: int, keeper: int) -> None:
@@ -546,6 +547,32 @@ async def _liaisons_projects_notices(
     )
     for reader in readers:
         await rc.mark_notice_read(session, notice_id=notice.id, person_id=int(reader or 0), now=now)
+
+
+async def _a_move(session: AsyncSession) -> None:
+    """A renter of 五里碑 moves to the next flat of the building: the register's history."""
+    wulibei = await _unit(session, "520382001001")
+    found = (
+        await session.execute(
+            sa.select(col(Person.id), col(Household.id), col(Household.building_id))
+            .join(Household, col(Household.id) == col(Person.household_id))
+            .where(
+                col(Household.path).op("<@")(sa.cast(sa.literal(wulibei.path), Ltree())),
+                sa.not_(col(Person.is_party_member)),
+            )
+            .order_by(col(Person.id))
+            .limit(1)
+        )
+    ).one()
+    person, household, building = (int(v) for v in found)
+    target = await _one(
+        session,
+        sa.select(col(Household.id))
+        .where(col(Household.building_id) == building, col(Household.id) != household)
+        .order_by(col(Household.id))
+        .limit(1),
+    )
+    await rp.move_person(session, person_id=person, household_id=int(target), reason="换租")
 
 
 async def _part_time_members(
