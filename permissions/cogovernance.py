@@ -11,7 +11,7 @@ from models.cogovernance import TaskAction
 from models.petitions import PetitionAction
 from permissions.actor import Actor
 from permissions.petitions import PETITION_ACTIONS, holds
-from permissions.policy import FieldRule
+from permissions.policy import FieldRule, public
 from permissions.roles import Relation
 from permissions.rules import (
     ActionTable,
@@ -107,6 +107,7 @@ _SIGNATURE = FieldRule(
 )
 FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
     "ConventionSignature": {
+        "id": public(),
         "household": _SIGNATURE,
         "signedBy": _SIGNATURE,
         "signedAt": _SIGNATURE,

@@ -76,8 +76,8 @@ ROW_SCOPE: dict[str, Reach] = {
     "household_membership": Reach.PERSONAL,
 }
 
-#: A person row is about that person.
-SUBJECTS: dict[str, str] = {"Person": "id"}
+#: A person row is about that person, a membership about its member.
+SUBJECTS: dict[str, str] = {"Person": "id", "HouseholdMembership": "person_id"}
 
 #: Where a person lives: not for a resident's contacts, nor integrators (no regrouping).
 LIVES_IN = FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR})

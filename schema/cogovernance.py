@@ -58,10 +58,9 @@ class CogovernanceError(UserError):
     m.ConventionSignature,
     name="ConventionSignature",
     description="A household's signature: for the household and the building's staff.",
-    node=False,
     policy="ConventionSignature",
 )
-class ConventionSignatureNode:
+class ConventionSignatureNode(Node):
     household: HouseholdNode | None = reference(m.ConventionSignature.household_id)
     signed_by: PersonNode | None = reference(m.ConventionSignature.signed_by_id)
     signed_at: datetime | None = column()
