@@ -250,28 +250,45 @@ class Coverage:
 def coverage_statement(building_ids: Sequence[int]) -> sa.Select[Any]:
     """One statement for many buildings: counts of every household, whoever asks (the
     building's row is what the reader must see; counts are no one's personal data)."""
+    ids = list(building_ids)
     latest = (
-        sa.select(col(Convention.id))
-        .where(col(Convention.building_id) == col(Building.id))
-        .order_by(col(Convention.version).desc())
-        .limit(1)
-        .scalar_subquery()
+        sa.select(
+            col(Convention.building_id).label("b"), sa.func.max(col(Convention.version)).label("v")
+        )
+        .where(col(Convention.building_id).in_(ids))
+        .group_by(col(Convention.building_id))
+        .subquery("latest")
     )
     households = (
-        sa.select(sa.func.count())
-        .where(col(Household.building_id) == col(Building.id))
-        .scalar_subquery()
+        sa.select(col(Household.building_id).label("b"), sa.func.count().label("n"))
+        .where(col(Household.building_id).in_(ids))
+        .group_by(col(Household.building_id))
+        .subquery("households")
     )
     signed = (
-        sa.select(sa.func.count())
-        .where(col(ConventionSignature.convention_id) == latest)
-        .scalar_subquery()
+        sa.select(col(ConventionSignature.convention_id).label("c"), sa.func.count().label("n"))
+        .group_by(col(ConventionSignature.convention_id))
+        .subquery("signed")
     )
-    version = (
-        sa.select(col(Convention.version)).where(col(Convention.id) == latest).scalar_subquery()
-    )
-    return sa.select(col(Building.id), latest, version, households, signed).where(
-        col(Building.id).in_(list(building_ids))
+    return (
+        sa.select(
+            col(Building.id),
+            col(Convention.id),
+            col(Convention.version),
+            sa.func.coalesce(households.c.n, 0),
+            sa.func.coalesce(signed.c.n, 0),
+        )
+        .outerjoin(latest, latest.c.b == col(Building.id))
+        .outerjoin(
+            Convention,
+            sa.and_(
+                col(Convention.building_id) == col(Building.id),
+                col(Convention.version) == latest.c.v,
+            ),
+        )
+        .outerjoin(households, households.c.b == col(Building.id))
+        .outerjoin(signed, signed.c.c == col(Convention.id))
+        .where(col(Building.id).in_(ids))
     )
 
 
