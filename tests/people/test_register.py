@@ -98,7 +98,9 @@ async def test_a_renter_moves_out_and_in_with_history(
     assert renter not in [m["id"] for m in old["node"]["members"]]
     out = (await admin(MOVE, {"input": {"id": renter, "reason": "退租离开"}}))["movePerson"]
     assert out["errors"] == []
-    assert out["person"] is None, "registered nowhere here: out of the admin's scope"
+    assert out["person"]["household"] is None
+    after = await admin("query($id: ID!) { node(id: $id) { id } }", {"id": renter})
+    assert after["node"] is None, "registered nowhere here: out of the admin's scope"
     ended = await rows(
         session,
         "SELECT count(*) FROM household_membership WHERE person_id = :p AND ended_at IS NULL",
