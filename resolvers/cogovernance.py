@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -270,7 +270,7 @@ def coverage_statement(building_ids: Sequence[int]) -> sa.Select[Any]:
         .group_by(col(ConventionSignature.convention_id))
         .subquery("signed")
     )
-    return (
+    stmt = (
         sa.select(
             col(Building.id),
             col(Convention.id),
@@ -290,6 +290,7 @@ def coverage_statement(building_ids: Sequence[int]) -> sa.Select[Any]:
         .outerjoin(signed, signed.c.c == col(Convention.id))
         .where(col(Building.id).in_(ids))
     )
+    return cast("sa.Select[Any]", stmt)
 
 
 async def coverage_of(loaders: Loaders, building_id: int) -> Coverage:

@@ -79,7 +79,7 @@ async def test_the_red_flag_passes_to_another_building(
     before = (await winner(ISSUE, {"input": {"offerId": award_offer["id"]}}))["issueRedemption"]
     assert codes(before) == ["NOT_ELIGIBLE"]
 
-    held = (await admin(GRANT, {"input": flag(demo, first, "2027-01-01", "2027-04-01")}))
+    held = await admin(GRANT, {"input": flag(demo, first, "2027-01-01", "2027-04-01")})
     award = held["grantAward"]
     assert award["errors"] == []
     assert (award["award"]["points"], award["award"]["recipientName"]) == (
@@ -93,7 +93,7 @@ async def test_the_red_flag_passes_to_another_building(
     passed = await admin(GRANT, {"input": flag(demo, second, "2027-04-01", "2027-07-01")})
     assert passed["grantAward"]["errors"] == []
 
-    history = (await admin(HISTORY, {"unit": gid("OrgUnit", demo.renheyuan.id)}))
+    history = await admin(HISTORY, {"unit": gid("OrgUnit", demo.renheyuan.id)})
     holders = [(n["periodStart"], n["building"]["id"]) for n in history["redFlagHistory"]["nodes"]]
     assert holders[:2] == [
         ("2027-04-01", gid("Building", second)),
@@ -177,11 +177,10 @@ async def test_candidates_come_from_the_metrics(
         c=demo.renheyuan.path,
     )
     assert buildings[0]["conventionShare"] == best_share, "no cases rated: signatures decide"
-    people = (await admin(CANDIDATES, {"unit": unit, "kind": "VOLUNTEER_STAR"}))[
-        "awardCandidates"
-    ]
+    people = (await admin(CANDIDATES, {"unit": unit, "kind": "VOLUNTEER_STAR"}))["awardCandidates"]
     hours = [float(c["volunteerHours"]) for c in people]
-    assert hours and hours == sorted(hours, reverse=True)
+    assert hours
+    assert hours == sorted(hours, reverse=True)
     assert all(c["person"] is not None for c in people)
     refused = await as_account("building-head").errors(
         CANDIDATES, {"unit": unit, "kind": "VOLUNTEER_STAR"}

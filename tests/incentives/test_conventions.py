@@ -41,8 +41,8 @@ async def test_households_sign_the_version_in_force_once(
     assert before["convention"]["version"] == 1
     households = before["conventionCoverage"]["households"]
 
-    adopted = (await head(ADOPT, {"input": {"buildingId": building, "title": "公约（修订）",
-                                              "text": "我的楼栋我清洁，我的楼栋我爱护。"}}))  # fmt: skip
+    revised = {"buildingId": building, "title": "公约（修订）", "text": "我的楼栋我爱护。"}
+    adopted = await head(ADOPT, {"input": revised})
     convention = adopted["adoptConvention"]["convention"]
     assert convention["version"] == 2
     fresh = (await resident(COVERAGE, {"b": building}))["node"]["conventionCoverage"]

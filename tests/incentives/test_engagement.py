@@ -114,7 +114,8 @@ PROJECT = f"""mutation($input: CreateImprovementProjectInput!) {{
 FUND = f"""mutation($input: AddProjectFundingInput!) {{ addProjectFunding(input: $input) {{
   project {{ fundingTotal funding {{ source amountYuan }} }} {ERRORS} }} }}"""
 COMPLETE = f"""mutation($input: CompleteImprovementProjectInput!) {{
-  completeImprovementProject(input: $input) {{ project {{ completedOn afterEvidence }} {ERRORS} }} }}"""
+  completeImprovementProject(input: $input) {{
+    project {{ completedOn afterEvidence }} {ERRORS} }} }}"""
 LIAISON = f"""mutation($input: AddLiaisonInput!) {{ addLiaison(input: $input) {{
   liaison {{ id kind name shop {{ id }} workUnit {{ id }} }} {ERRORS} }} }}"""
 
@@ -176,7 +177,11 @@ async def test_points_expire_by_the_city_s_rule(
     as_account: Signed, session: AsyncSession, demo: DemoCity
 ) -> None:
     assert {"incentives.expire_points", "incentives.expire_redemptions"} <= set(JOBS)
-    rule = "mutation($m: Int!) { setPointsExpiry(input: { months: $m }) { rule { months } " + ERRORS + " } }"
+    rule = (
+        "mutation($m: Int!) { setPointsExpiry(input: { months: $m }) { rule { months } "
+        + ERRORS
+        + " } }"
+    )
     assert errors((await as_account("community-admin")(rule, {"m": 12}))["setPointsExpiry"]) == [
         ("FORBIDDEN", None)
     ]

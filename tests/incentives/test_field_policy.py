@@ -264,11 +264,7 @@ def client_for(
 
 @pytest.mark.parametrize(
     ("c", "field"),
-    [
-        pytest.param(c, f, id=f"{c.name}.{f}")
-        for c in CASES
-        for f in FIELD_POLICY[c.type_name]
-    ],
+    [pytest.param(c, f, id=f"{c.name}.{f}") for c in CASES for f in FIELD_POLICY[c.type_name]],
 )
 async def test_field_access(
     c: Case,

@@ -95,7 +95,10 @@ async def test_a_council_decides_three_petitions_and_opens_a_task(
         statuses.append(found["status"])
         step = found["timeline"][-1]
         assert step["action"] == decision["petitionAction"]
-        assert step["note"] == f"楼栋共治会「十二月楼栋共治会」(2026-12-05) 决定: {decision['decision']}"
+        assert (
+            step["note"]
+            == f"楼栋共治会「十二月楼栋共治会」(2026-12-05) 决定: {decision['decision']}"
+        )
         assert step["actor"]["id"] == gid("Person", demo.admins[next(iter(demo.admins))].id)
     assert statuses == ["ACCEPTED", "REJECTED", "ESCALATED"]
 
@@ -114,11 +117,16 @@ async def test_a_council_decides_three_petitions_and_opens_a_task(
     assert decided["outcome"] == "TASK_CREATED"
     task = decided["task"]
     assert (task["status"], task["version"]) == ("OPEN", 1)
-    seen = (await head(f"""query($id: ID!) {{ node(id: $id) {{ ... on LivelihoodTask {{
-        allowedActions }} }} }}""", {"id": task["id"]}))["node"]
+    seen = (
+        await head(
+            """query($id: ID!) { node(id: $id) { ... on LivelihoodTask {
+        allowedActions } } }""",
+            {"id": task["id"]},
+        )
+    )["node"]
     assert seen["allowedActions"] == ["CANCEL", "COMPLETE", "START"]
-    started = (await head(TASK, {"input": {"id": task["id"], "action": "START",
-                                            "expectedVersion": 1}}))["actOnLivelihoodTask"]  # fmt: skip
+    start = {"id": task["id"], "action": "START", "expectedVersion": 1}
+    started = (await head(TASK, {"input": start}))["actOnLivelihoodTask"]
     assert started["task"]["status"] == "IN_PROGRESS"
     no_result = {"id": task["id"], "action": "COMPLETE", "expectedVersion": 2}
     assert errors((await head(TASK, {"input": no_result}))["actOnLivelihoodTask"]) == [
@@ -130,8 +138,13 @@ async def test_a_council_decides_three_petitions_and_opens_a_task(
     assert (done["status"], done["result"]) == ("DONE", "充电棚已投用")
     assert done["doneAt"] is not None
     assert [e["toStatus"] for e in done["timeline"]] == ["OPEN", "IN_PROGRESS", "DONE"]
-    assert (await resident(f"""query($id: ID!) {{ node(id: $id) {{ ... on LivelihoodTask {{
-        status }} }} }}""", {"id": task["id"]}))["node"] == {"status": "DONE"}
+    assert (
+        await resident(
+            """query($id: ID!) { node(id: $id) { ... on LivelihoodTask {
+        status } } }""",
+            {"id": task["id"]},
+        )
+    )["node"] == {"status": "DONE"}
 
 
 async def test_a_decision_moves_a_petition_only_as_its_maker_may(
@@ -171,12 +184,13 @@ async def test_meetings_are_held_where_they_belong(
 ) -> None:
     admin, resident = as_account("community-admin"), as_account("resident")
     base = {"title": "议事", "heldAt": "2026-12-05T10:00:00+08:00", "place": "议事厅"}
+    building = gid("Building", demo.building.id)
     cases: list[tuple[GraphQLClient, dict[str, Any], list[tuple[str, str | None]]]] = [
         (resident, base | {"kind": "BUILDING_COUNCIL",
                            "buildingId": gid("Building", demo.building.id)}, [("FORBIDDEN", None)]),
         (admin, base | {"kind": "BUILDING_COUNCIL", "orgUnitId": gid("OrgUnit", demo.renheyuan.id)},
          [("INVALID_PARENT_KIND", "orgUnitId")]),
-        (admin, base | {"kind": "JOINT_CONFERENCE", "buildingId": gid("Building", demo.building.id)},
+        (admin, base | {"kind": "JOINT_CONFERENCE", "buildingId": building},
          [("INVALID_PARENT_KIND", "buildingId")]),
         (admin, base | {"kind": "JOINT_CONFERENCE", "orgUnitId": gid("OrgUnit", demo.street.id)},
          [("FORBIDDEN", None)]),
@@ -186,9 +200,7 @@ async def test_meetings_are_held_where_they_belong(
     for client, values, expected in cases:
         payload = (await client(CREATE, {"input": values}))["createMeeting"]
         assert errors(payload) == expected, values
-    elsewhere = await submitted(
-        resident, await petition_input(session, demo)
-    )
+    elsewhere = await submitted(resident, await petition_input(session, demo))
     other_building = base | {
         "kind": "BUILDING_COUNCIL",
         "buildingId": gid("Building", demo.building_with_history.id),

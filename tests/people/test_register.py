@@ -17,7 +17,8 @@ ERRORS = "errors { code field message }"
 UPDATE = f"""mutation($input: UpdatePersonInput!) {{ updatePerson(input: $input) {{
   person {{ id name phone isElderly healthNotes }} {ERRORS} }} }}"""
 MOVE = f"""mutation($input: MovePersonInput!) {{ movePerson(input: $input) {{
-  person {{ id household {{ id }} householdHistory {{ household {{ id }} startedAt endedAt reason }} }}
+  person {{ id household {{ id }}
+            householdHistory {{ household {{ id }} startedAt endedAt reason }} }}
   {ERRORS} }} }}"""
 END_PAIRING = f"""mutation($input: EndPairingInput!) {{ endPairing(input: $input) {{
   pairing {{ id endedAt }} {ERRORS} }} }}"""
