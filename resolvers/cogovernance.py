@@ -988,14 +988,13 @@ def engagement_statement(unit_id: int, scope: Any, now: datetime) -> sa.Select[A
     signed = count(ConventionSignature, col(ConventionSignature.convention_id).in_(in_force))
     redeemed_points = (
         sa.select(sa.func.coalesce(sa.func.sum(col(PointsEntry.points)), 0))
+        .select_from(PointsEntry)
+        .join(Redemption, col(Redemption.id) == col(PointsEntry.source_id))
         .where(
             col(PointsEntry.kind) == "REDEEMED",
             col(PointsEntry.source_type) == "REDEMPTION",
-            col(PointsEntry.source_id).in_(
-                sa.select(col(Redemption.id)).where(
-                    col(Redemption.path).op("<@")(node.path), *scope(Redemption)
-                )
-            ),
+            col(Redemption.path).op("<@")(node.path),
+            *scope(Redemption),
         )
         .scalar_subquery()
     )

@@ -23,7 +23,7 @@ IDS_QUERY = """query($id: ID!) { node(id: $id) { ... on Building {
     head { id pairings { id } }
     headPosition { id }
     grid2: grid { parent { pairedWorkUnits { id workUnit { id } } } }
-    roleModels { id } publicityWall { id } convention { id }
+    roleModels { id } publicityWall { id } convention { id signatures { id } }
     liaisons { id pavilion { id } shop { id offers { id } } }
 } } }"""
 #: Incentives, recognition and co-governance, from 仁和苑 and 五里碑.
@@ -77,6 +77,7 @@ async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, s
         "RoleModel": b["roleModels"][0]["id"],
         "WallPost": b["publicityWall"][0]["id"],
         "Convention": b["convention"]["id"],
+        "ConventionSignature": b["convention"]["signatures"][0]["id"],
         "Liaison": b["liaisons"][0]["id"],
         "LiaisonPavilion": b["liaisons"][0]["pavilion"]["id"],
         "Shop": b["liaisons"][0]["shop"]["id"],
