@@ -3,17 +3,14 @@ city's petitions in every status, what the backfill derives equals what the code
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.db import database_name, make_engine, with_database
+from models.db import make_engine
 from models.migrate import alembic_config, upgrade
 from seeds.demo import seed_demo
 from seeds.petitions import seed_demo_petitions
@@ -25,29 +22,13 @@ STAGES = """SELECT petition_id, seq, round, level, owner_path::text, owner_org_u
               FROM petition_stage ORDER BY petition_id, seq"""
 
 
-def _admin(uri: str, statement: sql.Composed) -> None:
-    with psycopg.connect(with_database(uri, "postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
-@pytest.fixture
-async def scratch(database_uri: str) -> AsyncIterator[str]:
-    """A database of its own: migrations go down and up in it."""
-    name = sql.Identifier(f"{database_name(database_uri)}_clocks")
-    _admin(database_uri, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-    _admin(database_uri, sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        yield with_database(database_uri, f"{database_name(database_uri)}_clocks")
-    finally:
-        _admin(database_uri, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-
-
 def _read(uri: str) -> tuple[list[Any], list[Any]]:
     with psycopg.connect(uri) as conn:
         return conn.execute(PETITIONS).fetchall(), conn.execute(STAGES).fetchall()
 
 
-async def test_backfilled_clocks_equal_the_recorded_ones(scratch: str) -> None:
+async def test_backfilled_clocks_equal_the_recorded_ones(scratch_database: str) -> None:
+    scratch = scratch_database
     upgrade(scratch)
     engine = make_engine(scratch, pool_size=1)
     try:
