@@ -50,6 +50,7 @@ from models.people import (
 )
 from seeds import builders, names
 from seeds.builders import PositionFields
+from seeds.incentives import seed_demo_incentives
 
 SEED = 2024
 
@@ -617,6 +618,7 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
     await demo.staff()
     admins = await demo.admins()
     await demo.insert_held()
+    await seed_demo_incentives(session, _pk(demo.pinned[0].building))
 
     units = demo.units
     main = demo.pinned[0]
