@@ -24,7 +24,7 @@ EXPLAIN = """query($id: ID!, $fields: [String!]) { explainAccess(personId: $id, 
 SCALARS = [
     f
     for f in FIELD_POLICY["Person"]
-    if f not in ("household", "partyOrganisation", "positions", "pairings")
+    if f not in ("household", "householdHistory", "partyOrganisation", "positions", "pairings")
 ]
 
 
