@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 import models.petitions  # noqa: F401  (petitions, micro-wishes, the points ledger)
-from models import audit, identity, org, people
+from models import audit, figures, identity, live, org, people  # noqa: F401  (display figures, the live event log)
 
 metadata = SQLModel.metadata
 

@@ -54,6 +54,7 @@ from models.petitions import (
     RatingValue,
 )
 from resolvers.errors import DomainError, ErrorCode, not_found
+from resolvers.live import Topic, announce
 from resolvers.loaders import Loaders
 from resolvers.org import by_column, clean_text, get_row, under_building, under_org_unit
 from resolvers.pagination import Page, PageArgs
@@ -641,8 +642,9 @@ async def _record(
 ) -> None:
     """A timeline entry; the reporter of an anonymous petition is recorded as `by_reporter`."""
     by_reporter = actor_person_id is not None and actor_person_id == petition.reporter_id
-    await session.execute(
-        sa.insert(PetitionEvent).values(
+    event_id = await session.scalar(
+        sa.insert(PetitionEvent)
+        .values(
             petition_id=petition.id,
             action=action,
             from_status=from_status,
@@ -657,7 +659,9 @@ async def _record(
             path=petition.path,
             at=now,
         )
+        .returning(col(PetitionEvent.id))
     )
+    await announce(session, Topic.PETITION, int(event_id), petition.path)
 
 
 def _transition_error(petition: Petition, action: Action) -> DomainError:

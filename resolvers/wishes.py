@@ -24,6 +24,7 @@ from models.org import Building, OrgKind, OrgUnit
 from models.people import Person, Position, Role
 from models.petitions import MicroWish, MicroWishEvent, WishAction, WishStatus
 from resolvers.errors import DomainError, ErrorCode, not_found
+from resolvers.live import Topic, announce
 from resolvers.loaders import Loaders
 from resolvers.org import by_column, clean_text, get_row, under_org_unit
 from resolvers.pagination import Page, PageArgs
@@ -158,8 +159,9 @@ async def _record(
     note: str | None,
     now: datetime,
 ) -> None:
-    await session.execute(
-        sa.insert(MicroWishEvent).values(
+    event_id = await session.scalar(
+        sa.insert(MicroWishEvent)
+        .values(
             wish_id=wish.id,
             action=action,
             from_status=from_status,
@@ -170,7 +172,9 @@ async def _record(
             path=wish.path,
             at=now,
         )
+        .returning(col(MicroWishEvent.id))
     )
+    await announce(session, Topic.WISH, int(event_id), wish.path)
 
 
 def _conflict(wish: MicroWish, expected_version: int) -> DomainError:

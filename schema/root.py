@@ -16,7 +16,7 @@ from models import org as mo
 from models import people as mp
 from models import petitions as mpet
 from resolvers.errors import DomainError, ErrorCode
-from schema import identity, metrics, org, people, petitions
+from schema import figures, identity, metrics, org, people, petitions, subscriptions
 from schema.context import Info
 from schema.extensions import PreparedDocument, RequestTransaction
 from schema.relay import Node, from_global_id
@@ -85,6 +85,7 @@ Query = merge_types(
         people.PeopleQuery,
         petitions.PetitionQuery,
         metrics.MetricsQuery,
+        figures.FiguresQuery,
     ),
 )
 Mutation = merge_types(
@@ -109,6 +110,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=subscriptions.Subscription,
     extensions=[PreparedDocument, RequestTransaction],
     types=[
         org.OrgUnitNode,
