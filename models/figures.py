@@ -8,8 +8,8 @@ come the triggers and the full recompute, installed by migration 0005 and re-ins
 `ensure_figures` (run by every `migrate`) whenever the declarations change. Adding a figure is
 one entry here.
 
-`figure_count` holds one row per (org-unit path, figure): the rows under that node matching
-the figure. Statement-level triggers with transition tables fold each statement's inserted,
+`figure_count` holds one row per (node, figure): the rows under that node (an org unit's path)
+matching the figure. Statement-level triggers with transition tables fold each statement's inserted,
 deleted and updated rows (an update that moves a row counts -1 at its old path and +1 at the
 new one) into the counts of every org-unit prefix of the row's `path`, so COPY and bulk
 updates cost one aggregate each, and a figures query for any node reads a handful of rows.
@@ -131,9 +131,13 @@ BY_KEY: dict[str, Figure] = {f.key: f for f in FIGURES}
 
 
 class FigureCount(SQLModel, table=True):
+    """Keyed by `node`, not `path`: moving a subtree re-paths every `path` column in one
+    statement each (`resolvers.org.move_org_unit`), while these counts move with the rows
+    they count, through the triggers."""
+
     __tablename__ = "figure_count"
 
-    path: str = Field(sa_column=sa.Column(Ltree(), primary_key=True))
+    node: str = Field(sa_column=sa.Column(Ltree(), primary_key=True))
     figure: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
     n: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
 
@@ -143,7 +147,7 @@ class FigureMember(SQLModel, table=True):
 
     __tablename__ = "figure_member"
 
-    path: str = Field(sa_column=sa.Column(Ltree(), primary_key=True))
+    node: str = Field(sa_column=sa.Column(Ltree(), primary_key=True))
     figure: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
     member: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True))
     n: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
@@ -199,7 +203,7 @@ def _hits(figures: list[Figure], source: str, delta: str) -> str:
 
 _NOTIFY = (
     f" SELECT count(pg_notify('{FIGURES_CHANNEL}', x.path::text)) INTO notified"
-    " FROM (SELECT DISTINCT path FROM done) x;"
+    " FROM (SELECT DISTINCT node AS path FROM done) x;"
 )
 
 
@@ -208,10 +212,10 @@ def _plain_statement(figures: list[Figure], changed: str) -> str:
         f"WITH changed AS ({changed}),"
         f" hits AS ({_hits(figures, 'changed', 'c.figure_delta')}"
         " HAVING sum(c.figure_delta) <> 0),"
-        " done AS (INSERT INTO figure_count AS fc (path, figure, n)"
+        " done AS (INSERT INTO figure_count AS fc (node, figure, n)"
         " SELECT figure_prefix, figure_key, figure_delta FROM hits ORDER BY 1, 2"
-        " ON CONFLICT (path, figure) DO UPDATE SET n = fc.n + excluded.n"
-        " RETURNING fc.path)" + _NOTIFY
+        " ON CONFLICT (node, figure) DO UPDATE SET n = fc.n + excluded.n"
+        " RETURNING fc.node)" + _NOTIFY
     )
 
 
@@ -220,19 +224,19 @@ def _distinct_statement(figures: list[Figure], changed: str) -> str:
         f"WITH changed AS ({changed}),"
         f" members AS ({_hits(figures, 'changed', 'c.figure_delta')}"
         " HAVING sum(c.figure_delta) <> 0),"
-        " moved AS (INSERT INTO figure_member AS fm (path, figure, member, n)"
+        " moved AS (INSERT INTO figure_member AS fm (node, figure, member, n)"
         " SELECT figure_prefix, figure_key, figure_member, figure_delta FROM members"
         " ORDER BY 1, 2, 3"
-        " ON CONFLICT (path, figure, member) DO UPDATE SET n = fm.n + excluded.n"
-        " RETURNING fm.path, fm.figure, fm.member, fm.n),"
-        " counted AS (SELECT m.path, m.figure,"
+        " ON CONFLICT (node, figure, member) DO UPDATE SET n = fm.n + excluded.n"
+        " RETURNING fm.node, fm.figure, fm.member, fm.n),"
+        " counted AS (SELECT m.node, m.figure,"
         " sum((m.n > 0)::int - ((m.n - x.figure_delta) > 0)::int) AS dn"
-        " FROM moved m JOIN members x ON x.figure_prefix = m.path"
+        " FROM moved m JOIN members x ON x.figure_prefix = m.node"
         " AND x.figure_key = m.figure AND x.figure_member = m.member GROUP BY 1, 2),"
-        " done AS (INSERT INTO figure_count AS fc (path, figure, n)"
-        " SELECT path, figure, dn FROM counted WHERE dn <> 0 ORDER BY 1, 2"
-        " ON CONFLICT (path, figure) DO UPDATE SET n = fc.n + excluded.n"
-        " RETURNING fc.path)" + _NOTIFY
+        " done AS (INSERT INTO figure_count AS fc (node, figure, n)"
+        " SELECT node, figure, dn FROM counted WHERE dn <> 0 ORDER BY 1, 2"
+        " ON CONFLICT (node, figure) DO UPDATE SET n = fc.n + excluded.n"
+        " RETURNING fc.node)" + _NOTIFY
     )
 
 
@@ -289,14 +293,14 @@ def _recompute_function() -> str:
         for group in _groups(figures):
             hits = _hits(group, table, "1")
             if group[0].distinct is None:
-                statements.append(f"INSERT INTO figure_count (path, figure, n) {hits};")
+                statements.append(f"INSERT INTO figure_count (node, figure, n) {hits};")
             else:
                 distinct_keys += [f.key for f in group]
-                statements.append(f"INSERT INTO figure_member (path, figure, member, n) {hits};")
+                statements.append(f"INSERT INTO figure_member (node, figure, member, n) {hits};")
     if distinct_keys:
         keys = ", ".join(f"'{k}'" for k in distinct_keys)
         statements.append(
-            "INSERT INTO figure_count (path, figure, n) SELECT path, figure, count(*)"
+            "INSERT INTO figure_count (node, figure, n) SELECT node, figure, count(*)"
             f" FROM figure_member WHERE figure IN ({keys}) AND n > 0 GROUP BY 1, 2;"
         )
     body = "\n    ".join(statements)

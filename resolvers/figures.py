@@ -36,8 +36,8 @@ async def counts_under(loaders: Loaders, paths: Sequence[str]) -> dict[str, dict
     if not paths:
         return found
     rows = await loaders.fetch(
-        sa.select(FigureCount.path, col(FigureCount.figure), col(FigureCount.n)).where(
-            col(FigureCount.path).in_([sa.cast(sa.literal(p), Ltree()) for p in paths])
+        sa.select(FigureCount.node, col(FigureCount.figure), col(FigureCount.n)).where(
+            col(FigureCount.node).in_([sa.cast(sa.literal(p), Ltree()) for p in paths])
         )
     )
     for path, figure, n in rows:

@@ -231,10 +231,15 @@ class DisplayFigures:
 
     @strawberry.field(
         description=f"Petitions submitted per period, the last `count` (at most {MAX_TREND}) "
-        "up to the current one. Displays read months, quarters and years."
+        "up to the one holding `ending` (default: today, China time). Displays read months, "
+        "quarters and years."
     )
     async def trend(
-        self, info: Info, unit: rm.PeriodUnit = rm.PeriodUnit.MONTH, count: int = 12
+        self,
+        info: Info,
+        unit: rm.PeriodUnit = rm.PeriodUnit.MONTH,
+        count: int = 12,
+        ending: date | None = None,
     ) -> list[TrendPoint]:
         actor = info.context.actor
         if not 1 <= count <= MAX_TREND:
@@ -244,7 +249,7 @@ class DisplayFigures:
             raise DomainError(
                 ErrorCode.VALIDATION, "displays read months, quarters and years", "unit"
             )
-        periods = rf.trend_periods(unit, count, datetime.now(CHINA).date())
+        periods = rf.trend_periods(unit, count, ending or datetime.now(CHINA).date())
         key = (permission_key(actor), "trend", self.row.id, unit, count, periods[-1].start)
 
         async def compute() -> list[TrendPoint]:

@@ -121,18 +121,18 @@ def upgrade() -> None:
     op.execute(IDENTITY)
     op.create_table(
         "figure_count",
-        sa.Column("path", Ltree(), nullable=False),
+        sa.Column("node", Ltree(), nullable=False),
         sa.Column("figure", sa.Text(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("path", "figure"),
+        sa.PrimaryKeyConstraint("node", "figure"),
     )
     op.create_table(
         "figure_member",
-        sa.Column("path", Ltree(), nullable=False),
+        sa.Column("node", Ltree(), nullable=False),
         sa.Column("figure", sa.Text(), nullable=False),
         sa.Column("member", sa.BigInteger(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("path", "figure", "member"),
+        sa.PrimaryKeyConstraint("node", "figure", "member"),
     )
     op.create_table(
         "figure_definition",
