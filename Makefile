@@ -16,7 +16,7 @@ AUDIT_STAMP := $(AUDIT)/node_modules/.package-lock.json
 WS_CLIENT := tests/live/graphql_ws
 WS_CLIENT_STAMP := $(WS_CLIENT)/node_modules/.package-lock.json
 
-.PHONY: run test lint format schema seed-city migrate bench bench-inprocess clean-data lock
+.PHONY: run test lint format schema seed-city migrate bench bench-inprocess bench-live clean-data lock
 
 # A changed lock (or pyproject) rebuilds the venv from scratch: nothing stale survives.
 $(STAMP): pyproject.toml $(LOCK)
@@ -79,6 +79,10 @@ bench: $(STAMP) $(PGL)/node_modules/.package-lock.json
 # The earlier in-process latency bench (no network, no PostGraphile) against .data/.
 bench-inprocess: $(STAMP)
 	$(PY) -m bench.inprocess
+
+# Live data at city scale (figures, polling screens, subscriptions) on .data-bench/.
+bench-live: $(STAMP)
+	$(PY) -m bench.live $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data

@@ -1,12 +1,11 @@
 """Display figures: the maintained counts of a node (`models.figures`), petition trends, and
-a per-process cache for the figures computed from petitions (rates, trends, rankings), which
-change only when a petition does.
+a per-process cache of them all, which change only when the counts or a petition do.
 
 The counts are read from `figure_count` (one indexed lookup per node), so a figures query for
 the whole city reads a handful of rows. Rates, trends and rankings are computed by the metrics
-resolvers over the petitions themselves; the cache keeps each answer until a petition under
-the node's tree changes (every app instance hears every change: `resolvers.live`) or a minute
-passes (due times and response limits run out with the clock alone).
+resolvers over the petitions themselves. The cache keeps each answer until what it was
+computed from changes (every app instance hears every change: `resolvers.live`) or a minute
+passes (due times and response limits run out with the clock alone); see `FiguresCache`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -35,11 +34,13 @@ async def counts_under(loaders: Loaders, paths: Sequence[str]) -> dict[str, dict
     found: dict[str, dict[str, int]] = {p: {f.key: 0 for f in FIGURES} for p in paths}
     if not paths:
         return found
-    rows = await loaders.fetch(
-        sa.select(FigureCount.node, col(FigureCount.figure), col(FigureCount.n)).where(
+    statement = cast(
+        "sa.Select[Any]",
+        sa.select(col(FigureCount.node), col(FigureCount.figure), col(FigureCount.n)).where(
             col(FigureCount.node).in_([sa.cast(sa.literal(p), Ltree()) for p in paths])
-        )
+        ),
     )
+    rows = await loaders.fetch(statement)
     for path, figure, n in rows:
         if figure in found[str(path)]:
             found[str(path)][str(figure)] = int(n)
@@ -74,7 +75,8 @@ async def petition_trend(
     unit = periods[0].unit.value.lower()
     local = sa.func.timezone(CHINA.key, col(Petition.submitted_at))
     bucket = sa.cast(sa.func.date_trunc(unit, local), sa.Date).label("bucket")
-    rows = await loaders.fetch(
+    statement = cast(
+        "sa.Select[Any]",
         sa.select(
             bucket,
             sa.func.count().label("submitted"),
@@ -86,8 +88,9 @@ async def petition_trend(
             col(Petition.submitted_at) < until,
             *loaders.count_scope(Petition),
         )
-        .group_by(bucket)
+        .group_by(bucket),
     )
+    rows = await loaders.fetch(statement)
     by_start = {r.bucket: (int(r.submitted), int(r.closed)) for r in rows}
     return [TrendPoint(p, *by_start.get(p.start, (0, 0))) for p in periods]
 
@@ -102,37 +105,59 @@ class _Entry:
     generation: int
 
 
+class Source:
+    """What a cached answer is computed from, and so which changes make it stale."""
+
+    COUNTS = "counts"  # the maintained counts (NOTIFY live_figures)
+    PETITIONS = "petitions"  # the petitions themselves (every petition event)
+
+
 @dataclass
 class FiguresCache:
-    """Answers computed from petitions, by (who may see what, what was asked).
+    """Display figures by (who may see what, what was asked), per app instance.
 
-    `generation` moves on every petition change this instance hears of; an entry from an
-    older generation, or older than `ttl`, is computed again (once, however many screens ask
-    at the same time). Only an instance that is listening caches: without the listener it
-    would not hear of changes.
+    Each source has a generation that moves on every change this instance hears of. An
+    entry of an older generation, or older than `ttl`, is computed again, once however many
+    screens ask at the same time; but an entry computed from petitions is kept for
+    `min_age[PETITIONS]` seconds whatever happens (rates, trends and rankings are decided over
+    a year's table: two seconds for the whole city), so a busy city does not recompute them
+    on every step of every case. Only an instance that is listening caches: without the
+    listener it would not hear of changes.
     """
 
     ttl: float = 60.0
+    min_age: dict[str, float] = field(
+        default_factory=lambda: {Source.COUNTS: 0.0, Source.PETITIONS: 30.0}
+    )
     clock: Callable[[], float] = time.monotonic
     listening: Callable[[], bool] = lambda: False
-    generation: int = 0
+    generations: dict[str, int] = field(
+        default_factory=lambda: {Source.COUNTS: 0, Source.PETITIONS: 0}
+    )
     entries: dict[Hashable, _Entry] = field(default_factory=dict)
     running: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
     max_entries: int = 10_000
 
-    def changed(self) -> None:
-        self.generation += 1
+    def changed(self, source: str) -> None:
+        self.generations[source] += 1
 
-    async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+    def _fresh(self, source: str, found: _Entry | None) -> bool:
+        if found is None:
+            return False
+        age = self.clock() - found.at
+        current = found.generation == self.generations[source]
+        return age < self.min_age[source] or (current and age < self.ttl)
+
+    async def get(self, source: str, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
         if not self.listening():
             return await compute()
+        key = (source, key)
         found = self.entries.get(key)
-        now = self.clock()
-        if found is not None and found.generation == self.generation and now - found.at < self.ttl:
+        if found is not None and self._fresh(source, found):
             return found.value
         running = self.running.get(key)
         if running is None:
-            generation = self.generation
+            generation = self.generations[source]
 
             async def fill() -> Any:
                 value = await compute()
@@ -151,6 +176,6 @@ class FiguresCache:
 CACHE: ContextVar[FiguresCache | None] = ContextVar("figures_cache", default=None)
 
 
-async def cached(key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+async def cached(source: str, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
     cache = CACHE.get()
-    return await (cache.get(key, compute) if cache is not None else compute())
+    return await (cache.get(source, key, compute) if cache is not None else compute())

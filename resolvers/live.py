@@ -93,13 +93,16 @@ async def backlog(
     Refused when the log no longer holds everything after `after` (purged: older than the
     retention) or when more than `limit` were missed: the client reloads and starts afresh.
     """
-    horizon = await session.scalar(sa.select(col(LiveHorizon.seq)).where(LiveHorizon.id == 1))
+    horizon = await session.scalar(sa.select(col(LiveHorizon.seq)).where(col(LiveHorizon.id) == 1))
     if after < int(horizon or 0):
         raise ResumeRefused("the events after this cursor are older than the resume window")
     rows = (
         await session.execute(
             sa.select(
-                col(LiveEvent.seq), col(LiveEvent.topic), col(LiveEvent.source_id), LiveEvent.path
+                col(LiveEvent.seq),
+                col(LiveEvent.topic),
+                col(LiveEvent.source_id),
+                col(LiveEvent.path),
             )
             .where(
                 col(LiveEvent.seq) > after,
@@ -112,7 +115,7 @@ async def backlog(
     ).all()
     if len(rows) > limit:
         raise ResumeRefused(f"more than {limit} events were missed")
-    return [Event(int(s), str(t), int(i), str(p)) for s, t, i, p in rows]
+    return [Event(int(s or 0), str(t), int(i), str(p)) for s, t, i, p in rows]
 
 
 async def latest_seq(session: AsyncSession) -> int:
@@ -137,7 +140,7 @@ async def purge(session: AsyncSession, older_than: datetime, batch: int = 10_000
     if top:
         await session.execute(
             sa.update(LiveHorizon)
-            .where(LiveHorizon.id == 1)
+            .where(col(LiveHorizon.id) == 1)
             .values(seq=sa.func.greatest(col(LiveHorizon.seq), top))
         )
     return len(gone)
@@ -202,6 +205,7 @@ class Hub:
         self._pace: dict[str, _Pace] = {}
         self._identity: list[Callable[[str, str], None]] = []
         self._every: list[Sink] = []
+        self._counts: list[Callable[[], None]] = []
         self._reconnected: list[Callable[[], None]] = []
         self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -243,6 +247,10 @@ class Hub:
     def on_event(self, sink: Sink) -> None:
         """`sink(event)` for every event, whatever its place."""
         self._every.append(sink)
+
+    def on_counts(self, sink: Callable[[], None]) -> None:
+        """`sink()` whenever maintained counts changed somewhere (or may have)."""
+        self._counts.append(sink)
 
     def on_reconnect(self, sink: Callable[[], None]) -> None:
         """Called after the listener reconnected (identity notices may have been missed)."""
@@ -332,7 +340,7 @@ class Hub:
                     self.dsn, timeout=10, server_settings={"application_name": LISTENER_NAME}
                 )
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, gone=lost: gone.set())
                 for channel in (EVENTS_CHANNEL, FIGURES_CHANNEL, IDENTITY_CHANNEL):
                     await conn.add_listener(channel, self._notified)
                 if first:
@@ -342,6 +350,8 @@ class Hub:
                     self.stats.reconnects += 1
                     for sink in self._reconnected:
                         sink()
+                    for counted in self._counts:
+                        counted()
                     self.figures_changed("*")
                 self.stats.connected = True
                 self._listening.set()
@@ -397,12 +407,14 @@ class Hub:
                 Event(int(data["seq"]), str(data["topic"]), int(data["id"]), str(data["path"]))
             )
         elif channel == FIGURES_CHANNEL:
+            for sink in self._counts:
+                sink()
             self.figures_changed(payload)
         elif channel == IDENTITY_CHANNEL:
             kind, _, value = payload.partition(":")
-            for sink in self._identity:
+            for told in self._identity:
                 try:
-                    sink(kind, value)
+                    told(kind, value)
                 except Exception:
                     log.exception("a live identity watcher failed")
 

@@ -661,6 +661,7 @@ async def _record(
         )
         .returning(col(PetitionEvent.id))
     )
+    assert event_id is not None
     await announce(session, Topic.PETITION, int(event_id), petition.path)
 
 

@@ -174,6 +174,7 @@ async def _record(
         )
         .returning(col(MicroWishEvent.id))
     )
+    assert event_id is not None
     await announce(session, Topic.WISH, int(event_id), wish.path)
 
 

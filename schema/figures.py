@@ -10,8 +10,9 @@ count through the small-cell rules of `permissions.aggregates`, decided in the s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 
@@ -114,15 +115,17 @@ async def _figures(info: Info, unit: mo.OrgUnit) -> list[FigureValue]:
     loaders = info.context.loaders
     path = unit.path or ""
     if not for_display(actor):
-        counts = (await rf.counts_under(loaders, [path]))[path]
+        kept = (await rf.counts_under(loaders, [path]))[path]
         return [FigureValue(key=_camel(f.key), label=f.label, counted=f.counted,
-                            value=counts[f.key]) for f in FIGURES]  # fmt: skip
+                            value=kept[f.key]) for f in FIGURES]  # fmt: skip
     root = display_root(actor, path) or path
     layout, paths = await ra._org_layout(loaders, root, [(path, False)])
     ids = sorted(paths)
     counts = await rf.counts_under(loaders, [paths[i] for i in ids])
     measures, lines = _people_measures()
-    values = {(i, None, m): counts[paths[i]][m] for i in ids for m in measures}
+    values: dict[tuple[Hashable, Hashable, str], int] = {
+        (i, None, m): counts[paths[i]][m] for i in ids for m in measures
+    }
     assert unit.id is not None
     withheld = withheld_by_unit(
         values,
@@ -148,6 +151,12 @@ def _this(unit: rm.PeriodUnit) -> CalendarPeriodInput:
     return CalendarPeriodInput(unit=unit, containing=datetime.now(CHINA).date())
 
 
+def _cell(
+    actor: Actor, values: Mapping[Any, int], hidden: frozenset[Any], cell: tuple[Any, ...]
+) -> int | None:
+    return displayed(actor, values.get(cell, 0), withheld=cell in hidden)
+
+
 async def _display_trend(
     info: Info, unit: mo.OrgUnit, periods: list[rm.CalendarPeriod]
 ) -> list[TrendPoint]:
@@ -167,7 +176,8 @@ async def _display_trend(
             children=False,
             as_of=utcnow(),
         )
-        assert table.time is not None and unit.id is not None
+        assert table.time is not None
+        assert unit.id is not None
         hidden = hidden_cells(
             table.values,
             Tree(table.org.root, table.org.children),
@@ -176,17 +186,12 @@ async def _display_trend(
             Tree(table.time.root, table.time.children, exact=True),
         )
         cell = table.cells[unit.id]
-
-        def count(period: rm.CalendarPeriod, measure: str, cell: int = cell) -> int | None:
-            value = table.values.get((cell, period, measure), 0)
-            return displayed(actor, value, withheld=(cell, period, measure) in hidden)
-
         found += [
             TrendPoint(
                 unit=p.unit,
                 start=p.start,
-                submitted=count(p, "submitted"),
-                closed=count(p, "closed"),
+                submitted=_cell(actor, table.values, hidden, (cell, p, "submitted")),
+                closed=_cell(actor, table.values, hidden, (cell, p, "closed")),
             )
             for p in wanted
         ]
@@ -210,7 +215,11 @@ class DisplayFigures:
         "order a screen shows them. Displays read petition counts per period (`petitions`)."
     )
     async def figures(self, info: Info) -> list[FigureValue]:
-        return await _figures(info, self.row)
+        key = (permission_key(info.context.actor), "figures", self.row.id)
+        found: list[FigureValue] = await rf.cached(
+            rf.Source.COUNTS, key, lambda: _figures(info, self.row)
+        )
+        return found
 
     @strawberry.field(
         description="Petitions submitted in a calendar period under the node (default: this "
@@ -224,6 +233,7 @@ class DisplayFigures:
         key = (permission_key(info.context.actor), "petitions", self.row.id, asked.unit,
                asked.containing)  # fmt: skip
         found: PetitionMetrics = await rf.cached(
+            rf.Source.PETITIONS,
             key,
             lambda: metrics_of(info, to_global_id("OrgUnit", self.row.id or 0), period=asked),
         )
@@ -261,7 +271,7 @@ class DisplayFigures:
                            closed=p.closed) for p in points
             ]  # fmt: skip
 
-        found: list[TrendPoint] = await rf.cached(key, compute)
+        found: list[TrendPoint] = await rf.cached(rf.Source.PETITIONS, key, compute)
         return found
 
     @strawberry.field(
@@ -279,6 +289,7 @@ class DisplayFigures:
         key = (permission_key(info.context.actor), "rankings", self.row.id, asked.unit,
                asked.containing, min_rated)  # fmt: skip
         found: list[UnitRanking] = await rf.cached(
+            rf.Source.PETITIONS,
             key,
             lambda: rankings_of(
                 info, to_global_id("OrgUnit", self.row.id or 0), period=asked, min_rated=min_rated

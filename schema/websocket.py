@@ -186,7 +186,8 @@ class Live:
         self._shared: dict[Hashable, asyncio.Future[str | None]] = {}
         self.hub.on_identity(self._identity_changed)
         self.hub.on_reconnect(self._recheck_everyone)
-        self.hub.on_event(lambda _event: self.cache.changed())
+        self.hub.on_event(lambda _event: self.cache.changed(rf.Source.PETITIONS))
+        self.hub.on_counts(lambda: self.cache.changed(rf.Source.COUNTS))
 
     async def start(self) -> None:
         await self.hub.start()
@@ -261,6 +262,7 @@ class Live:
         async with self.executions:
             self.stats.executions += 1
             request_id = f"{connection_id}-{event.seq if event else 'f'}"
+            result: Any
             async with self.sessions() as session:
                 context = Context(session=session, actor=actor, request_id=request_id)
                 context.document = active.document
@@ -460,10 +462,10 @@ class Connection:
     ) -> datetime | None:
         token = authorization.strip().partition(" ")[2].strip()
         if token.startswith(API_TOKEN_PREFIX):
-            found = await session.scalar(
+            expires: datetime | None = await session.scalar(
                 sa.select(col(ApiToken.expires_at)).where(col(ApiToken.id) == actor.token_id)
             )
-            return found
+            return expires
         claims = jwt.decode(token, options={"verify_signature": False})
         self.family = claims.get("sid") if isinstance(claims.get("sid"), str) else None
         return datetime.fromtimestamp(int(claims["exp"]), UTC)

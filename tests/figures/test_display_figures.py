@@ -120,7 +120,7 @@ async def test_a_displays_petitions_trend_and_rankings_are_the_metrics(
                 )
             }
               unitRankings(orgUnitId: $u, period: {month(3)}, minRated: 5) {{ code rank }}
-            }}""",  # fmt: skip
+            }}""",
             {"u": unit},
         )
         figures = data["displayFigures"]
@@ -138,7 +138,8 @@ async def test_a_displays_petitions_trend_and_rankings_are_the_metrics(
 async def test_a_display_reads_no_days_and_no_weeks(display: GraphQLClient, demo: DemoCity) -> None:
     for unit in ("DAY", "WEEK"):
         errors = await display.errors(
-            f'{{ displayFigures(code: "{demo.renheyuan.code}") {{ trend(unit: {unit}) {{ start }} }} }}'
+            f'{{ displayFigures(code: "{demo.renheyuan.code}")'
+            f" {{ trend(unit: {unit}) {{ start }} }} }}"
         )
         assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in errors] == [
             ("VALIDATION", "unit")

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
@@ -187,15 +191,15 @@ class Socket:
             }
         )
 
-    async def receive(self, timeout: float = 10) -> dict[str, Any]:
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+    async def receive(self, within: float = 10) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), within))
         self.frames.append(frame)
         return frame
 
-    async def next(self, sub_id: str, timeout: float = 10) -> dict[str, Any]:
+    async def next(self, sub_id: str, within: float = 10) -> dict[str, Any]:
         """The next `next` payload of `sub_id` (pongs and other ids are skipped)."""
         while True:
-            frame = await self.receive(timeout)
+            frame = await self.receive(within)
             if frame.get("id") != sub_id:
                 continue
             assert frame["type"] == "next", frame
@@ -213,11 +217,11 @@ class Socket:
                 break
         return found
 
-    async def closed(self, timeout: float = 10) -> tuple[int | None, str]:
+    async def closed(self, within: float = 10) -> tuple[int | None, str]:
         """Wait for the server to close; the close code and reason."""
         try:
             while True:
-                await asyncio.wait_for(self.ws.recv(), timeout)
+                await asyncio.wait_for(self.ws.recv(), within)
         except ConnectionClosed as closed:
             received = closed.rcvd
             return (received.code, received.reason) if received else (None, "")
@@ -230,3 +234,24 @@ async def connected(base: str, token: str) -> Socket:
     socket = await Socket.open(base)
     await socket.init(token)
     return socket
+
+
+@contextmanager
+def serving_on(app: FastAPI, port: int) -> Iterator[str]:
+    """Serve `app` on `port` until the block ends (a server restarted on the port its
+    clients know); yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

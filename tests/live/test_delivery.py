@@ -39,10 +39,10 @@ def steps(frames: list[dict[str, Any]], petition_id: str, sub_id: str = "events"
     ]
 
 
-async def until(socket: Socket, petition_id: str, count: int, timeout: float = 10) -> None:
+async def until(socket: Socket, petition_id: str, count: int, within: float = 10) -> None:
     """Read frames until `count` events of the petition have arrived."""
     while len(steps(socket.frames, petition_id)) < count:
-        await socket.receive(timeout)
+        await socket.receive(within)
 
 
 async def watch(base: str, token: str, under: str, after: str | None = None) -> Socket:
@@ -138,7 +138,7 @@ async def test_resuming_while_events_keep_coming_misses_and_repeats_nothing(
         socket = await watch(server, admin, under, after=after)
         with contextlib.suppress(TimeoutError):
             while not any(f["type"] == "next" for f in socket.frames):
-                await socket.receive(timeout=1)
+                await socket.receive(within=1)
             frame = next(f for f in socket.frames if f["type"] == "next")
             data = frame["payload"]["data"]["petitionEvents"]
             if data["petition"]["id"] == petition["id"]:
@@ -208,7 +208,7 @@ async def test_the_listener_reconnects_and_catches_up_when_its_connection_is_los
     assert killed >= 1
     async with httpx.AsyncClient(base_url=base) as http:
         petition = await submit(http, city.token("resident"), under)  # perhaps while away
-        await until(socket, petition["id"], 1, timeout=15)
+        await until(socket, petition["id"], 1, within=15)
     assert hub.stats.reconnects >= 1
     await socket.close()
 

@@ -37,10 +37,7 @@ def node_modules() -> str:
 
 async def lines(process: asyncio.subprocess.Process) -> list[dict[str, Any]]:
     assert process.stdout is not None
-    found: list[dict[str, Any]] = []
-    async for raw in process.stdout:
-        found.append(json.loads(raw))
-    return found
+    return [json.loads(raw) async for raw in process.stdout]
 
 
 async def test_the_graphql_ws_client_subscribes_receives_and_completes(

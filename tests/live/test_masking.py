@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from graphql import GraphQLObjectType
+from sqlmodel import col
 
 from models.audit import AuditEntry
 from models.identity import TokenRole
@@ -105,10 +107,10 @@ async def test_masks_hold_and_full_reads_are_audited(
     async with city.engine.connect() as conn:
         reads = (
             await conn.execute(
-                sa.select(AuditEntry.row_ids, AuditEntry.fields).where(
-                    AuditEntry.actor_person_id == city.demo.building_head.id,
-                    AuditEntry.object_type == "Person",
-                    AuditEntry.action == "READ",
+                sa.select(col(AuditEntry.row_ids), col(AuditEntry.fields)).where(
+                    col(AuditEntry.actor_person_id) == city.demo.building_head.id,
+                    col(AuditEntry.object_type) == "Person",
+                    col(AuditEntry.action) == "READ",
                 )
             )
         ).all()
@@ -157,7 +159,9 @@ async def test_the_display_feed_shows_what_the_policy_lets_it_show(
     assert item["grid"] in {g.name for g in grid.values()}
     assert from_global_id(item["id"])[0] == "LiveEvent"
     await display.close()
-    fields = schema._schema.type_map["DisplayFeedItem"].fields  # type: ignore[union-attr]
+    feed_item = schema._schema.type_map["DisplayFeedItem"]
+    assert isinstance(feed_item, GraphQLObjectType)
+    fields = feed_item.fields
     assert set(fields) == DISPLAY_FEED_FIELDS
 
 

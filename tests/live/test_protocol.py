@@ -113,7 +113,7 @@ async def test_a_token_that_expires_while_connected_closes_the_connection(
     almost = city.token("community-admin", now=utcnow() - ACCESS_TTL + timedelta(seconds=2))
     socket = await connected(server, almost)
     await socket.subscribe("1", EVENTS, renheyuan(city))
-    assert await socket.closed(timeout=10) == (4403, "Forbidden: the credentials expired")
+    assert await socket.closed(within=10) == (4403, "Forbidden: the credentials expired")
 
 
 async def test_a_second_connection_init_closes_with_4429(server: str, city: LiveCity) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.identity import Account, TokenRole
 from resolvers.identity import hash_password
@@ -102,9 +103,8 @@ async def test_a_replayed_refresh_token_closes_the_connections_of_its_chain(
         refresh = (
             f"mutation($i: RefreshSessionInput!) {{ refreshSession(input: $i) {{ {SESSION} }} }}"
         )
-        rotated = (await anonymous_gql(http, refresh, {"i": {"refreshToken": first["refreshToken"]}}))[
-            "refreshSession"
-        ]  # fmt: skip
+        given = {"i": {"refreshToken": first["refreshToken"]}}
+        rotated = (await anonymous_gql(http, refresh, given))["refreshSession"]
         socket = await watching(server, rotated["accessToken"], city)
         replay = await anonymous_gql(http, refresh, {"i": {"refreshToken": first["refreshToken"]}})
         assert [e["code"] for e in replay["refreshSession"]["errors"]] == ["UNAUTHENTICATED"]
@@ -144,14 +144,14 @@ async def test_a_disabled_account_is_disconnected(server: str, city: LiveCity, m
     socket = await watching(server, session["accessToken"], city)
     async with city.engine.begin() as conn:
         await conn.execute(
-            sa.update(Account).where(Account.phone == member).values(disabled_at=sa.func.now())
+            sa.update(Account).where(col(Account.phone) == member).values(disabled_at=sa.func.now())
         )
     try:
         assert (await socket.closed())[0] == 4403
     finally:
         async with city.engine.begin() as conn:
             await conn.execute(
-                sa.update(Account).where(Account.phone == member).values(disabled_at=None)
+                sa.update(Account).where(col(Account.phone) == member).values(disabled_at=None)
             )
 
 
