@@ -62,6 +62,9 @@ class Settings:
     pool_size: int
     #: request limits set in the environment (LIMIT_VARIABLES), by `Limits` field name
     limits: dict[str, int] = field(default_factory=dict)
+    #: APP_STRICT=1 (the test suite): a programming slip the app would survive fails loudly
+    #: (an error naming no input field, a code its domain does not declare)
+    strict: bool = False
 
     @property
     def production(self) -> bool:
@@ -114,4 +117,5 @@ def get_settings() -> Settings:
         lookup_hash_key=base64.b64decode(values["lookup_hash_key"] or ""),
         pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
         limits=_limit_overrides(),
+        strict=os.environ.get("APP_STRICT") == "1",
     )

@@ -1,15 +1,10 @@
-"""Petitions (诉求), their categories and due times, timeline, ratings (一事一评), the points
-ledger, and micro-wishes (微心愿) with their own timeline.
+"""Petitions (诉求), their categories and due times, timeline and ratings (一事一评).
 
 A petition belongs to a place (a building, or an org unit for a place without building) and
 carries its ltree `path`; it is owned by a node of the administrative tree (`owner_level`,
 `owner_path`), starting at the lowest level whose remit covers its category and moving one
 level up per escalation. Its lifecycle is a transition table in `resolvers.petitions`; every
 change bumps `version` (optimistic concurrency) and writes a `petition_event` row.
-
-The points ledger (`points_entry`) lives here until an incentives module owns it: it is
-append-only (the database refuses UPDATE, DELETE and TRUNCATE) and has no `path` (it belongs to
-a person; a move of the tree must never need to rewrite it).
 """
 
 from __future__ import annotations
@@ -136,30 +131,6 @@ class RatingValue(enum.StrEnum):
     SATISFIED = "SATISFIED"
     BASICALLY_SATISFIED = "BASICALLY_SATISFIED"
     UNSATISFIED = "UNSATISFIED"
-
-
-class PointsKind(enum.StrEnum):
-    EARNED = "EARNED"
-    REDEEMED = "REDEEMED"
-
-
-class WishStatus(enum.StrEnum):
-    POSTED = "POSTED"
-    PUBLISHED = "PUBLISHED"
-    CLAIMED = "CLAIMED"
-    FULFILLED = "FULFILLED"
-    CONFIRMED = "CONFIRMED"
-    CANCELLED = "CANCELLED"
-
-
-class WishAction(enum.StrEnum):
-    POST = "POST"  # the first timeline entry only
-    PUBLISH = "PUBLISH"
-    CLAIM = "CLAIM"
-    RELEASE = "RELEASE"
-    FULFIL = "FULFIL"
-    CONFIRM = "CONFIRM"
-    CANCEL = "CANCEL"
 
 
 def _levels_check(column: str) -> str:
@@ -359,102 +330,5 @@ class PetitionRating(SQLModel, table=True):
     rating: RatingValue = enum_column(RatingValue)
     comment: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     resolved_level: Level = enum_column(Level)
-    path: str | None = ltree_column()
-    at: datetime = timestamp()
-
-
-class PointsEntry(SQLModel, table=True):
-    """The incentive points ledger: append-only; a source credits a person at most once."""
-
-    __tablename__ = "points_entry"
-    __table_args__ = (
-        sa.Index("ix_points_entry_person", "person_id", "at"),
-        sa.Index("ix_points_entry_source", "source_type", "source_id"),
-        sa.Index(
-            "uq_points_entry_earned_once",
-            "source_type",
-            "source_id",
-            "person_id",
-            unique=True,
-            postgresql_where=sa.text("kind = 'EARNED'"),
-        ),
-        sa.CheckConstraint("points > 0", name="ck_points_entry_positive"),
-    )
-
-    id: int | None = pk()
-    person_id: int = fk("person.id", index=False)
-    kind: PointsKind = enum_column(PointsKind)
-    points: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
-    source_type: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    source_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    at: datetime = timestamp()
-
-
-class MicroWish(SQLModel, table=True):
-    """微心愿: a resident's small wish on the wall of a building or a community."""
-
-    __tablename__ = "micro_wish"
-    __table_args__ = (
-        sa.Index("ix_micro_wish_path", "path", postgresql_using="gist"),
-        sa.Index("ix_micro_wish_status", "status"),
-        sa.CheckConstraint(
-            "(org_unit_id IS NULL) <> (building_id IS NULL)", name="ck_micro_wish_one_place"
-        ),
-        sa.CheckConstraint(
-            "(status IN ('CLAIMED', 'FULFILLED', 'CONFIRMED')) = (claimant_id IS NOT NULL)"
-            " OR status = 'CANCELLED'",
-            name="ck_micro_wish_claimant",
-        ),
-        sa.CheckConstraint("version > 0", name="ck_micro_wish_version"),
-    )
-
-    id: int | None = pk()
-    title: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    description: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    building_id: int | None = fk("building.id", nullable=True)
-    org_unit_id: int | None = fk("org_unit.id", nullable=True)
-    path: str | None = ltree_column()
-    resident_id: int = fk("person.id")
-    recorded_by_id: int | None = fk("person.id", nullable=True, index=False)
-    status: WishStatus = enum_column(WishStatus)
-    version: int = Field(
-        default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1")
-    )
-    claimant_id: int | None = fk("person.id", nullable=True)
-    evidence: list[str] = text_array()
-    evidence_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    thanks: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    cancel_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    posted_at: datetime = timestamp()
-    published_at: datetime | None = timestamp(nullable=True, default_now=False)
-    claimed_at: datetime | None = timestamp(nullable=True, default_now=False)
-    fulfilled_at: datetime | None = timestamp(nullable=True, default_now=False)
-    confirmed_at: datetime | None = timestamp(nullable=True, default_now=False)
-    cancelled_at: datetime | None = timestamp(nullable=True, default_now=False)
-    status_changed_at: datetime = timestamp()
-
-
-class MicroWishEvent(SQLModel, table=True):
-    __tablename__ = "micro_wish_event"
-    __table_args__ = (
-        sa.Index("ix_micro_wish_event_path", "path", postgresql_using="gist"),
-        sa.Index("ix_micro_wish_event_wish", "wish_id", "id"),
-    )
-
-    id: int | None = pk()
-    wish_id: int = Field(
-        sa_column=sa.Column(
-            sa.BigInteger, sa.ForeignKey("micro_wish.id", ondelete="CASCADE"), nullable=False
-        )
-    )
-    action: WishAction = enum_column(WishAction)
-    from_status: WishStatus | None = enum_column(
-        WishStatus, check="ck_micro_wish_event_from_status", nullable=True
-    )
-    to_status: WishStatus = enum_column(WishStatus, check="ck_micro_wish_event_to_status")
-    actor_person_id: int | None = fk("person.id", nullable=True, index=False)
-    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     path: str | None = ltree_column()
     at: datetime = timestamp()

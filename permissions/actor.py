@@ -53,6 +53,8 @@ class Actor:
     grants: tuple[Grant, ...] = field(default_factory=tuple)
     #: people a resident may reach: building head, liaison, grid worker of their place
     contact_ids: frozenset[int] = frozenset()
+    #: a Party member (党员), whatever positions they hold
+    party_member: bool = False
 
     @classmethod
     def system(cls) -> Actor:

@@ -1,4 +1,4 @@
-"""Who may act on petitions and micro-wishes, as data.
+"""Who may act on petitions, as data.
 
 Handling follows the owner: a petition owned at a level is handled by the actors whose
 grant over the owner's node gives one of that level's handler relations (a community
@@ -10,13 +10,27 @@ through the resident's rating; closing unrated only through the scheduler.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
-from models.petitions import Level, PetitionAction, WishAction
+from models.petitions import Level, PetitionAction
 from permissions.actor import Actor, is_under
+from permissions.policy import VISIBLE, FieldRule
 from permissions.roles import Relation
+from permissions.rules import (
+    ActionTable,
+    Acts,
+    As,
+    CityAdmin,
+    LivesAt,
+    Party,
+    any_of,
+    over,
+)
+from permissions.scope import Reach
 
 R = Relation
 A = PetitionAction
+P = Party
 
 #: Relations (over the owner's node) that handle petitions owned at each level.
 HANDLERS: dict[Level, frozenset[Relation]] = {
@@ -27,112 +41,59 @@ HANDLERS: dict[Level, frozenset[Relation]] = {
     Level.DISTRICT: frozenset({R.ADMIN}),
 }
 
-#: Actions the owner's handlers may take.
-BY_HANDLERS: frozenset[PetitionAction] = frozenset(
-    {
-        A.ACCEPT,
-        A.REJECT,
-        A.MARK_DUPLICATE,
-        A.ASSIGN,
-        A.ACKNOWLEDGE,
-        A.START,
-        A.RESOLVE,
-        A.DECLARE_NOT_RESOLVABLE,
-        A.RETURN,
-        A.ESCALATE,
-    }
-)
-#: Actions the assignee may take on a petition assigned to them.
-BY_ASSIGNEE: frozenset[PetitionAction] = frozenset(
-    {A.ACKNOWLEDGE, A.START, A.RESOLVE, A.DECLARE_NOT_RESOLVABLE, A.RETURN, A.ESCALATE}
-)
-
 #: Relations (over the place) that may record a petition or wish for a resident.
 RECORDERS: frozenset[Relation] = frozenset({R.BUILDING_STAFF, R.GRID, R.SERVICE, R.ADMIN})
 
-#: Relations (over the wish's place) that publish, release or cancel wishes on a wall.
-WALL_KEEPERS: frozenset[Relation] = frozenset({R.BUILDING_STAFF, R.GRID, R.ADMIN})
-BY_WALL_KEEPERS: frozenset[WishAction] = frozenset(
-    {WishAction.PUBLISH, WishAction.RELEASE, WishAction.CANCEL}
-)
 
-#: Who edits categories and due times: they are city-wide.
-CATEGORY_EDITORS: frozenset[Relation] = frozenset({R.ADMIN})
-
-
-def _holds(actor: Actor, relations: frozenset[Relation], path: str | None) -> bool:
+def holds(actor: Actor, relations: frozenset[Relation], path: str | None) -> bool:
+    """A grant giving one of `relations` over the place at `path`."""
     if path is None:
         return False
     return any(g.relation in relations and is_under(path, g.path) for g in actor.grants)
 
 
-def may_handle(
-    actor: Actor,
-    action: PetitionAction,
-    *,
-    owner_level: Level,
-    owner_path: str | None,
-    assignee_id: int | None,
-) -> bool:
-    if actor.unrestricted:
-        return True
-    if action in BY_HANDLERS and _holds(actor, HANDLERS[owner_level], owner_path):
-        return True
-    return action in BY_ASSIGNEE and assignee_id is not None and actor.person_id == assignee_id
+def petition_parties(actor: Actor, petition: Any) -> frozenset[Party]:
+    found: set[Party] = set()
+    if holds(actor, HANDLERS[petition.owner_level], petition.owner_path):
+        found.add(P.HANDLER)
+    me = actor.person_id
+    if me is not None and me == petition.assignee_id:
+        found.add(P.ASSIGNEE)
+    if me is not None and me == petition.reporter_id:
+        found.add(P.REPORTER)
+    return frozenset(found)
 
 
-def may_record_for(actor: Actor, place_path: str | None) -> bool:
-    """Staff recording a petition or wish on a resident's behalf at a place they serve."""
-    return actor.unrestricted or _holds(actor, RECORDERS, place_path)
+_BY_HANDLERS = frozenset({P.HANDLER})
+_HANDS_ON = frozenset({P.HANDLER, P.ASSIGNEE})
 
-
-def lives_at(actor: Actor, place_path: str | None) -> bool:
-    """A resident submitting for themselves: the place is their building or above it."""
-    home = actor.household_path
-    return home is not None and place_path is not None and is_under(home, place_path)
-
-
-def may_keep_wall(actor: Actor, action: WishAction, place_path: str | None) -> bool:
-    return actor.unrestricted or (
-        action in BY_WALL_KEEPERS and _holds(actor, WALL_KEEPERS, place_path)
-    )
-
-
-def may_edit_categories(actor: Actor) -> bool:
-    return actor.unrestricted or actor.city_admin
-
-
-def may_rate(actor: Actor, reporter_id: int | None) -> bool:
-    """一事一评: only the resident whose petition it is rates it."""
-    return actor.person_id is not None and actor.person_id == reporter_id
-
-
-#: Wish steps a person takes for themselves; the resolver checks the finer rule of each
-#: (who may claim, that only the claimant fulfils, that the resident or recorder confirms).
-BY_THE_PEOPLE_CONCERNED: frozenset[WishAction] = frozenset(
-    {WishAction.CLAIM, WishAction.FULFIL, WishAction.CONFIRM}
+#: Who takes each action through `transitionPetition` (CLOSE, REOPEN and CLOSE_UNRATED are
+#: not here: only a rating or the scheduler takes them).
+PETITION_ACTIONS: ActionTable[PetitionAction] = ActionTable(
+    {
+        A.ACCEPT: _BY_HANDLERS,
+        A.REJECT: _BY_HANDLERS,
+        A.MARK_DUPLICATE: _BY_HANDLERS,
+        A.ASSIGN: _BY_HANDLERS,
+        A.ACKNOWLEDGE: _HANDS_ON,
+        A.START: _HANDS_ON,
+        A.RESOLVE: _HANDS_ON,
+        A.DECLARE_NOT_RESOLVABLE: _HANDS_ON,
+        A.RETURN: _HANDS_ON,
+        A.ESCALATE: _HANDS_ON,
+    },
+    petition_parties,
 )
 
-
-def may_act_on_wish(
-    actor: Actor,
-    action: WishAction,
-    *,
-    place_path: str | None,
-    claimant_id: int | None,
-    resident_id: int,
-    recorded_by_id: int | None,
-) -> bool:
-    if actor.unrestricted:
-        return True
-    if actor.person_id is None:
-        return False
-    concerned = (
-        action in BY_THE_PEOPLE_CONCERNED
-        or (action is WishAction.RELEASE and actor.person_id == claimant_id)
-        or (action is WishAction.CANCEL and actor.person_id in (resident_id, recorded_by_id))
-    )
-    return concerned or may_keep_wall(actor, action, place_path)
+_PLACE = ("building_id", "org_unit_id")
+#: A resident files their own petition where they live; staff record one for a resident at
+#: a place they serve.
+SUBMIT_PETITION = any_of(LivesAt(on=_PLACE, person="reporter_id"), over(*RECORDERS, on=_PLACE))
+TRANSITION_PETITION = Acts(PETITION_ACTIONS)
+#: 一事一评: only the resident whose petition it is rates it.
+RATE_PETITION = As(frozenset({P.REPORTER}), petition_parties)
+#: Categories and due times are city-wide.
+EDIT_CATEGORIES = CityAdmin()
 
 
 class FeedbackView(enum.Enum):
@@ -164,13 +125,46 @@ FEEDBACK_CASE_READERS: frozenset[Relation] = frozenset(
 FEEDBACK_HANDLERS: frozenset[Relation] = HANDLERS[Level.BUILDING]
 
 
+def lives_at(actor: Actor, place_path: str | None) -> bool:
+    """A resident of the place: their household is at or under it."""
+    home = actor.household_path
+    return home is not None and place_path is not None and is_under(home, place_path)
+
+
 def feedback_view(actor: Actor, building_path: str | None) -> FeedbackView | None:
     """The view of a building's report an actor gets; None: refused (displays read no
     building reports: their counts are too small to show)."""
-    if actor.unrestricted or _holds(actor, FEEDBACK_HANDLERS, building_path):
+    if actor.unrestricted or holds(actor, FEEDBACK_HANDLERS, building_path):
         return FeedbackView.CASES
     if lives_at(actor, building_path):
         return FeedbackView.BOARD
-    if _holds(actor, FEEDBACK_CASE_READERS, building_path):
+    if holds(actor, FEEDBACK_CASE_READERS, building_path):
         return FeedbackView.CASES
     return None
+
+
+#: How rows of petitions are reached: their handlers and integrators under their place, and
+#: the resident and the assignee of each case.
+ROW_SCOPE: dict[str, Reach] = {
+    "petition": Reach.CASE,
+    "petition_event": Reach.CASE,
+    "petition_rating": Reach.CASE,
+    "petition_category": Reach.PUBLIC,
+    "petition_due_time": Reach.PUBLIC,
+}
+
+#: A petition is its reporter's.
+SUBJECTS: dict[str, str] = {"Petition": "reporter_id"}
+
+FIELD_RULES: dict[tuple[str, str], FieldRule] = {
+    # an anonymous petition's reporter is known to nobody but the reporter, anywhere
+    ("Petition", "reporter"): FieldRule(full=VISIBLE, concealed_by="anonymous"),
+}
+
+RELATION_PATHS: dict[tuple[str, str], tuple[str, str] | None] = {
+    ("Petition", "reporter"): None,  # concealed when anonymous by its rule above
+    ("Petition", "recordedBy"): None,
+    ("Petition", "assignee"): None,
+    ("PetitionEvent", "actor"): None,
+    ("PetitionEvent", "assignee"): None,
+}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from permissions.actor import Actor
-from permissions.masking import mask_id_card, mask_name, mask_phone, mask_room
+from permissions.registry import Collected
 from permissions.roles import Relation
 
 
@@ -33,14 +33,21 @@ CARERS = frozenset({R.SELF, R.HOUSEHOLD, R.BUILDING_STAFF, R.GRID})
 
 @dataclass(frozen=True)
 class FieldRule:
-    """Who sees a field in full and who masked; `personal` full reads are audited."""
+    """Who sees a field in full and who masked; `personal` full reads are audited.
+
+    `concealed_by` names a flag of the row (a petition's `anonymous`): while it is set, the
+    field is the row's subject's alone (SELF), whatever the other relations.
+    """
 
     full: frozenset[Relation]
     masked: frozenset[Relation] = frozenset()
     personal: bool = False
     mask: Callable[[Any], Any] | None = None  # None: a masked value reads as null
+    concealed_by: str | None = None
 
-    def access(self, relations: set[Relation]) -> Access:
+    def access(self, relations: set[Relation], row: Any = None) -> Access:
+        if self.concealed_by is not None and getattr(row, self.concealed_by, True):
+            return Access.FULL if Relation.SELF in relations else Access.DENIED
         if self.personal:
             relations = relations - {Relation.OTHER}
         if relations & self.full:
@@ -67,112 +74,20 @@ MEMBERSHIP = FieldRule(full=VISIBLE - {R.INTEGRATOR})
 #: Which Party member looks after which household (1+N): not for a resident's contacts.
 PAIRING = FieldRule(full=VISIBLE - {R.CONTACT})
 
-FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
-    "Person": {
-        "id": public(),
-        "createdAt": public(),
-        "name": personal(VISIBLE - {R.INTEGRATOR}, {R.INTEGRATOR}, mask_name),
-        "gender": personal(VISIBLE - {R.CONTACT}),
-        "phone": personal(CARERS | {R.CONTACT}, {R.SERVICE, R.ADMIN, R.INTEGRATOR}, mask_phone),
-        "idCardNumber": personal(
-            {R.SELF}, {R.HOUSEHOLD, R.BUILDING_STAFF, R.GRID, R.ADMIN, R.INTEGRATOR}, mask_id_card
-        ),
-        "birthDate": personal(
-            {R.SELF, R.HOUSEHOLD, R.GRID}, {R.BUILDING_STAFF, R.SERVICE, R.ADMIN, R.INTEGRATOR}
-        ),
-        # an exact age is a birth date to the year: full only where the birth date is
-        "age": personal({R.SELF, R.HOUSEHOLD, R.GRID}, {R.BUILDING_STAFF, R.SERVICE, R.ADMIN}),
-        "ageBand": personal(VISIBLE - {R.CONTACT}),
-        "isPartyMember": personal(VISIBLE),
-        "isVeteran": personal(VISIBLE),
-        "isRenter": personal(VISIBLE - {R.CONTACT}),
-        "isElderly": personal(CARERS | {R.SERVICE, R.ADMIN}),
-        "livesAlone": personal(CARERS | {R.SERVICE, R.ADMIN}),
-        "healthNotes": personal(CARERS, {R.ADMIN}),
-        # integrators may not regroup people into households (members are denied to them)
-        "household": FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR}),
-        "partyOrganisation": public(),
-        "positions": public(),
-        "pairings": PAIRING,
-    },
-    "Household": {
-        "id": public(),
-        "createdAt": public(),
-        "unit": public(),
-        "room": personal(CARERS, {R.SERVICE, R.ADMIN, R.INTEGRATOR}, mask_room),
-        "tenure": public(),
-        "building": public(),
-        "members": MEMBERSHIP,
-        "centralHousehold": public(),
-    },
-    # a central household names a Party member and the household they live in: membership
-    "CentralHousehold": {
-        "id": public(),
-        "building": public(),
-        "household": public(),
-        "partyMember": MEMBERSHIP,
-        "designatedAt": public(),
-        "endedAt": public(),
-    },
-    # a 1+N pairing names a Party member and a household they look after
-    "Pairing": {
-        "id": public(),
-        "startedAt": public(),
-        "endedAt": public(),
-        "partyMember": PAIRING,
-        "household": PAIRING,
-    },
-}
-
-#: Every field leading from one type to a Person or a Household, with the relation of the
-#: policy (type, field) it reveals and may never exceed, on any path, for any actor: a
-#: relation denied in one place is denied everywhere. None: the field reveals nothing the
-#: target's own guarded fields do not already govern (a role holder, a case's people, the
-#: subject of a mutation). A schema test walks every path and fails on a field missing here.
-RELATION_PATHS: dict[tuple[str, str], tuple[str, str] | None] = {
-    ("Household", "members"): ("Household", "members"),
-    ("Person", "household"): ("Person", "household"),
-    ("CentralHousehold", "partyMember"): ("Household", "members"),
-    ("CentralHousehold", "household"): None,  # the household side: public, the person guarded
-    ("Pairing", "partyMember"): ("Person", "pairings"),
-    ("Pairing", "household"): ("Person", "pairings"),
-    ("Building", "head"): None,
-    ("Building", "residents"): None,
-    ("Building", "households"): None,
-    ("OrgUnit", "residents"): None,
-    ("PartyOrganisation", "members"): None,
-    ("Position", "person"): None,
-    ("Petition", "reporter"): None,  # hidden when anonymous by the petitions resolvers
-    ("Petition", "recordedBy"): None,
-    ("Petition", "assignee"): None,
-    ("PetitionEvent", "actor"): None,
-    ("PetitionEvent", "assignee"): None,
-    ("MicroWish", "resident"): None,
-    ("MicroWish", "claimant"): None,
-    ("Query", "people"): None,
-    ("Viewer", "person"): None,  # oneself
-    ("Viewer", "household"): None,
-    ("AccountPayload", "person"): None,
-    ("PersonPayload", "person"): None,
-    ("HouseholdPayload", "household"): None,
-}
-
-#: Fields an admin or grid worker may reveal in full for a stated purpose (audited).
-REVEALABLE: dict[str, tuple[str, ...]] = {
-    "Person": ("phone", "idCardNumber", "birthDate", "healthNotes"),
-    "Household": ("room",),
-}
-#: Relations allowed to use revealPersonalData at all.
-REVEALERS = frozenset({R.ADMIN, R.GRID})
+#: The union of every domain's tables (see `permissions.registry`).
+SUBJECTS: Collected[str, str] = Collected("SUBJECTS")
+FIELD_POLICY: Collected[str, dict[str, FieldRule]] = Collected("FIELD_POLICY")
+FIELD_RULES: Collected[tuple[str, str], FieldRule] = Collected("FIELD_RULES")
+RELATION_PATHS: Collected[tuple[str, str], tuple[str, str] | None] = Collected("RELATION_PATHS")
 
 
 def rule(type_name: str, field: str) -> FieldRule | None:
-    return FIELD_POLICY.get(type_name, {}).get(field)
+    return FIELD_POLICY.get(type_name, {}).get(field) or FIELD_RULES.get((type_name, field))
 
 
-def decide(type_name: str, field: str, relations: set[Relation]) -> Access:
+def decide(type_name: str, field: str, relations: set[Relation], row: Any = None) -> Access:
     found = rule(type_name, field)
-    return found.access(relations) if found else Access.DENIED
+    return found.access(relations, row) if found else Access.DENIED
 
 
 def row_relations(actor: Actor, *, serving: bool = True) -> set[Relation]:

@@ -17,9 +17,8 @@ from sqlmodel import col
 
 from models.base import Ltree
 from models.people import Role
-from models.petitions import MicroWish, WishStatus
 from permissions.actor import Actor, ActorKind
-from permissions.petitions import WALL_KEEPERS
+from permissions.registry import Collected
 from permissions.roles import Relation
 
 
@@ -31,14 +30,16 @@ def under(path_column: Any, paths: tuple[str, ...]) -> sa.ColumnElement[bool]:
     """`path <@ ANY(paths)`: one GiST-indexable predicate."""
     if not paths:
         return sa.false()
-    return path_column.op("<@")(ltree_array(paths))  # type: ignore[no-any-return]
+    found: sa.ColumnElement[bool] = path_column.op("<@")(ltree_array(paths))
+    return found
 
 
 def above(path_column: Any, paths: tuple[str, ...]) -> sa.ColumnElement[bool]:
     """The row's path is an ancestor-or-self of one of `paths` (`paths <@ path`)."""
     if not paths:
         return sa.false()
-    return ltree_array(paths).op("<@")(path_column)  # type: ignore[no-any-return]
+    found: sa.ColumnElement[bool] = ltree_array(paths).op("<@")(path_column)
+    return found
 
 
 class Reach(enum.Enum):
@@ -55,29 +56,8 @@ class Reach(enum.Enum):
     PUBLIC = "public"  # any identified actor (no path: e.g. work units)
 
 
-ROW_SCOPE: dict[str, Reach] = {
-    "person": Reach.PERSON,
-    "household": Reach.PERSONAL,
-    "pairing": Reach.PERSONAL,
-    "central_household": Reach.PERSONAL,
-    "building": Reach.PLACE,
-    "position": Reach.PLACE,
-    "party_organisation": Reach.PLACE,
-    "work_unit_pairing": Reach.PLACE,
-    "org_unit": Reach.TREE,
-    "work_unit": Reach.PUBLIC,
-    "api_token": Reach.ADMIN,
-    "account": Reach.ADMIN,
-    "audit_log": Reach.CITY,
-    "petition": Reach.CASE,
-    "petition_event": Reach.CASE,
-    "petition_rating": Reach.CASE,
-    "petition_category": Reach.PUBLIC,
-    "petition_due_time": Reach.PUBLIC,
-    "micro_wish": Reach.PLACE,
-    "micro_wish_event": Reach.PLACE,
-    "points_entry": Reach.LEDGER,
-}
+#: How each table is reached, as its domain's permissions module declares it.
+ROW_SCOPE: Collected[str, Reach] = Collected("ROW_SCOPE")
 
 _NOT_DISPLAY = tuple(r for r in Relation if r != Relation.DISPLAY)
 
@@ -99,23 +79,8 @@ class Private:
     via: str | None = None
 
 
-#: 微心愿 drafts are private: an unpublished (POSTED) or cancelled wish is its author's, its
-#: recorder's and the wall keepers' business only, not the neighbours' nor the claimants'.
-_WISH_DRAFTS = Private(
-    statuses=frozenset({WishStatus.POSTED, WishStatus.CANCELLED}),
-    owners=("resident_id", "recorded_by_id"),
-    keepers=WALL_KEEPERS,
-)
-PRIVATE_WHILE: dict[str, Private] = {
-    "micro_wish": _WISH_DRAFTS,
-    "micro_wish_event": Private(
-        statuses=_WISH_DRAFTS.statuses,
-        owners=_WISH_DRAFTS.owners,
-        keepers=_WISH_DRAFTS.keepers,
-        parent=MicroWish,
-        via="wish_id",
-    ),
-}
+#: Statuses in which a row is its owners' only, as its domain declares them.
+PRIVATE_WHILE: Collected[str, Private] = Collected("PRIVATE_WHILE")
 
 
 def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
@@ -174,7 +139,8 @@ def _contacts(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     """The building head, liaison and grid worker of a resident's own place."""
     if not actor.contact_ids:
         return sa.false()
-    return model.id.in_(sorted(actor.contact_ids))  # type: ignore[no-any-return]
+    found: sa.ColumnElement[bool] = model.id.in_(sorted(actor.contact_ids))
+    return found
 
 
 def countable(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.audit import AuditAction, AuditEntry
-from resolvers.loaders import Loaders
-from resolvers.pagination import Page, PageArgs
+from resolvers.pagination import Listing, Ordering, desc
 
 
 @dataclass(frozen=True)
@@ -172,14 +170,9 @@ class AuditFilter:
             found.append(col(AuditEntry.at) < self.until)
         return found
 
+    def ordering(self) -> Ordering:
+        return NEWEST_FIRST
 
-async def audit_page(loaders: Loaders, args: PageArgs, f: AuditFilter) -> Page[AuditEntry]:
-    loader = loaders.pages(
-        "audit_log",
-        AuditEntry,
-        partition=None,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda _: (sa.desc(col(AuditEntry.at)), sa.desc(col(AuditEntry.id))),
-    )
-    page: Page[AuditEntry] = await loader.load((None, args, f))
-    return page
+
+AUDIT_LOG = Listing("audit_log", AuditEntry)
+NEWEST_FIRST = Ordering.of(desc(AuditEntry.at), desc(AuditEntry.id))

@@ -1,36 +1,30 @@
-"""Business errors with stable codes; the schema turns them into `UserError`s or GraphQL errors."""
+"""Business errors with stable codes: the codes every domain shares here, each domain's own
+codes in its module; the schema turns them into the domain's error type or a GraphQL error.
+
+`DomainError.field` names the argument at fault as the business function calls it (its
+python name); the schema layer maps it to the GraphQL name of the input field, so names
+cannot drift from the input types.
+"""
 
 from __future__ import annotations
 
 import enum
 
 
-class ErrorCode(enum.StrEnum):
+class Common(enum.StrEnum):
+    """Codes any operation can answer."""
+
     NOT_FOUND = "NOT_FOUND"
     VALIDATION = "VALIDATION"
-    INVALID_PARENT_KIND = "INVALID_PARENT_KIND"
-    DUPLICATE_CODE = "DUPLICATE_CODE"
-    DUPLICATE = "DUPLICATE"
-    POSITION_CONFLICT = "POSITION_CONFLICT"
-    NOT_EMPTY = "NOT_EMPTY"
-    RETIRED = "RETIRED"
-    ALREADY_ENDED = "ALREADY_ENDED"
-    CYCLE = "CYCLE"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    RATE_LIMITED = "RATE_LIMITED"
     FORBIDDEN = "FORBIDDEN"
-    INVALID_TRANSITION = "INVALID_TRANSITION"
-    VERSION_CONFLICT = "VERSION_CONFLICT"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    ALREADY_RATED = "ALREADY_RATED"
-    ALREADY_CLAIMED = "ALREADY_CLAIMED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class DomainError(Exception):
-    """A refusal the caller can act on: stable `code`, the input `field` at fault, a message."""
+    """A refusal the caller can act on: a stable `code`, the argument at fault, a message."""
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+    def __init__(self, code: enum.StrEnum, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -38,4 +32,8 @@ class DomainError(Exception):
 
 
 def not_found(what: str, field: str | None = None) -> DomainError:
-    return DomainError(ErrorCode.NOT_FOUND, f"{what} not found", field)
+    return DomainError(Common.NOT_FOUND, f"{what} not found", field)
+
+
+def invalid(message: str, field: str | None = None) -> DomainError:
+    return DomainError(Common.VALIDATION, message, field)

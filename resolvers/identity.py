@@ -15,6 +15,7 @@ Password hashing runs on a small dedicated thread pool, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import hmac
 import secrets
@@ -33,7 +34,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from models.base import utcnow
 from models.config import get_settings
@@ -48,11 +49,21 @@ from models.identity import (
     security_settings,
 )
 from models.org import OrgUnit
-from models.people import Person, Position
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.org import clean_text, flush_or_refuse, get_row, refresh_path
+from models.people import Person
+from resolvers.common import clean_text, flush_or_refuse, get_row, refresh_path
+from resolvers.errors import Common, DomainError, invalid
+from resolvers.pagination import Listing
 from resolvers.people import validate_phone
 
+
+class IdentityCode(enum.StrEnum):
+    """Codes of sign-in, accounts and tokens."""
+
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    DUPLICATE = "DUPLICATE"
+
+
+API_TOKENS = Listing("api_tokens", ApiToken)
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=30)
 MIN_PASSWORD = 10
@@ -141,10 +152,10 @@ def phone_key(phone: str) -> bytes:
     return _keyed("sign-in-phone", phone)
 
 
-def check_password_strength(password: str, field: str = "newPassword") -> None:
+def check_password_strength(password: str, field: str = "new_password") -> None:
     if len(password) < MIN_PASSWORD:
         raise DomainError(
-            ErrorCode.VALIDATION, f"a password needs at least {MIN_PASSWORD} characters", field
+            Common.VALIDATION, f"a password needs at least {MIN_PASSWORD} characters", field
         )
 
 
@@ -459,7 +470,7 @@ async def forget_stale_throttles(session: AsyncSession, limit: int = 100) -> Non
 
 
 def invalid_credentials(field: str | None = None) -> DomainError:
-    return DomainError(ErrorCode.INVALID_CREDENTIALS, _INVALID_MESSAGE, field)
+    return DomainError(IdentityCode.INVALID_CREDENTIALS, _INVALID_MESSAGE, field)
 
 
 async def sign_in(session: AsyncSession, attempt: Attempt, password: str) -> Session:
@@ -477,7 +488,7 @@ async def refresh_session(session: AsyncSession, *, refresh_token: str) -> Sessi
         .with_for_update()
     )
     now = utcnow()
-    invalid = DomainError(ErrorCode.UNAUTHENTICATED, "the refresh token is not valid")
+    invalid = DomainError(Common.UNAUTHENTICATED, "the refresh token is not valid")
     if found is None or found.revoked_at is not None or found.expires_at <= now:
         raise invalid
     if found.used_at is not None:
@@ -512,15 +523,15 @@ async def sign_out(session: AsyncSession, *, refresh_token: str) -> RefreshToken
 async def phone_of(session: AsyncSession, account_id: int) -> str:
     phone = await session.scalar(sa.select(col(Account.phone)).where(col(Account.id) == account_id))
     if phone is None:
-        raise DomainError(ErrorCode.UNAUTHENTICATED, "sign in first")
+        raise DomainError(Common.UNAUTHENTICATED, "sign in first")
     return str(phone)
 
 
 def current_password_refusal() -> DomainError:
     return DomainError(
-        ErrorCode.INVALID_CREDENTIALS,
+        IdentityCode.INVALID_CREDENTIALS,
         "the current password is wrong, or there were too many attempts: try again later",
-        "currentPassword",
+        "current_password",
     )
 
 
@@ -544,7 +555,7 @@ async def change_password(session: AsyncSession, account: Account, *, new: str) 
 async def create_account(
     session: AsyncSession, *, person_id: int, phone: str | None, password: str
 ) -> Account:
-    person: Person = await get_row(session, Person, person_id, "person", "personId")
+    person: Person = await get_row(session, Person, person_id, "person", "person_id")
     login = validate_phone(phone or person.phone or "")
     check_password_strength(password, "password")
     account = Account(
@@ -554,7 +565,7 @@ async def create_account(
     await flush_or_refuse(
         session,
         duplicate=DomainError(
-            ErrorCode.DUPLICATE, "this person or phone already has an account", "personId"
+            IdentityCode.DUPLICATE, "this person or phone already has an account", "person_id"
         ),
     )
     return account
@@ -562,7 +573,7 @@ async def create_account(
 
 async def unlock_account(session: AsyncSession, *, account_id: int) -> Account:
     """Lift every back-off on the account's phone, from every address, and clear its count."""
-    account: Account = await get_row(session, Account, account_id, "account", "accountId")
+    account: Account = await get_row(session, Account, account_id, "account", "account_id")
     await session.execute(
         sa.delete(SignInThrottle).where(col(SignInThrottle.phone_key) == phone_key(account.phone))
     )
@@ -626,9 +637,9 @@ async def create_api_token(
     days: int,
     created_by: int | None,
 ) -> IssuedToken:
-    await get_row(session, OrgUnit, org_unit_id, "org unit", "orgUnitId")
+    await get_row(session, OrgUnit, org_unit_id, "org unit", "org_unit_id")
     if not 1 <= days <= 366:
-        raise DomainError(ErrorCode.VALIDATION, "a token lives 1 to 366 days", "days")
+        raise DomainError(Common.VALIDATION, "a token lives 1 to 366 days", "days")
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=clean_text(name, "name"),
@@ -667,6 +678,8 @@ class Principal:
     grants: tuple[tuple[str, str], ...] = ()  # (role, path)
     #: people holding a contact role at the person's household's building, grid or community
     contact_ids: frozenset[int] = frozenset()
+    #: a Party member (党员): some steps (claiming a micro-wish) are theirs without a position
+    party_member: bool = False
     #: the lookup noted the token's use: commit it (a query's own transaction is rolled back)
     wrote: bool = False
 
@@ -679,12 +692,18 @@ async def principal_for_bearer(
     return await _person_principal(session, read_access_token(bearer), contact_roles)
 
 
+def _table(name: str) -> sa.Table:
+    """A table as SQL Core sees it (the lookups below select columns, not rows)."""
+    return SQLModel.metadata.tables[name]
+
+
 def _person_lookup(claims: AccessClaims, contact_roles: frozenset[str]) -> sa.Select[Any]:
     """One statement: the account, whether its session and credentials are still current,
     its person, the person's active grants and the person's contacts."""
-    account, person = Account.__table__, Person.__table__  # type: ignore[attr-defined]
-    position = Position.__table__.alias("held")  # type: ignore[attr-defined]
-    contact = Position.__table__.alias("contact")  # type: ignore[attr-defined]
+    account, person = _table("account"), _table("person")
+    position = _table("position").alias("held")
+    contact = _table("position").alias("contact")
+    refresh = _table("refresh_token")
     current = sa.and_(
         account.c.disabled_at.is_(None), account.c.credential_version == claims.version
     )
@@ -692,9 +711,9 @@ def _person_lookup(claims: AccessClaims, contact_roles: frozenset[str]) -> sa.Se
         current = sa.and_(
             current,
             sa.exists().where(
-                RefreshToken.__table__.c.family == claims.family,  # type: ignore[attr-defined]
-                RefreshToken.__table__.c.account_id == account.c.id,  # type: ignore[attr-defined]
-                RefreshToken.__table__.c.revoked_at.is_(None),  # type: ignore[attr-defined]
+                refresh.c.family == claims.family,
+                refresh.c.account_id == account.c.id,
+                refresh.c.revoked_at.is_(None),
             ),
         )
     grants = (
@@ -725,6 +744,7 @@ def _person_lookup(claims: AccessClaims, contact_roles: frozenset[str]) -> sa.Se
             person.c.id,
             person.c.household_id,
             sa.cast(person.c.path, sa.Text),
+            person.c.is_party_member,
             grants,
             contacts,
         )
@@ -739,10 +759,11 @@ async def _person_principal(
     found = (await session.execute(_person_lookup(claims, contact_roles))).first()
     if found is None or not found[0]:
         raise AuthenticationError("the session has ended or the account is not active")
-    _, person_id, household_id, path, grants, contacts = found
+    _, person_id, household_id, path, party_member, grants, contacts = found
     return Principal(
         kind="PERSON",
         person_id=int(person_id),
+        party_member=bool(party_member),
         account_id=claims.account_id,
         household_path=str(path) if household_id is not None else None,
         grants=tuple(
@@ -755,7 +776,7 @@ async def _person_principal(
 async def _token_principal(session: AsyncSession, secret: str) -> Principal:
     """One statement: find the token and, at most once a minute, note that it was used
     (a write per request would make concurrent requests of one token wait for each other)."""
-    table = ApiToken.__table__  # type: ignore[attr-defined]
+    table = _table("api_token")
     found = (
         sa.select(
             table.c.id,
@@ -814,3 +835,42 @@ async def account_of(session: AsyncSession, person_id: int) -> Account | None:
         sa.select(Account).where(col(Account.person_id) == person_id)
     )
     return account
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """Masked personal data shown in full for a stated purpose (the caller audits it)."""
+
+    person_id: int
+    fields: tuple[str, ...]
+    purpose: str
+    phone: str | None = None
+    id_card_number: str | None = None
+    birth_date: str | None = None
+    health_notes: str | None = None
+
+
+async def reveal(
+    session: AsyncSession, *, person_id: int, fields: list[str], purpose: str
+) -> Revealed:
+    """The values of `fields` of a person; who may see which is decided before."""
+    from models.crypto import decrypt_id_card
+
+    stated = purpose.strip()
+    if len(stated) < 4:
+        raise invalid("state the purpose", "purpose")
+    person = await get_row(session, Person, person_id, "person", "person_id")
+    wanted = tuple(sorted(set(fields)))
+    return Revealed(
+        person_id=person_id,
+        fields=wanted,
+        purpose=clean_text(stated, "purpose", max_length=200),
+        phone=person.phone if "phone" in wanted else None,
+        id_card_number=decrypt_id_card(person.id_card_cipher)
+        if "idCardNumber" in wanted and person.id_card_cipher
+        else None,
+        birth_date=person.birth_date.isoformat()
+        if "birthDate" in wanted and person.birth_date
+        else None,
+        health_notes=person.health_notes if "healthNotes" in wanted else None,
+    )

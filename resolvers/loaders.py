@@ -1,38 +1,69 @@
 """Per-request dataloaders: every relationship is fetched in batches, scoped to the actor.
 
-A loader is built lazily per (model, relation) and lives as long as the request,
-so the number of SQL statements grows with query depth, never with result size.
+Loaders are keyed by the spec objects that describe them (a model, a `Children` or a
+`Listing` declared once in its domain's resolvers), typed by the rows they return, built on
+first use and kept for the request, so the number of SQL statements grows with the depth of
+a query, never with the size of its result.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.pagination import Page, PageArgs, split_pages, windowed_pages
+from resolvers.pagination import (
+    Filter,
+    Listing,
+    Ordering,
+    Page,
+    PageArgs,
+    count_statement,
+    make_page,
+    page_statement,
+)
 
 M = TypeVar("M")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-#: Row-scope conditions for a table, supplied by the caller (the permission layer).
+#: Row-scope conditions for a table, supplied by the permission layer.
 ScopeFn = Callable[[Any], list[Any]]
 
-#: Turns a hashable filter key (built by a resolver from its arguments) into SQL conditions.
-FilterFn = Callable[[Hashable], Sequence[Any]]
-OrderFn = Callable[[Hashable], Sequence[Any]]
+
+@dataclass(frozen=True, eq=False)
+class Children(Generic[M]):
+    """The small, unpaginated list of `model` rows whose `column` holds a parent's id."""
+
+    model: type[M]
+    column: Any
+    ordering: Ordering
+    where: tuple[Any, ...] = field(default_factory=tuple)
 
 
-def no_filter(_: Hashable) -> Sequence[Any]:
-    return ()
+class Batch(Generic[K, V]):
+    """A typed face for one aiodataloader: keys of one kind in, values of one kind out."""
+
+    def __init__(self, load: Callable[[list[K]], Coroutine[Any, Any, list[V]]]) -> None:
+        self._loader: Any = DataLoader(load)
+
+    async def load(self, key: K) -> V:
+        value: V = await self._loader.load(key)
+        return value
+
+    async def load_many(self, keys: Sequence[K]) -> list[V]:
+        values: list[V] = await self._loader.load_many(list(keys))
+        return values
 
 
 class Loaders:
-    """The request's loaders. Resolvers ask for one by name; the first ask builds it."""
+    """The request's loaders, each built on first use."""
 
     def __init__(
         self, session: AsyncSession, scope: ScopeFn, count_scope: ScopeFn | None = None
@@ -44,117 +75,132 @@ class Loaders:
         # Sibling fields resolve concurrently, but one AsyncSession runs one statement at a
         # time: every loader's SQL goes through `execute`, which takes turns.
         self._turn = asyncio.Lock()
-        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._batches: dict[tuple[str, object], Batch[Any, Any]] = {}
 
-    def _get(
-        self, name: Hashable, factory: Callable[[], DataLoader[Any, Any]]
-    ) -> DataLoader[Any, Any]:
-        loader = self._loaders.get(name)
-        if loader is None:
-            loader = self._loaders[name] = factory()
-        return loader
-
-    def scoped(self, model: Any) -> list[Any]:
-        return self.scope(model)
-
-    async def fetch(self, stmt: sa.Select[Any]) -> Sequence[Any]:
-        rows: Sequence[Any] = (await self.execute(stmt)).all()
-        return rows
+    def batch(
+        self, kind: str, spec: object, load: Callable[[list[K]], Coroutine[Any, Any, list[V]]]
+    ) -> Batch[K, V]:
+        """The request's batch for (`kind`, `spec`), made from `load` on first use."""
+        key = (kind, spec)
+        found = self._batches.get(key)
+        if found is None:
+            found = self._batches[key] = Batch(load)
+        return found
 
     async def execute(self, stmt: Any) -> Any:
         async with self._turn:
             return await self.session.execute(stmt)
 
-    # by primary key -------------------------------------------------------
-    def by_id(self, model: type[M]) -> DataLoader[Any, Any]:
+    async def fetch(self, stmt: sa.Executable) -> Sequence[Any]:
+        rows: Sequence[Any] = (await self.execute(stmt)).all()
+        return rows
+
+    # by primary key ---------------------------------------------------------------------
+    def _by_id(self, model: type[M]) -> Batch[int, M | None]:
         async def load(ids: list[int]) -> list[M | None]:
-            key = sa.inspect(model).primary_key[0]
-            stmt = sa.select(model).where(key.in_(ids), *self.scoped(model))
-            rows = (await self.execute(stmt)).scalars()
-            found = {sa.inspect(row).identity[0]: row for row in rows}
+            key: Any = sa.inspect(model).primary_key[0]
+            stmt = sa.select(model).where(key.in_(ids), *self.scope(model))
+            found = {row.id: row for row in (await self.execute(stmt)).scalars()}
             return [found.get(i) for i in ids]
 
-        return self._get(("by_id", model), lambda: DataLoader(load))
+        return self.batch("id", model, load)
 
     async def get(self, model: type[M], ident: int | None) -> M | None:
+        """The row, or None when absent or outside the actor's scope (they look the same)."""
         if ident is None:
             return None
-        result: M | None = await self.by_id(model).load(ident)
-        return result
+        return await self._by_id(model).load(ident)
 
     async def get_many(self, model: type[M], idents: Sequence[int]) -> list[M | None]:
-        result: list[M | None] = await self.by_id(model).load_many(list(idents))
-        return result
+        return await self._by_id(model).load_many(idents)
 
-    # small lists: every row of a parent ------------------------------------
-    def group(
-        self,
-        name: str,
-        model: Any,
-        column: Any,
-        *,
-        where: FilterFn = no_filter,
-        order_by: OrderFn | None = None,
-    ) -> DataLoader[Any, Any]:
-        """Rows whose `column` equals the key; the key is `(value, filter_key)`."""
-
-        async def load(keys: list[tuple[Hashable, Hashable]]) -> list[list[Any]]:
-            by_filter: dict[Hashable, set[Hashable]] = defaultdict(set)
+    # small lists --------------------------------------------------------------------------
+    async def children(
+        self, spec: Children[M], parent: Hashable, f: Filter | None = None
+    ) -> list[M]:
+        async def load(keys: list[tuple[Hashable, Filter | None]]) -> list[list[M]]:
+            by_filter: dict[Filter | None, set[Hashable]] = defaultdict(set)
             for value, fkey in keys:
                 by_filter[fkey].add(value)
-            found: dict[tuple[Hashable, Hashable], list[Any]] = defaultdict(list)
+            found: dict[tuple[Hashable, Filter | None], list[M]] = defaultdict(list)
             for fkey, values in by_filter.items():
-                order = order_by(fkey) if order_by else (model.id,)
                 stmt = (
-                    sa.select(model)
-                    .where(column.in_(list(values)), *where(fkey), *self.scoped(model))
-                    .order_by(*order)
+                    sa.select(spec.model)
+                    .where(
+                        spec.column.in_(list(values)),
+                        *spec.where,
+                        *(fkey.conditions() if fkey is not None else ()),
+                        *self.scope(spec.model),
+                    )
+                    .order_by(*spec.ordering.order_by())
                 )
                 for row in (await self.execute(stmt)).scalars():
-                    found[(getattr(row, column.key), fkey)].append(row)
+                    found[(getattr(row, spec.column.key), fkey)].append(row)
             return [found.get(key, []) for key in keys]
 
-        return self._get(("group", name), lambda: DataLoader(load))
+        batch: Batch[tuple[Hashable, Filter | None], list[M]] = self.batch("children", spec, load)
+        return await batch.load((parent, f))
 
-    # connections --------------------------------------------------------------
-    def pages(
-        self,
-        name: str,
-        model: Any,
-        *,
-        partition: Any | None,
-        order_by: OrderFn,
-        where: FilterFn = no_filter,
-        joins: Callable[[], Sequence[tuple[Any, Any]]] = tuple,
-    ) -> DataLoader[Any, Any]:
-        """Pages of `model` per parent; the key is `(parent, PageArgs, filter_key)`."""
+    # connections --------------------------------------------------------------------------
+    async def page(
+        self, listing: Listing[M], parent: Hashable, args: PageArgs, f: Filter
+    ) -> Page[M]:
+        """One page of `listing` under `parent` (None for a top-level list)."""
 
-        async def load(keys: list[tuple[Hashable, PageArgs, Hashable]]) -> list[Page[Any]]:
-            grouped: dict[tuple[PageArgs, Hashable], list[Hashable]] = defaultdict(list)
-            for parent, args, fkey in keys:
-                parents = grouped[(args, fkey)]
-                if parent not in parents:
-                    parents.append(parent)
-            result: dict[tuple[Hashable, PageArgs, Hashable], Page[Any]] = {}
-            for (args, fkey), parents in grouped.items():
-                stmt = windowed_pages(
-                    model,
-                    where=[*where(fkey), *self.scoped(model)],
-                    order_by=order_by(fkey),
-                    partition=partition,
-                    keys=parents,
-                    args=args,
-                    joins=joins(),
+        async def load(keys: list[tuple[Hashable, PageArgs, Filter]]) -> list[Page[M]]:
+            grouped: dict[tuple[PageArgs, Filter], list[Hashable]] = defaultdict(list)
+            for key_parent, key_args, fkey in keys:
+                parents = grouped[(key_args, fkey)]
+                if key_parent not in parents:
+                    parents.append(key_parent)
+            pages: dict[tuple[Hashable, PageArgs, Filter], Page[M]] = {}
+            for (key_args, fkey), parents in grouped.items():
+                ordering = fkey.ordering()
+                stmt = page_statement(
+                    listing,
+                    parents,
+                    key_args,
+                    [*fkey.conditions(), *self.scope(listing.model)],
+                    ordering,
                 )
                 rows = await self.fetch(stmt)
-                for parent, page in zip(parents, split_pages(rows, parents, args), strict=True):
-                    result[(parent, args, fkey)] = page
-            return [result[key] for key in keys]
+                collected: dict[Hashable, list[M]] = defaultdict(list)
+                for row in rows:
+                    collected[row[1] if listing.parent is not None else None].append(row[0])
+                for p in parents:
+                    pages[(p, key_args, fkey)] = make_page(
+                        collected[p], key_args, ordering, self._counter(listing, p, fkey)
+                    )
+            return [pages[key] for key in keys]
 
-        return self._get(("pages", name), lambda: DataLoader(load))
+        batch: Batch[tuple[Hashable, PageArgs, Filter], Page[M]] = self.batch("page", listing, load)
+        return await batch.load((parent, args, f))
 
-    # anything else batched by key ---------------------------------------------
-    def custom(
-        self, name: str, batch: Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
-    ) -> DataLoader[Any, Any]:
-        return self._get(("custom", name), lambda: DataLoader(batch))
+    def _counter(
+        self, listing: Listing[Any], parent: Hashable, f: Filter
+    ) -> Callable[[], Awaitable[int]]:
+        async def total() -> int:
+            return await self.count(listing, parent, f)
+
+        return total
+
+    async def count(self, listing: Listing[Any], parent: Hashable, f: Filter) -> int:
+        """How many rows `listing` holds under `parent` (only asked when `totalCount` is)."""
+
+        async def load(keys: list[tuple[Hashable, Filter]]) -> list[int]:
+            by_filter: dict[Filter, list[Hashable]] = defaultdict(list)
+            for key_parent, fkey in keys:
+                if key_parent not in by_filter[fkey]:
+                    by_filter[fkey].append(key_parent)
+            totals: dict[tuple[Hashable, Filter], int] = {}
+            for fkey, parents in by_filter.items():
+                stmt = count_statement(
+                    listing, parents, [*fkey.conditions(), *self.scope(listing.model)]
+                )
+                found = {key: int(n) for key, n in await self.fetch(stmt)}
+                for p in parents:
+                    totals[(p, fkey)] = found.get(p if listing.parent is not None else None, 0)
+            return [totals[key] for key in keys]
+
+        batch: Batch[tuple[Hashable, Filter], int] = self.batch("count", listing, load)
+        return await batch.load((parent, f))

@@ -81,7 +81,7 @@ from models.petitions import (
     PetitionStatus,
     RatingValue,
 )
-from resolvers.errors import DomainError, ErrorCode, not_found
+from resolvers.errors import Common, DomainError, not_found
 from resolvers.loaders import Loaders
 from resolvers.people import CHINA
 
@@ -325,9 +325,9 @@ class CalendarPeriod:
 
 def _check_period(since: datetime, until: datetime) -> None:
     if since.tzinfo is None or until.tzinfo is None:
-        raise DomainError(ErrorCode.VALIDATION, "give the period with a time zone", "since")
+        raise DomainError(Common.VALIDATION, "give the period with a time zone", "since")
     if since >= until:
-        raise DomainError(ErrorCode.VALIDATION, "`since` must be before `until`", "until")
+        raise DomainError(Common.VALIDATION, "`since` must be before `until`", "until")
 
 
 def _text_array(expr: Any) -> Any:
@@ -621,7 +621,7 @@ async def petition_metrics(
     _check_period(since, until)
     if response_limit <= timedelta(0):
         raise DomainError(
-            ErrorCode.VALIDATION, "the response limit must be positive", "responseLimit"
+            Common.VALIDATION, "the response limit must be positive", "response_limit"
         )
     as_of = now or utcnow()
     stmt = petition_metrics_statement(
@@ -637,7 +637,7 @@ async def petition_metrics(
     rows = [row._mapping for row in await loaders.fetch(stmt)]
     total = next((r for r in rows if r["grouped"] == _BOTH_GROUPED), None)
     if total is None or not total["unit_found"]:
-        raise not_found("org unit", "orgUnitId")
+        raise not_found("org unit", "org_unit_id")
     by_channel = sorted(
         (
             ChannelBreakdown(channel=Channel(r["channel"]), rates=_rates(r))
@@ -837,7 +837,7 @@ async def unit_rankings(
     """
     _check_period(since, until)
     if min_rated < 1:
-        raise DomainError(ErrorCode.VALIDATION, "`minRated` is at least 1", "minRated")
+        raise DomainError(Common.VALIDATION, "`min_rated` is at least 1", "min_rated")
     stmt = unit_rankings_statement(
         loaders,
         parent_org_unit_id=parent_org_unit_id,
@@ -847,7 +847,7 @@ async def unit_rankings(
     )
     rows = [row._mapping for row in await loaders.fetch(stmt)]
     if not rows:
-        raise not_found("org unit", "parentOrgUnitId")
+        raise not_found("org unit", "parent_org_unit_id")
     units = [
         (int(r["unit_id"]), str(r["code"]), str(r["name"]), OrgKind(r["kind"]), _rates(r))
         for r in rows
@@ -942,7 +942,7 @@ async def feedback_report(
     stmt = feedback_report_statement(loaders, building_id=building_id, since=since, until=until)
     rows = [row._mapping for row in await loaders.fetch(stmt)]
     if not rows:
-        raise not_found("building", "buildingId")
+        raise not_found("building", "building_id")
     items = tuple(
         FeedbackItem(
             petition_id=int(r["petition_id"]),

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import enum
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -31,9 +29,21 @@ from models.org import (
     WorkUnitPairing,
 )
 from models.people import Person, Position, Role
-from resolvers.errors import DomainError, ErrorCode, not_found
-from resolvers.loaders import Loaders, ScopeFn
-from resolvers.pagination import Page, PageArgs
+from resolvers.common import clean_text, first_of, flush_or_refuse, get_row, refresh_path
+from resolvers.errors import Common, DomainError
+from resolvers.loaders import Children, Loaders, ScopeFn
+from resolvers.pagination import Listing, Ordering, Parent, asc
+
+
+class OrgCode(enum.StrEnum):
+    """Codes of the tree, buildings, households, the Party tree and work units."""
+
+    INVALID_PARENT_KIND = "INVALID_PARENT_KIND"
+    DUPLICATE_CODE = "DUPLICATE_CODE"
+    DUPLICATE = "DUPLICATE"
+    NOT_EMPTY = "NOT_EMPTY"
+    RETIRED = "RETIRED"
+
 
 # --- reading -------------------------------------------------------------------
 
@@ -46,6 +56,16 @@ class OrgUnitOrder(enum.StrEnum):
 class BuildingOrder(enum.StrEnum):
     NAME = "NAME"
     CREATED = "CREATED"
+
+
+ORG_UNIT_ORDERINGS = {
+    OrgUnitOrder.CODE: Ordering.of(asc(OrgUnit.code), asc(OrgUnit.id)),
+    OrgUnitOrder.NAME: Ordering.of(asc(OrgUnit.name), asc(OrgUnit.id)),
+}
+BUILDING_ORDERINGS = {
+    BuildingOrder.NAME: Ordering.of(asc(Building.name), asc(Building.id)),
+    BuildingOrder.CREATED: Ordering.of(asc(Building.created_at), asc(Building.id)),
+}
 
 
 @dataclass(frozen=True)
@@ -63,14 +83,13 @@ class OrgUnitFilter:
         if self.grid_type:
             found.append(OrgUnit.grid_type == self.grid_type)
         if self.name_contains:
-            found.append(OrgUnit.name.contains(self.name_contains, autoescape=True))  # type: ignore[attr-defined]
+            found.append(col(OrgUnit.name).contains(self.name_contains, autoescape=True))
         if not self.include_retired:
-            found.append(OrgUnit.retired_at.is_(None))  # type: ignore[union-attr]
+            found.append(col(OrgUnit.retired_at).is_(None))
         return found
 
-    def order_by(self) -> list[Any]:
-        first = OrgUnit.name if self.order == OrgUnitOrder.NAME else OrgUnit.code
-        return [first, OrgUnit.id]
+    def ordering(self) -> Ordering:
+        return ORG_UNIT_ORDERINGS[self.order]
 
 
 @dataclass(frozen=True)
@@ -84,12 +103,11 @@ class BuildingFilter:
         if self.culture_labels:
             found.append(Building.culture_labels.overlap([str(c) for c in self.culture_labels]))  # type: ignore[attr-defined]
         if self.name_contains:
-            found.append(Building.name.contains(self.name_contains, autoescape=True))  # type: ignore[attr-defined]
+            found.append(col(Building.name).contains(self.name_contains, autoescape=True))
         return found
 
-    def order_by(self) -> list[Any]:
-        first = Building.name if self.order == BuildingOrder.NAME else Building.created_at
-        return [first, Building.id]
+    def ordering(self) -> Ordering:
+        return BUILDING_ORDERINGS[self.order]
 
 
 def ancestor_ids(path: str) -> list[int]:
@@ -179,46 +197,11 @@ async def load_org_stats(loaders: Loaders, ids: list[int]) -> list[OrgStats]:
 # --- writing -------------------------------------------------------------------
 
 
-def clean_text(value: str, field: str, *, max_length: int = 100) -> str:
-    value = value.strip()
-    if any(ch < " " and ch not in "\n\t" for ch in value):
-        raise DomainError(ErrorCode.VALIDATION, f"`{field}` contains control characters", field)
-    if not value:
-        raise DomainError(ErrorCode.VALIDATION, f"`{field}` must not be blank", field)
-    if len(value) > max_length:
-        raise DomainError(
-            ErrorCode.VALIDATION, f"`{field}` is longer than {max_length} characters", field
-        )
-    return value
-
-
-async def get_row(
-    session: AsyncSession, model: type[Any], ident: int, what: str, field: str
-) -> Any:
-    row = await session.get(model, ident)
-    if row is None:
-        raise not_found(what, field)
-    return row
-
-
 async def get_active_org_unit(session: AsyncSession, ident: int, field: str) -> OrgUnit:
-    unit: OrgUnit = await get_row(session, OrgUnit, ident, "org unit", field)
+    unit = await get_row(session, OrgUnit, ident, "org unit", field)
     if unit.retired_at is not None:
-        raise DomainError(ErrorCode.RETIRED, "this org unit is retired", field)
+        raise DomainError(OrgCode.RETIRED, "this org unit is retired", field)
     return unit
-
-
-async def flush_or_refuse(session: AsyncSession, *, duplicate: DomainError) -> None:
-    """Flush inside a savepoint so a unique violation refuses cleanly instead of poisoning."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise duplicate from exc
-
-
-async def refresh_path(session: AsyncSession, row: SQLModel) -> None:
-    await session.refresh(row, ["path"])
 
 
 async def create_org_unit(
@@ -236,29 +219,29 @@ async def create_org_unit(
     parent = None
     if expected is None:
         if parent_id is not None:
-            raise DomainError(ErrorCode.INVALID_PARENT_KIND, "a city has no parent", "parentId")
+            raise DomainError(OrgCode.INVALID_PARENT_KIND, "a city has no parent", "parent_id")
     else:
         if parent_id is None:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND, f"a {kind} needs a parent {expected}", "parentId"
+                OrgCode.INVALID_PARENT_KIND, f"a {kind} needs a parent {expected}", "parent_id"
             )
-        parent = await get_active_org_unit(session, parent_id, "parentId")
+        parent = await get_active_org_unit(session, parent_id, "parent_id")
         if parent.kind != expected:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND,
+                OrgCode.INVALID_PARENT_KIND,
                 f"the parent of a {kind} must be a {expected}, not a {parent.kind}",
-                "parentId",
+                "parent_id",
             )
     if (kind == OrgKind.GRID) != (grid_type is not None):
         raise DomainError(
-            ErrorCode.VALIDATION, "a grid needs a grid type, and only a grid has one", "gridType"
+            Common.VALIDATION, "a grid needs a grid type, and only a grid has one", "grid_type"
         )
     if await session.scalar(sa.select(col(OrgUnit.id)).where(col(OrgUnit.code) == code)):
-        raise DomainError(ErrorCode.DUPLICATE_CODE, f"code {code} is taken", "code")
+        raise DomainError(OrgCode.DUPLICATE_CODE, f"code {code} is taken", "code")
     unit = OrgUnit(kind=kind, name=name, code=code, parent_id=parent_id, grid_type=grid_type)
     session.add(unit)
     await flush_or_refuse(
-        session, duplicate=DomainError(ErrorCode.DUPLICATE_CODE, f"code {code} is taken", "code")
+        session, duplicate=DomainError(OrgCode.DUPLICATE_CODE, f"code {code} is taken", "code")
     )
     await refresh_path(session, unit)
     return unit
@@ -278,13 +261,13 @@ def path_tables() -> list[sa.Table]:
 
 async def move_org_unit(session: AsyncSession, *, unit_id: int, new_parent_id: int) -> OrgUnit:
     unit = await get_active_org_unit(session, unit_id, "id")
-    parent = await get_active_org_unit(session, new_parent_id, "newParentId")
+    parent = await get_active_org_unit(session, new_parent_id, "new_parent_id")
     expected = PARENT_KIND[unit.kind]
     if parent.kind != expected:
         raise DomainError(
-            ErrorCode.INVALID_PARENT_KIND,
+            OrgCode.INVALID_PARENT_KIND,
             f"a {unit.kind} can only move under a {expected or 'nothing'}",
-            "newParentId",
+            "new_parent_id",
         )
     old_path = unit.path or ""
     if parent.id == unit.parent_id:
@@ -316,7 +299,7 @@ async def move_org_unit(session: AsyncSession, *, unit_id: int, new_parent_id: i
 async def retire_org_unit(session: AsyncSession, *, unit_id: int) -> OrgUnit:
     unit = await get_active_org_unit(session, unit_id, "id")
     if unit.kind == OrgKind.CITY:
-        raise DomainError(ErrorCode.VALIDATION, "the city cannot be retired", "id")
+        raise DomainError(Common.VALIDATION, "the city cannot be retired", "id")
     has_children = await session.scalar(
         sa.select(sa.func.count())
         .select_from(OrgUnit)
@@ -327,7 +310,7 @@ async def retire_org_unit(session: AsyncSession, *, unit_id: int) -> OrgUnit:
     )
     if has_children or has_buildings:
         raise DomainError(
-            ErrorCode.NOT_EMPTY,
+            OrgCode.NOT_EMPTY,
             "move or retire its child units and buildings before retiring this unit",
             "id",
         )
@@ -352,12 +335,12 @@ async def create_building(
     culture_labels: list[CultureLabel],
     motto: str | None,
 ) -> Building:
-    grid = await get_active_org_unit(session, grid_id, "gridId")
+    grid = await get_active_org_unit(session, grid_id, "grid_id")
     if grid.kind != OrgKind.GRID:
         raise DomainError(
-            ErrorCode.INVALID_PARENT_KIND,
+            OrgCode.INVALID_PARENT_KIND,
             f"a building belongs to a GRID, not a {grid.kind}",
-            "gridId",
+            "grid_id",
         )
     building = Building(
         grid_id=grid_id,
@@ -389,7 +372,7 @@ async def update_building_culture(
 async def create_household(
     session: AsyncSession, *, building_id: int, unit: str, room: str, tenure: Tenure
 ) -> Household:
-    await get_row(session, Building, building_id, "building", "buildingId")
+    await get_row(session, Building, building_id, "building", "building_id")
     household = Household(
         building_id=building_id,
         unit=clean_text(unit, "unit", max_length=20),
@@ -400,7 +383,7 @@ async def create_household(
     await flush_or_refuse(
         session,
         duplicate=DomainError(
-            ErrorCode.DUPLICATE, "this building already has a household in that room", "room"
+            OrgCode.DUPLICATE, "this building already has a household in that room", "room"
         ),
     )
     await refresh_path(session, household)
@@ -419,28 +402,30 @@ async def create_party_organisation(
     expected = PARTY_PARENT_KIND[kind]
     parent: PartyOrganisation | None = None
     if expected is None and parent_id is not None:
-        raise DomainError(ErrorCode.INVALID_PARENT_KIND, f"a {kind} has no parent", "parentId")
+        raise DomainError(OrgCode.INVALID_PARENT_KIND, f"a {kind} has no parent", "parent_id")
     if expected is not None:
         if parent_id is None:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND, f"a {kind} needs a parent {expected}", "parentId"
+                OrgCode.INVALID_PARENT_KIND, f"a {kind} needs a parent {expected}", "parent_id"
             )
         parent = await get_row(
-            session, PartyOrganisation, parent_id, "Party organisation", "parentId"
+            session, PartyOrganisation, parent_id, "Party organisation", "parent_id"
         )
         assert parent is not None
         if parent.kind != expected:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND,
+                OrgCode.INVALID_PARENT_KIND,
                 f"the parent of a {kind} must be a {expected}",
-                "parentId",
+                "parent_id",
             )
     if kind == PartyOrgKind.BUILDING_PARTY_GROUP:
         if building_id is None or org_unit_id is not None:
             raise DomainError(
-                ErrorCode.VALIDATION, "a building Party group serves a building", "buildingId"
+                Common.VALIDATION, "a building Party group serves a building", "building_id"
             )
-        building: Building = await get_row(session, Building, building_id, "building", "buildingId")
+        building: Building = await get_row(
+            session, Building, building_id, "building", "building_id"
+        )
         place_above: int | None = building.grid_id
         taken = await session.scalar(
             sa.select(col(PartyOrganisation.id)).where(
@@ -450,23 +435,23 @@ async def create_party_organisation(
         )
         if taken:
             raise DomainError(
-                ErrorCode.DUPLICATE, "this building already has a Party group", "buildingId"
+                OrgCode.DUPLICATE, "this building already has a Party group", "building_id"
             )
     else:
         wanted = OrgKind.COMMUNITY if kind == PartyOrgKind.COMMUNITY_BRANCH else OrgKind.GRID
         if org_unit_id is None or building_id is not None:
-            raise DomainError(ErrorCode.VALIDATION, f"a {kind} serves a {wanted}", "orgUnitId")
-        unit = await get_active_org_unit(session, org_unit_id, "orgUnitId")
+            raise DomainError(Common.VALIDATION, f"a {kind} serves a {wanted}", "org_unit_id")
+        unit = await get_active_org_unit(session, org_unit_id, "org_unit_id")
         if unit.kind != wanted:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND, f"a {kind} serves a {wanted}", "orgUnitId"
+                OrgCode.INVALID_PARENT_KIND, f"a {kind} serves a {wanted}", "org_unit_id"
             )
         place_above = unit.parent_id
     if parent is not None and parent.org_unit_id != place_above:
         raise DomainError(
-            ErrorCode.INVALID_PARENT_KIND,
+            OrgCode.INVALID_PARENT_KIND,
             "the parent Party organisation must serve the place directly above",
-            "parentId",
+            "parent_id",
         )
     party_org = PartyOrganisation(
         kind=kind,
@@ -485,18 +470,18 @@ async def designate_central_household(
     session: AsyncSession, *, household_id: int, party_member_id: int
 ) -> CentralHousehold:
     household: Household = await get_row(
-        session, Household, household_id, "household", "householdId"
+        session, Household, household_id, "household", "household_id"
     )
-    member: Person = await get_row(session, Person, party_member_id, "person", "partyMemberId")
+    member: Person = await get_row(session, Person, party_member_id, "person", "party_member_id")
     if not member.is_party_member:
         raise DomainError(
-            ErrorCode.VALIDATION, "a central household is led by a Party member", "partyMemberId"
+            Common.VALIDATION, "a central household is led by a Party member", "party_member_id"
         )
     if member.household_id != household.id:
         raise DomainError(
-            ErrorCode.VALIDATION,
+            Common.VALIDATION,
             "the Party member must live in the designated household",
-            "partyMemberId",
+            "party_member_id",
         )
     assert household.id is not None
     assert member.id is not None
@@ -507,7 +492,7 @@ async def designate_central_household(
     await flush_or_refuse(
         session,
         duplicate=DomainError(
-            ErrorCode.DUPLICATE, "this household is already a central household", "householdId"
+            OrgCode.DUPLICATE, "this household is already a central household", "household_id"
         ),
     )
     await refresh_path(session, central)
@@ -518,7 +503,7 @@ async def create_work_unit(session: AsyncSession, *, name: str, kind: WorkUnitKi
     unit = WorkUnit(name=clean_text(name, "name"), kind=kind)
     session.add(unit)
     await flush_or_refuse(
-        session, duplicate=DomainError(ErrorCode.DUPLICATE, "a work unit has this name", "name")
+        session, duplicate=DomainError(OrgCode.DUPLICATE, "a work unit has this name", "name")
     )
     return unit
 
@@ -526,18 +511,18 @@ async def create_work_unit(session: AsyncSession, *, name: str, kind: WorkUnitKi
 async def pair_work_unit(
     session: AsyncSession, *, work_unit_id: int, community_id: int
 ) -> WorkUnitPairing:
-    await get_row(session, WorkUnit, work_unit_id, "work unit", "workUnitId")
-    community = await get_active_org_unit(session, community_id, "communityId")
+    await get_row(session, WorkUnit, work_unit_id, "work unit", "work_unit_id")
+    community = await get_active_org_unit(session, community_id, "community_id")
     if community.kind != OrgKind.COMMUNITY:
         raise DomainError(
-            ErrorCode.INVALID_PARENT_KIND, "work units pair with communities", "communityId"
+            OrgCode.INVALID_PARENT_KIND, "work units pair with communities", "community_id"
         )
     pairing = WorkUnitPairing(work_unit_id=work_unit_id, community_id=community_id)
     session.add(pairing)
     await flush_or_refuse(
         session,
         duplicate=DomainError(
-            ErrorCode.DUPLICATE, "this work unit is already paired with it", "communityId"
+            OrgCode.DUPLICATE, "this work unit is already paired with it", "community_id"
         ),
     )
     await refresh_path(session, pairing)
@@ -546,168 +531,106 @@ async def pair_work_unit(
 
 # --- batched reads (through the request's loaders) -------------------------------
 
+ORG_UNITS = Listing("org_units", OrgUnit)
+CHILDREN = Listing("org_unit.children", OrgUnit, Parent(column=OrgUnit.parent_id))
+DESCENDANTS = Listing("org_unit.descendants", OrgUnit, Parent(within=OrgUnit, strict=True))
+BUILDINGS = Listing("buildings", Building)
+BUILDINGS_UNDER = Listing("org_unit.buildings", Building, Parent(within=OrgUnit))
+HOUSEHOLDS = Listing("building.households", Household, Parent(column=Household.building_id))
+PARTY_ORGANISATIONS = Listing("party_organisations", PartyOrganisation)
+PARTY_ORGANISATIONS_UNDER = Listing(
+    "org_unit.party_organisations", PartyOrganisation, Parent(within=OrgUnit)
+)
+WORK_UNITS = Listing("work_units", WorkUnit)
 
-@functools.cache
-def under_org_unit(model: Any, *, strict: bool = False) -> tuple[Any, Any]:
-    """Partition rows by the org unit whose subtree holds them (`path <@ unit.path`).
-
-    Built once per table: a resolver runs for every parent, and building the expression
-    each time costed more than the SQL itself on a city-sized page.
-    """
-    unit = sa.orm.aliased(OrgUnit, name="under_unit")
-    onclause = model.path.op("<@")(unit.path)
-    if strict:
-        onclause = sa.and_(onclause, model.id != unit.id)
-    return unit.id, lambda: [(unit, onclause)]
-
-
-@functools.cache
-def under_building(model: Any) -> tuple[Any, Any]:
-    building = sa.orm.aliased(Building, name="under_building")
-    return building.id, lambda: [(building, model.path.op("<@")(building.path))]
-
-
-async def org_unit_children(
-    loaders: Loaders, unit_id: int | None, args: PageArgs, f: OrgUnitFilter
-) -> Page[OrgUnit]:
-    """Children of a unit, or the top-level list when `unit_id` is None."""
-    loader = loaders.pages(
-        "org_unit.children" if unit_id is not None else "org_units",
-        OrgUnit,
-        partition=OrgUnit.parent_id if unit_id is not None else None,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[OrgUnit] = await loader.load((unit_id, args, f))
-    return page
-
-
-async def org_unit_descendants(
-    loaders: Loaders, unit_id: int, args: PageArgs, f: OrgUnitFilter
-) -> Page[OrgUnit]:
-    partition, joins = under_org_unit(OrgUnit, strict=True)
-    loader = loaders.pages(
-        "org_unit.descendants",
-        OrgUnit,
-        partition=partition,
-        joins=joins,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[OrgUnit] = await loader.load((unit_id, args, f))
-    return page
+PARTY_GROUP = Children(
+    PartyOrganisation,
+    PartyOrganisation.building_id,
+    Ordering.of(asc(PartyOrganisation.id)),
+    (col(PartyOrganisation.kind) == PartyOrgKind.BUILDING_PARTY_GROUP,),
+)
+CENTRAL_HOUSEHOLDS_OF_BUILDING = Children(
+    CentralHousehold,
+    CentralHousehold.building_id,
+    Ordering.of(asc(CentralHousehold.id)),
+    (col(CentralHousehold.ended_at).is_(None),),
+)
+CENTRAL_HOUSEHOLD_OF_HOUSEHOLD = Children(
+    CentralHousehold,
+    CentralHousehold.household_id,
+    Ordering.of(asc(CentralHousehold.id)),
+    (col(CentralHousehold.ended_at).is_(None),),
+)
+WORK_UNIT_PAIRINGS = Children(
+    WorkUnitPairing,
+    WorkUnitPairing.community_id,
+    Ordering.of(asc(WorkUnitPairing.id)),
+    (col(WorkUnitPairing.ended_at).is_(None),),
+)
+PARTY_ORGANISATION_CHILDREN = Children(
+    PartyOrganisation, PartyOrganisation.parent_id, Ordering.of(asc(PartyOrganisation.id))
+)
+PAIRINGS_OF_WORK_UNIT = Children(
+    WorkUnitPairing,
+    WorkUnitPairing.work_unit_id,
+    Ordering.of(asc(WorkUnitPairing.id)),
+    (col(WorkUnitPairing.ended_at).is_(None),),
+)
+ORG_UNIT_BY_CODE = Children(OrgUnit, OrgUnit.code, Ordering.of(asc(OrgUnit.id)))
 
 
-async def buildings_under(
-    loaders: Loaders, unit_id: int | None, args: PageArgs, f: BuildingFilter
-) -> Page[Building]:
-    partition, joins = under_org_unit(Building) if unit_id is not None else (None, tuple)
-    loader = loaders.pages(
-        "org_unit.buildings" if unit_id is not None else "buildings",
-        Building,
-        partition=partition,
-        joins=joins,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[Building] = await loader.load((unit_id, args, f))
-    return page
+@dataclass(frozen=True)
+class Fixed:
+    """The one ordering of a list without arguments."""
+
+    order: Ordering
+
+    def conditions(self) -> list[Any]:
+        return []
+
+    def ordering(self) -> Ordering:
+        return self.order
 
 
-async def households_of(loaders: Loaders, building_id: int, args: PageArgs) -> Page[Household]:
-    loader = loaders.pages(
-        "building.households",
-        Household,
-        partition=Household.building_id,
-        order_by=lambda _: (Household.unit, Household.room, Household.id),
-    )
-    page: Page[Household] = await loader.load((building_id, args, None))
-    return page
+HOUSEHOLD_ORDER = Fixed(Ordering.of(asc(Household.unit), asc(Household.room), asc(Household.id)))
+PARTY_ORGANISATION_ORDER = Ordering.of(asc(PartyOrganisation.path), asc(PartyOrganisation.id))
+WORK_UNIT_ORDER = Ordering.of(asc(WorkUnit.name), asc(WorkUnit.id))
 
 
-async def party_organisations_under(
-    loaders: Loaders, unit_id: int | None, args: PageArgs, kind: PartyOrgKind | None
-) -> Page[PartyOrganisation]:
-    partition, joins = under_org_unit(PartyOrganisation) if unit_id is not None else (None, tuple)
-    loader = loaders.pages(
-        "org_unit.party_organisations" if unit_id is not None else "party_organisations",
-        PartyOrganisation,
-        partition=partition,
-        joins=joins,
-        where=lambda k: [col(PartyOrganisation.kind) == k] if k else [],
-        order_by=lambda _: (PartyOrganisation.path, PartyOrganisation.id),
-    )
-    page: Page[PartyOrganisation] = await loader.load((unit_id, args, kind))
-    return page
+@dataclass(frozen=True)
+class PartyOrganisationFilter:
+    kind: PartyOrgKind | None = None
+
+    def conditions(self) -> list[Any]:
+        return [col(PartyOrganisation.kind) == self.kind] if self.kind else []
+
+    def ordering(self) -> Ordering:
+        return PARTY_ORGANISATION_ORDER
+
+
+@dataclass(frozen=True)
+class WorkUnitFilter:
+    kind: WorkUnitKind | None = None
+
+    def conditions(self) -> list[Any]:
+        return [col(WorkUnit.kind) == self.kind] if self.kind else []
+
+    def ordering(self) -> Ordering:
+        return WORK_UNIT_ORDER
 
 
 async def stats_of(loaders: Loaders, unit_id: int) -> OrgStats:
     async def batch(ids: list[int]) -> list[OrgStats]:
         return await load_org_stats(loaders, ids)
 
-    result: OrgStats = await loaders.custom("org_unit.stats", batch).load(unit_id)
-    return result
-
-
-async def by_column(
-    loaders: Loaders, name: str, model: Any, column: Any, value: int, *conditions: Any
-) -> list[Any]:
-    """All rows of `model` whose `column` is `value` (a small list), batched across parents."""
-    loader = loaders.group(name, model, column, where=lambda _: conditions)
-    rows: list[Any] = await loader.load((value, None))
-    return rows
+    return await loaders.batch("stats", OrgStats, batch).load(unit_id)
 
 
 async def party_group_of(loaders: Loaders, building_id: int) -> PartyOrganisation | None:
-    rows = await by_column(
-        loaders,
-        "building.party_group",
-        PartyOrganisation,
-        PartyOrganisation.building_id,
-        building_id,
-        col(PartyOrganisation.kind) == PartyOrgKind.BUILDING_PARTY_GROUP,
-    )
-    return rows[0] if rows else None
-
-
-async def active_central_households(
-    loaders: Loaders, column: Any, value: int
-) -> list[CentralHousehold]:
-    return await by_column(
-        loaders,
-        f"central_household.{column.key}",
-        CentralHousehold,
-        column,
-        value,
-        col(CentralHousehold.ended_at).is_(None),
-    )
-
-
-async def work_unit_pairings(loaders: Loaders, column: Any, value: int) -> list[WorkUnitPairing]:
-    return await by_column(
-        loaders,
-        f"work_unit_pairing.{column.key}",
-        WorkUnitPairing,
-        column,
-        value,
-        col(WorkUnitPairing.ended_at).is_(None),
-    )
-
-
-async def work_units_page(
-    loaders: Loaders, args: PageArgs, kind: WorkUnitKind | None
-) -> Page[WorkUnit]:
-    loader = loaders.pages(
-        "work_units",
-        WorkUnit,
-        partition=None,
-        where=lambda k: [col(WorkUnit.kind) == k] if k else [],
-        order_by=lambda _: (WorkUnit.name, WorkUnit.id),
-    )
-    page: Page[WorkUnit] = await loader.load((None, args, kind))
-    return page
+    found: PartyOrganisation | None = first_of(await loaders.children(PARTY_GROUP, building_id))
+    return found
 
 
 async def org_unit_by_code(loaders: Loaders, code: str) -> OrgUnit | None:
-    rows = await by_column(loaders, "org_unit.code", OrgUnit, OrgUnit.code, code)  # type: ignore[arg-type]
-    return rows[0] if rows else None
+    found: OrgUnit | None = first_of(await loaders.children(ORG_UNIT_BY_CODE, code))
+    return found

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from models.base import utcnow
 from models.crypto import encrypt_id_card, id_card_lookup_hash, normalise_id_card
-from models.org import Building, Household, OrgKind, WorkUnit
+from models.org import Building, Household, OrgKind, OrgUnit, WorkUnit
 from models.people import (
     Gender,
     Pairing,
@@ -26,19 +26,22 @@ from models.people import (
     SelectionMethod,
     StaffKind,
 )
-from resolvers.errors import DomainError, ErrorCode, not_found
-from resolvers.loaders import Loaders
-from resolvers.org import (
-    by_column,
-    clean_text,
-    flush_or_refuse,
-    get_active_org_unit,
-    get_row,
-    refresh_path,
-    under_building,
-    under_org_unit,
-)
-from resolvers.pagination import Page, PageArgs
+from resolvers.common import clean_text, first_of, flush_or_refuse, get_row, refresh_path
+from resolvers.errors import Common, DomainError, not_found
+from resolvers.loaders import Children, Loaders
+from resolvers.org import get_active_org_unit
+from resolvers.pagination import Listing, Ordering, Parent, asc, desc
+
+
+class PeopleCode(enum.StrEnum):
+    """Codes of people, positions and pairings."""
+
+    DUPLICATE = "DUPLICATE"
+    POSITION_CONFLICT = "POSITION_CONFLICT"
+    ALREADY_ENDED = "ALREADY_ENDED"
+    INVALID_PARENT_KIND = "INVALID_PARENT_KIND"
+    RETIRED = "RETIRED"
+
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -96,6 +99,14 @@ class PersonOrder(enum.StrEnum):
     BIRTH_DATE = "BIRTH_DATE"
 
 
+PERSON_ORDERINGS: dict[PersonOrder | None, Ordering] = {
+    None: Ordering.of(asc(Person.id)),
+    PersonOrder.NAME: Ordering.of(asc(Person.name), asc(Person.id)),
+    PersonOrder.BIRTH_DATE: Ordering.of(asc(Person.birth_date), asc(Person.id)),
+}
+NEWEST_POSITIONS_FIRST = Ordering.of(desc(Position.started_at), asc(Position.id))
+
+
 @dataclass(frozen=True)
 class PersonFilter:
     name_prefix: str | None = None
@@ -125,16 +136,13 @@ class PersonFilter:
         found.extend(column == wanted for column, wanted in flags.items() if wanted is not None)
         if self.age_band:
             earliest, latest = birth_range(self.age_band, today())
-            found.append(Person.birth_date <= latest)  # type: ignore[operator]
+            found.append(col(Person.birth_date) <= latest)
             if earliest is not None:
-                found.append(Person.birth_date > earliest)  # type: ignore[operator]
+                found.append(col(Person.birth_date) > earliest)
         return found
 
-    def order_by(self) -> list[Any]:
-        if self.order is None:
-            return [Person.id]
-        first = Person.name if self.order == PersonOrder.NAME else Person.birth_date
-        return [first, Person.id]
+    def ordering(self) -> Ordering:
+        return PERSON_ORDERINGS[self.order]
 
 
 @dataclass(frozen=True)
@@ -147,12 +155,12 @@ class PositionFilter:
         if self.role:
             found.append(Position.role == self.role)
         if self.active_only:
-            found.append(Position.ended_at.is_(None))  # type: ignore[union-attr]
+            found.append(col(Position.ended_at).is_(None))
         return found
 
     @staticmethod
-    def order_by() -> list[Any]:
-        return [Position.started_at.desc(), Position.id]  # type: ignore[attr-defined]
+    def ordering() -> Ordering:
+        return NEWEST_POSITIONS_FIRST
 
 
 # --- validation of personal data ------------------------------------------------
@@ -172,7 +180,9 @@ def validate_id_card(value: str) -> str:
     value = normalise_id_card(value)
     if not ID_CARD.match(value) or id_card_check_character(value[:17]) != value[17]:
         raise DomainError(
-            ErrorCode.VALIDATION, "`idCardNumber` is not a valid resident ID number", "idCardNumber"
+            Common.VALIDATION,
+            "`id_card_number` is not a valid resident ID number",
+            "id_card_number",
         )
     return value
 
@@ -180,9 +190,7 @@ def validate_id_card(value: str) -> str:
 def validate_phone(value: str) -> str:
     value = value.strip().replace(" ", "").replace("-", "")
     if not PHONE.match(value):
-        raise DomainError(
-            ErrorCode.VALIDATION, "`phone` must be an 11-digit mobile number", "phone"
-        )
+        raise DomainError(Common.VALIDATION, "`phone` must be an 11-digit mobile number", "phone")
     return value
 
 
@@ -195,7 +203,9 @@ class DuplicateIdCardError(DomainError):
     actor may be told (whether that person is in the actor's scope)."""
 
     def __init__(self, existing_id: int) -> None:
-        super().__init__(ErrorCode.DUPLICATE, "a person with this ID number exists", "idCardNumber")
+        super().__init__(
+            PeopleCode.DUPLICATE, "a person with this ID number exists", "id_card_number"
+        )
         self.existing_id = existing_id
 
 
@@ -217,9 +227,9 @@ class PersonData:
 
 async def create_person(session: AsyncSession, data: PersonData) -> Person:
     if data.household_id is not None:
-        await get_row(session, Household, data.household_id, "household", "householdId")
+        await get_row(session, Household, data.household_id, "household", "household_id")
     if data.birth_date is not None and not date(1900, 1, 1) <= data.birth_date <= today():
-        raise DomainError(ErrorCode.VALIDATION, "`birthDate` is out of range", "birthDate")
+        raise DomainError(Common.VALIDATION, "`birth_date` is out of range", "birth_date")
     person = Person(
         household_id=data.household_id,
         name=clean_text(data.name, "name", max_length=40),
@@ -231,7 +241,7 @@ async def create_person(session: AsyncSession, data: PersonData) -> Person:
         is_elderly=data.is_elderly,
         lives_alone=data.lives_alone,
         is_renter=data.is_renter,
-        health_notes=clean_text(data.health_notes, "healthNotes", max_length=500)
+        health_notes=clean_text(data.health_notes, "health_notes", max_length=500)
         if data.health_notes
         else None,
     )
@@ -293,27 +303,27 @@ class Appointment:
 
 
 def _refuse(field: str, message: str) -> DomainError:
-    return DomainError(ErrorCode.VALIDATION, message, field)
+    return DomainError(Common.VALIDATION, message, field)
 
 
 async def _check_place(session: AsyncSession, a: Appointment) -> None:
     at_building, kinds = ROLE_PLACES[a.role]
     if (a.org_unit_id is None) == (a.building_id is None):
-        raise _refuse("buildingId", "give exactly one of `orgUnitId` and `buildingId`")
+        raise _refuse("building_id", "give exactly one of `org_unit_id` and `building_id`")
     if a.building_id is not None:
         if not at_building:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND, f"{a.role} is not held at a building", "buildingId"
+                PeopleCode.INVALID_PARENT_KIND, f"{a.role} is not held at a building", "building_id"
             )
-        await get_row(session, Building, a.building_id, "building", "buildingId")
+        await get_row(session, Building, a.building_id, "building", "building_id")
     else:
         assert a.org_unit_id is not None
-        unit = await get_active_org_unit(session, a.org_unit_id, "orgUnitId")
+        unit = await get_active_org_unit(session, a.org_unit_id, "org_unit_id")
         if unit.kind not in kinds:
             raise DomainError(
-                ErrorCode.INVALID_PARENT_KIND,
+                PeopleCode.INVALID_PARENT_KIND,
                 f"{a.role} is held at a {' or '.join(sorted(kinds)) or 'building'}",
-                "orgUnitId",
+                "org_unit_id",
             )
 
 
@@ -322,30 +332,30 @@ def _check_details(a: Appointment, person: Person) -> None:
         for basis in a.priority_basis:
             flag = _BASIS_FLAG.get(basis)
             if flag and not getattr(person, flag):
-                raise _refuse("priorityBasis", f"the person does not qualify for {basis}")
+                raise _refuse("priority_basis", f"the person does not qualify for {basis}")
     elif a.selection_method or a.priority_basis:
-        raise _refuse("selectionMethod", "only building heads have a selection method")
+        raise _refuse("selection_method", "only building heads have a selection method")
     if a.role in (Role.SECONDED_CADRE, Role.REGISTERED_PARTY_MEMBER):
         if a.work_unit_id is None:
-            raise _refuse("workUnitId", f"a {a.role} comes from a work unit")
+            raise _refuse("work_unit_id", f"a {a.role} comes from a work unit")
     elif a.work_unit_id is not None:
-        raise _refuse("workUnitId", f"a {a.role} has no work unit")
+        raise _refuse("work_unit_id", f"a {a.role} has no work unit")
     if a.role == Role.SECONDED_CADRE and not a.team:
         raise _refuse("team", "a seconded cadre belongs to a team")
     if a.role != Role.SECONDED_CADRE and a.team:
         raise _refuse("team", "only seconded cadres have a team")
     if a.role == Role.REGISTERED_PARTY_MEMBER and not person.is_party_member:
-        raise _refuse("personId", "only Party members register with a community")
+        raise _refuse("person_id", "only Party members register with a community")
     if (a.role == Role.PROPERTY_STAFF) != (a.staff_kind is not None):
-        raise _refuse("staffKind", "property staff, and only they, have a staff kind")
+        raise _refuse("staff_kind", "property staff, and only they, have a staff kind")
 
 
 async def appoint(session: AsyncSession, a: Appointment) -> Position:
-    person: Person = await get_row(session, Person, a.person_id, "person", "personId")
+    person: Person = await get_row(session, Person, a.person_id, "person", "person_id")
     await _check_place(session, a)
     _check_details(a, person)
     if a.work_unit_id is not None:
-        await get_row(session, WorkUnit, a.work_unit_id, "work unit", "workUnitId")
+        await get_row(session, WorkUnit, a.work_unit_id, "work unit", "work_unit_id")
     same = await session.scalar(
         sa.select(col(Position.id)).where(
             col(Position.person_id) == a.person_id,
@@ -358,7 +368,7 @@ async def appoint(session: AsyncSession, a: Appointment) -> Position:
     )
     if same:
         raise DomainError(
-            ErrorCode.POSITION_CONFLICT, "the person already holds this position", "personId"
+            PeopleCode.POSITION_CONFLICT, "the person already holds this position", "person_id"
         )
     if a.role == Role.BUILDING_HEAD:
         current = await session.scalar(
@@ -370,9 +380,9 @@ async def appoint(session: AsyncSession, a: Appointment) -> Position:
         )
         if current:
             raise DomainError(
-                ErrorCode.POSITION_CONFLICT,
+                PeopleCode.POSITION_CONFLICT,
                 "the building has an active building head; end that position first",
-                "buildingId",
+                "building_id",
             )
     position = Position(
         person_id=a.person_id,
@@ -390,7 +400,7 @@ async def appoint(session: AsyncSession, a: Appointment) -> Position:
     await flush_or_refuse(
         session,
         duplicate=DomainError(
-            ErrorCode.POSITION_CONFLICT, "the building has an active building head", "buildingId"
+            PeopleCode.POSITION_CONFLICT, "the building has an active building head", "building_id"
         ),
     )
     await refresh_path(session, position)
@@ -411,7 +421,7 @@ async def active_grants(session: AsyncSession, person_id: int) -> list[tuple[str
 async def end_position(session: AsyncSession, *, position_id: int, reason: str | None) -> Position:
     position: Position = await get_row(session, Position, position_id, "position", "id")
     if position.ended_at is not None:
-        raise DomainError(ErrorCode.ALREADY_ENDED, "this position has already ended", "id")
+        raise DomainError(PeopleCode.ALREADY_ENDED, "this position has already ended", "id")
     position.ended_at = max(utcnow(), position.started_at)
     position.end_reason = clean_text(reason, "reason", max_length=200) if reason else None
     await session.flush()
@@ -421,17 +431,17 @@ async def end_position(session: AsyncSession, *, position_id: int, reason: str |
 async def create_pairing(
     session: AsyncSession, *, party_member_id: int, household_id: int
 ) -> Pairing:
-    member: Person = await get_row(session, Person, party_member_id, "person", "partyMemberId")
+    member: Person = await get_row(session, Person, party_member_id, "person", "party_member_id")
     if not member.is_party_member:
-        raise _refuse("partyMemberId", "1+N pairs a Party member with households")
+        raise _refuse("party_member_id", "1+N pairs a Party member with households")
     household = await session.get(Household, household_id)
     if household is None:
-        raise not_found("household", "householdId")
+        raise not_found("household", "household_id")
     pairing = Pairing(party_member_id=party_member_id, household_id=household_id)
     session.add(pairing)
     await flush_or_refuse(
         session,
-        duplicate=DomainError(ErrorCode.DUPLICATE, "this pairing exists already", "householdId"),
+        duplicate=DomainError(PeopleCode.DUPLICATE, "this pairing exists already", "household_id"),
     )
     await refresh_path(session, pairing)
     return pairing
@@ -439,90 +449,30 @@ async def create_pairing(
 
 # --- batched reads ------------------------------------------------------------------
 
+PEOPLE = Listing("people", Person)
+RESIDENTS_UNDER = Listing("org_unit.residents", Person, Parent(within=OrgUnit))
+RESIDENTS_OF_BUILDING = Listing("building.residents", Person, Parent(within=Building))
+PARTY_MEMBERS = Listing("party_organisation.members", Person, Parent(column=Person.party_org_id))
+POSITIONS = Listing("positions", Position)
+POSITIONS_UNDER = Listing("org_unit.positions", Position, Parent(within=OrgUnit))
 
-async def people_under(
-    loaders: Loaders, place: str, place_id: int | None, args: PageArgs, f: PersonFilter
-) -> Page[Person]:
-    """People living under an org unit or a building (`place`), or everyone visible."""
-    if place_id is None:
-        partition, joins = None, tuple
-    elif place == "building":
-        partition, joins = under_building(Person)
-    else:
-        partition, joins = under_org_unit(Person)
-    loader = loaders.pages(
-        f"{place}.people",
-        Person,
-        partition=partition,
-        joins=joins,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[Person] = await loader.load((place_id, args, f))
-    return page
-
-
-async def party_members_of(
-    loaders: Loaders, party_org_id: int, args: PageArgs, f: PersonFilter
-) -> Page[Person]:
-    loader = loaders.pages(
-        "party_organisation.members",
-        Person,
-        partition=Person.party_org_id,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[Person] = await loader.load((party_org_id, args, f))
-    return page
-
-
-async def positions_under(
-    loaders: Loaders, unit_id: int | None, args: PageArgs, f: PositionFilter
-) -> Page[Position]:
-    partition, joins = under_org_unit(Position) if unit_id is not None else (None, tuple)
-    loader = loaders.pages(
-        "org_unit.positions" if unit_id is not None else "positions",
-        Position,
-        partition=partition,
-        joins=joins,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda _: PositionFilter.order_by(),
-    )
-    page: Page[Position] = await loader.load((unit_id, args, f))
-    return page
-
-
-async def positions_of(
-    loaders: Loaders, column: Any, value: int, f: PositionFilter
-) -> list[Position]:
-    loader = loaders.group(
-        f"positions.{column.key}",
-        Position,
-        column,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda _: PositionFilter.order_by(),
-    )
-    rows: list[Position] = await loader.load((value, f))
-    return rows
+POSITIONS_OF_PERSON = Children(Position, Position.person_id, NEWEST_POSITIONS_FIRST)
+ACTIVE_POSITIONS_OF_PERSON = Children(
+    Position, Position.person_id, NEWEST_POSITIONS_FIRST, (col(Position.ended_at).is_(None),)
+)
+POSITIONS_OF_BUILDING = Children(Position, Position.building_id, NEWEST_POSITIONS_FIRST)
+HOUSEHOLD_MEMBERS = Children(Person, Person.household_id, Ordering.of(asc(Person.id)))
+PAIRINGS_OF_MEMBER = Children(
+    Pairing,
+    Pairing.party_member_id,
+    Ordering.of(asc(Pairing.id)),
+    (col(Pairing.ended_at).is_(None),),
+)
 
 
 async def building_head(loaders: Loaders, building_id: int) -> Position | None:
-    heads = await positions_of(
-        loaders, Position.building_id, building_id, PositionFilter(role=Role.BUILDING_HEAD)
+    heads = await loaders.children(
+        POSITIONS_OF_BUILDING, building_id, PositionFilter(role=Role.BUILDING_HEAD)
     )
-    return heads[0] if heads else None
-
-
-async def household_members(loaders: Loaders, household_id: int) -> list[Person]:
-    return await by_column(loaders, "household.members", Person, Person.household_id, household_id)
-
-
-async def pairings_of(loaders: Loaders, column: Any, value: int) -> list[Pairing]:
-    return await by_column(
-        loaders,
-        f"pairing.{column.key}",
-        Pairing,
-        column,
-        value,
-        col(Pairing.ended_at).is_(None),
-    )
+    found: Position | None = first_of(heads)
+    return found

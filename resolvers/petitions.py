@@ -10,26 +10,24 @@ person ids here, and `allowed_actions` / `TRANSITIONS` are data it can map from.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
 import hashlib
-import ipaddress
 import json
 import logging
+import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.base import utcnow
+from models.incentives import PointsEntry
 from models.org import Building, OrgKind, OrgUnit
 from models.people import Person, Position, Role
 from models.petitions import (
@@ -48,21 +46,37 @@ from models.petitions import (
     PetitionEvent,
     PetitionRating,
     PetitionStatus,
-    PointsEntry,
-    PointsKind,
     Priority,
     RatingValue,
 )
-from resolvers.errors import DomainError, ErrorCode, not_found
-from resolvers.live import Topic, announce
-from resolvers.loaders import Loaders
-from resolvers.org import by_column, clean_text, get_row, under_building, under_org_unit
-from resolvers.pagination import Page, PageArgs
+from resolvers.common import (
+    clean_idempotency_key,
+    clean_note,
+    clean_references,
+    clean_text,
+    get_row,
+)
+from resolvers.errors import Common, DomainError, invalid, not_found
+from resolvers.incentives import credit
+from resolvers.loaders import Children
+from resolvers.pagination import Listing, Ordering, Parent, asc, desc
+from resolvers.scheduler import scheduled
+from resolvers.workflow import Flow, Workflow
 
 log = logging.getLogger(__name__)
 
 Status = PetitionStatus
 Action = PetitionAction
+
+
+class PetitionCode(enum.StrEnum):
+    """Codes of petitions and their categories (besides the workflow's own)."""
+
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    ALREADY_RATED = "ALREADY_RATED"
+    DUPLICATE_CODE = "DUPLICATE_CODE"
+    RETIRED = "RETIRED"
+
 
 # --- the lifecycle, as data ----------------------------------------------------------
 
@@ -165,29 +179,42 @@ HANDLING_ACTIONS: Final = frozenset(
     }
 )
 
-_FIELD_NAMES: Final = {
-    "note": "note",
-    "assignee_id": "assigneeId",
-    "duplicate_of_id": "duplicateOfId",
-}
-
 #: Points credited to the building head for a SATISFIED rating of a building-level case.
 SATISFIED_POINTS: Final = 10
 POINTS_SOURCE: Final = "PETITION"
+#: The longest a level may have for a petition (the longest default, COMPLEX, is 15 days).
+MAX_DUE: Final = timedelta(days=90)
 #: Days a resolved petition waits for its rating before CLOSED_UNRATED (scheduler default).
 RATING_DAYS: Final = 7
 
 
-def allowed_actions(status: Status) -> set[Action]:
-    return set(TRANSITIONS[status])
+def _event_values(petition: Petition, actor_person_id: int | None) -> dict[str, Any]:
+    """The reporter of an anonymous petition is on its timeline as `by_reporter`, unnamed."""
+    by_reporter = actor_person_id is not None and actor_person_id == petition.reporter_id
+    return {
+        "by_reporter": by_reporter,
+        "actor_person_id": None if by_reporter and petition.anonymous else actor_person_id,
+    }
 
 
-def next_status(status: Status, action: Action) -> Status | None:
-    return TRANSITIONS[status].get(action)
+PETITIONS: Final[Workflow[Petition, PetitionStatus, PetitionAction]] = Workflow(
+    noun="petition",
+    model=Petition,
+    event=PetitionEvent,
+    event_key="petition_id",
+    transitions=TRANSITIONS,
+    required=REQUIRED,
+    event_values=_event_values,
+)
 
 
-def required_fields(action: Action) -> frozenset[str]:
-    return REQUIRED.get(action, frozenset())
+def overdue(petition: Petition, now: datetime | None = None) -> bool:
+    """Still being handled and past its due time."""
+    return petition.status in OPEN_STATUSES and petition.due_at < (now or utcnow())
+
+
+def overdue_sql(table: Any) -> Any:
+    return sa.and_(table.status.in_(sorted(OPEN_STATUSES)), table.due_at < sa.func.now())
 
 
 def level_above(level: Level) -> Level | None:
@@ -195,95 +222,8 @@ def level_above(level: Level) -> Level | None:
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
 
 
-def reporter_visible_to(petition: Petition, person_id: int | None) -> bool:
-    """Whether `person_id` may learn who reported `petition`: anonymous ones only the reporter.
-
-    (Who may see personal data of a named reporter is the field policy's business.)
-    """
-    if not petition.anonymous:
-        return True
-    return person_id is not None and person_id == petition.reporter_id
-
-
-# --- shared validation -----------------------------------------------------------------
-
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_TOP_LABEL = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
-MAX_PHOTOS: Final = 9
-MAX_URL: Final = 500
-
-
-def is_public_url(value: str) -> bool:
-    """An http(s) URL anyone can open: a real host (a domain name with a top-level label,
-    or a public IP address), no credentials, no whitespace or control characters."""
-    if len(value) > MAX_URL or not value.isprintable() or "\\" in value:
-        return False
-    if any(ch.isspace() for ch in value):
-        return False
-    try:
-        parts = urlsplit(value)
-        _ = parts.port  # refuses ports that are not numbers in range
-    except ValueError:
-        return False
-    if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc:
-        return False
-    host = parts.hostname or ""
-    try:
-        return ipaddress.ip_address(host).is_global
-    except ValueError:
-        labels = host.split(".")
-        return (
-            len(host) <= 253
-            and len(labels) >= 2
-            and all(_HOST_LABEL.match(label) for label in labels)
-            and bool(_TOP_LABEL.match(labels[-1]))
-        )
-
-
-def is_object_key(value: str) -> bool:
-    """A key of a stored object ('petitions/2024/a.jpg'): no traversal, no empty segments."""
-    return bool(_KEY.match(value)) and ".." not in value and "//" not in value
-
-
-def clean_references(values: Iterable[str], field: str, *, limit: int = MAX_PHOTOS) -> list[str]:
-    """Photos or other evidence: public http(s) URLs or keys of stored objects. A refusal
-    never repeats the value (a URL can carry credentials)."""
-    cleaned = [v.strip() for v in values]
-    if len(cleaned) > limit:
-        raise DomainError(ErrorCode.VALIDATION, f"at most {limit} items in `{field}`", field)
-    for position, value in enumerate(cleaned, start=1):
-        if not (is_public_url(value) or is_object_key(value)):
-            raise DomainError(
-                ErrorCode.VALIDATION,
-                f"item {position} of `{field}` is neither a public http(s) URL without "
-                f"credentials (at most {MAX_URL} characters) nor a stored object key",
-                field,
-            )
-    return cleaned
-
-
-def clean_note(value: str | None, field: str = "note", *, max_length: int = 1000) -> str | None:
-    if value is None or not value.strip():
-        return None
-    return clean_text(value, field, max_length=max_length)
-
-
-def clean_idempotency_key(value: str) -> str:
-    value = value.strip()
-    if not _IDEMPOTENCY_KEY.match(value):
-        raise DomainError(
-            ErrorCode.VALIDATION,
-            "`idempotencyKey` must be 8-128 letters, digits or ._:- (a UUID will do)",
-            "idempotencyKey",
-        )
-    return value
-
-
 async def _person(session: AsyncSession, ident: int, field: str) -> Person:
-    person: Person = await get_row(session, Person, ident, "person", field)
-    return person
+    return await get_row(session, Person, ident, "person", field)
 
 
 # --- categories and due times -------------------------------------------------------------
@@ -294,7 +234,7 @@ _CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
 def _clean_remit(levels: Sequence[Level]) -> list[str]:
     if not levels:
         raise DomainError(
-            ErrorCode.VALIDATION, "a category needs at least one level in its remit", "remitLevels"
+            Common.VALIDATION, "a category needs at least one level in its remit", "remit_levels"
         )
     return [str(level) for level in LEVELS if level in set(levels)]
 
@@ -329,7 +269,7 @@ async def create_category(
     code = code.strip().upper()
     if not _CODE.match(code):
         raise DomainError(
-            ErrorCode.VALIDATION, "`code` is 2-40 capitals, digits or underscores", "code"
+            Common.VALIDATION, "`code` is 2-40 capitals, digits or underscores", "code"
         )
     category = PetitionCategory(
         code=code,
@@ -342,7 +282,7 @@ async def create_category(
         sa.select(col(PetitionCategory.id)).where(col(PetitionCategory.code) == code)
     )
     if taken:
-        raise DomainError(ErrorCode.DUPLICATE_CODE, f"category code {code} is taken", "code")
+        raise DomainError(PetitionCode.DUPLICATE_CODE, f"category code {code} is taken", "code")
     session.add(category)
     await session.flush()
     return category
@@ -389,14 +329,13 @@ async def due_in(session: AsyncSession, priority: Priority) -> timedelta:
 
 
 async def set_due_time(
-    session: AsyncSession, *, priority: Priority, due: timedelta, now: datetime | None = None
+    session: AsyncSession, *, priority: Priority, hours: float, now: datetime | None = None
 ) -> PetitionDueTime:
-    """Set how long petitions of `priority` have per level (from the next submission or
-    escalation on; due times already set stay)."""
-    if due <= timedelta(0) or due > timedelta(days=365):
-        raise DomainError(
-            ErrorCode.VALIDATION, "a due time is positive and at most a year", "dueIn"
-        )
+    """Set how many hours petitions of `priority` have per level (from the next submission
+    or escalation on; due times already set stay)."""
+    if not math.isfinite(hours) or not 0 < hours <= MAX_DUE.total_seconds() / 3600:
+        raise invalid(f"a due time is longer than 0 and at most {MAX_DUE.days} days", "hours")
+    due = timedelta(hours=hours)
     stmt = (
         pg_insert(PetitionDueTime)
         .values(priority=priority, due_in=due, updated_at=now or utcnow())
@@ -457,19 +396,19 @@ _ORG_LEVEL: Final = {
 async def _place_level(session: AsyncSession, draft: PetitionDraft) -> Level:
     if (draft.building_id is None) == (draft.org_unit_id is None):
         raise DomainError(
-            ErrorCode.VALIDATION, "give either a building or an org unit as the place", "buildingId"
+            Common.VALIDATION, "give either a building or an org unit as the place", "building_id"
         )
     if draft.building_id is not None:
-        await get_row(session, Building, draft.building_id, "building", "buildingId")
+        await get_row(session, Building, draft.building_id, "building", "building_id")
         return Level.BUILDING
     assert draft.org_unit_id is not None
-    unit: OrgUnit = await get_row(session, OrgUnit, draft.org_unit_id, "org unit", "orgUnitId")
+    unit: OrgUnit = await get_row(session, OrgUnit, draft.org_unit_id, "org unit", "org_unit_id")
     if unit.retired_at is not None:
-        raise DomainError(ErrorCode.RETIRED, "this org unit is retired", "orgUnitId")
+        raise DomainError(PetitionCode.RETIRED, "this org unit is retired", "org_unit_id")
     level = _ORG_LEVEL.get(unit.kind)
     if level is None:
         raise DomainError(
-            ErrorCode.VALIDATION, "a petition's place is a district or below", "orgUnitId"
+            Common.VALIDATION, "a petition's place is a district or below", "org_unit_id"
         )
     return level
 
@@ -483,7 +422,7 @@ def _content(draft: PetitionDraft) -> dict[str, Any]:
         "description": clean_text(draft.description, "description", max_length=2000),
         "building_id": draft.building_id,
         "org_unit_id": draft.org_unit_id,
-        "location_note": clean_note(draft.location_note, "locationNote", max_length=200),
+        "location_note": clean_note(draft.location_note, "location_note", max_length=200),
         "reporter_id": draft.reporter_id,
         "recorded_by_id": draft.recorded_by_id,
         "anonymous": draft.anonymous,
@@ -500,33 +439,33 @@ def content_hash(content: dict[str, Any]) -> str:
 async def _validate_people(session: AsyncSession, draft: PetitionDraft) -> None:
     if draft.reporter_id is None and draft.recorded_by_id is None:
         raise DomainError(
-            ErrorCode.VALIDATION, "a petition has a reporter or a recorder", "reporterId"
+            Common.VALIDATION, "a petition has a reporter or a recorder", "reporter_id"
         )
     if draft.reporter_id is not None:
-        await _person(session, draft.reporter_id, "reporterId")
+        await _person(session, draft.reporter_id, "reporter_id")
     if draft.recorded_by_id is not None:
         if draft.recorded_by_id == draft.reporter_id:
             raise DomainError(
-                ErrorCode.VALIDATION,
-                "`recordedById` is staff recording on someone else's behalf",
-                "recordedById",
+                Common.VALIDATION,
+                "`recorded_by_id` is staff recording on someone else's behalf",
+                "recorded_by_id",
             )
-        await _person(session, draft.recorded_by_id, "recordedById")
+        await _person(session, draft.recorded_by_id, "recorded_by_id")
     if draft.channel == Channel.ONLINE and draft.recorded_by_id is not None:
         raise DomainError(
-            ErrorCode.VALIDATION,
+            Common.VALIDATION,
             "online petitions are submitted by residents themselves",
-            "recordedById",
+            "recorded_by_id",
         )
     if draft.channel == Channel.ONLINE and draft.reporter_id is None:
-        raise DomainError(ErrorCode.VALIDATION, "an online petition has a reporter", "reporterId")
+        raise DomainError(Common.VALIDATION, "an online petition has a reporter", "reporter_id")
     if draft.channel == Channel.DOOR_VISIT and (
         draft.recorded_by_id is None or draft.reporter_id is None
     ):
         raise DomainError(
-            ErrorCode.VALIDATION,
+            Common.VALIDATION,
             "a door-visit petition is recorded by staff for a resident",
-            "recordedById" if draft.recorded_by_id is None else "reporterId",
+            "recorded_by_id" if draft.recorded_by_id is None else "reporter_id",
         )
 
 
@@ -550,10 +489,10 @@ async def submit_petition(
     if existing is not None:
         return existing
     category: PetitionCategory = await get_row(
-        session, PetitionCategory, draft.category_id, "petition category", "categoryId"
+        session, PetitionCategory, draft.category_id, "petition category", "category_id"
     )
     if not category.active:
-        raise DomainError(ErrorCode.VALIDATION, "this category is not in use", "categoryId")
+        raise DomainError(Common.VALIDATION, "this category is not in use", "category_id")
     place_level = await _place_level(session, draft)
     await _validate_people(session, draft)
     priority = draft.priority or category.default_priority
@@ -580,13 +519,12 @@ async def submit_petition(
         existing = await _by_idempotency_key(session, key, digest)
         assert existing is not None
         return existing
-    petition = await _load(session, int(inserted))
-    await _record(
+    petition = await PETITIONS.load(session, int(inserted))
+    await PETITIONS.record(
         session,
         petition,
         _A.SUBMIT,
         None,
-        PetitionStatus.SUBMITTED,
         draft.recorded_by_id or draft.reporter_id,
         note=None,
         now=now,
@@ -602,9 +540,9 @@ async def _by_idempotency_key(session: AsyncSession, key: str, digest: str) -> P
     )
     if found is not None and found.content_hash != digest:
         raise DomainError(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            PetitionCode.IDEMPOTENCY_KEY_REUSED,
             "this idempotency key was used for a different petition",
-            "idempotencyKey",
+            "idempotency_key",
         )
     return found
 
@@ -612,127 +550,11 @@ async def _by_idempotency_key(session: AsyncSession, key: str, digest: str) -> P
 # --- transitions -----------------------------------------------------------------------------
 
 
-async def _load(session: AsyncSession, petition_id: int, *, lock: bool = False) -> Petition:
-    stmt = (
-        sa.select(Petition)
-        .where(col(Petition.id) == petition_id)
-        .execution_options(populate_existing=True)
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    found = await session.scalar(stmt)
-    if found is None:
-        raise not_found("petition", "id")
-    return found
-
-
-async def _record(
-    session: AsyncSession,
-    petition: Petition,
-    action: Action,
-    from_status: Status | None,
-    to_status: Status,
-    actor_person_id: int | None,
-    *,
-    note: str | None,
-    now: datetime,
-    assignee_id: int | None = None,
-    from_level: Level | None = None,
-    to_level: Level | None = None,
-) -> None:
-    """A timeline entry; the reporter of an anonymous petition is recorded as `by_reporter`."""
-    by_reporter = actor_person_id is not None and actor_person_id == petition.reporter_id
-    event_id = await session.scalar(
-        sa.insert(PetitionEvent)
-        .values(
-            petition_id=petition.id,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            actor_person_id=None if by_reporter and petition.anonymous else actor_person_id,
-            by_reporter=by_reporter,
-            note=note,
-            assignee_id=assignee_id,
-            from_level=from_level,
-            to_level=to_level,
-            version=petition.version,
-            path=petition.path,
-            at=now,
-        )
-        .returning(col(PetitionEvent.id))
-    )
-    assert event_id is not None
-    await announce(session, Topic.PETITION, int(event_id), petition.path)
-
-
-def _transition_error(petition: Petition, action: Action) -> DomainError:
-    allowed = ", ".join(sorted(TRANSITIONS[petition.status])) or "none: it is final"
-    return DomainError(
-        ErrorCode.INVALID_TRANSITION,
-        f"a {petition.status} petition cannot {action} (allowed: {allowed})",
-        "action",
-    )
-
-
-async def _apply(
-    session: AsyncSession,
-    petition: Petition,
-    action: Action,
-    actor_person_id: int | None,
-    *,
-    note: str | None,
-    now: datetime,
-    values: dict[str, Any],
-    assignee_id: int | None = None,
-    from_level: Level | None = None,
-    to_level: Level | None = None,
-) -> Petition:
-    """Move `petition` (as loaded, at its version) along `action`, or VERSION_CONFLICT."""
-    target = next_status(petition.status, action)
-    if target is None:
-        raise _transition_error(petition, action)
-    from_status, expected = petition.status, petition.version
-    assert petition.id is not None
-    changed = await session.scalar(
-        sa.update(Petition)
-        .where(col(Petition.id) == petition.id, col(Petition.version) == expected)
-        .values(
-            status=target,
-            version=col(Petition.version) + 1,
-            status_changed_at=now,
-            **values,
-        )
-        .returning(col(Petition.id))
-        .execution_options(synchronize_session=False)
-    )
-    if changed is None:
-        raise DomainError(
-            ErrorCode.VERSION_CONFLICT,
-            "the petition changed meanwhile: reload it and try again",
-            "expectedVersion",
-        )
-    updated = await _load(session, petition.id)
-    await _record(
-        session,
-        updated,
-        action,
-        from_status,
-        target,
-        actor_person_id,
-        note=note,
-        now=now,
-        assignee_id=assignee_id,
-        from_level=from_level,
-        to_level=to_level,
-    )
-    return updated
-
-
 def _escalation(petition: Petition, due: timedelta, now: datetime) -> tuple[Level, dict[str, Any]]:
     above = level_above(petition.owner_level)
     if above is None:
         raise DomainError(
-            ErrorCode.INVALID_TRANSITION,
+            Flow.INVALID_TRANSITION,
             "a petition owned by a district cannot escalate further",
             "action",
         )
@@ -750,11 +572,11 @@ def _escalation(petition: Petition, due: timedelta, now: datetime) -> tuple[Leve
 
 
 async def _duplicate_root(session: AsyncSession, petition: Petition, other_id: int) -> int:
-    other: Petition = await get_row(session, Petition, other_id, "petition", "duplicateOfId")
+    other: Petition = await get_row(session, Petition, other_id, "petition", "duplicate_of_id")
     root = other.duplicate_of_id if other.status == PetitionStatus.DUPLICATE else other.id
     if root == petition.id:
         raise DomainError(
-            ErrorCode.VALIDATION, "a petition cannot be merged into itself", "duplicateOfId"
+            Common.VALIDATION, "a petition cannot be merged into itself", "duplicate_of_id"
         )
     assert root is not None
     return root
@@ -782,14 +604,14 @@ async def _effects(  # noqa: PLR0912  (one case per action of the table)
             values["closed_at"] = now
         case _A.ASSIGN:
             assert assignee_id is not None
-            await _person(session, assignee_id, "assigneeId")
+            await _person(session, assignee_id, "assignee_id")
             values.update(assignee_id=assignee_id, assigned_at=petition.assigned_at or now)
         case _A.ACKNOWLEDGE:
             values["first_contact_at"] = petition.first_contact_at or now
         case _A.START:
             if petition.assignee_id is None:
                 raise DomainError(
-                    ErrorCode.VALIDATION, "assign someone before starting", "assigneeId"
+                    Common.VALIDATION, "assign someone before starting", "assignee_id"
                 )
         case _A.RESOLVE:
             values.update(resolution_note=note, resolved_at=now)
@@ -831,36 +653,32 @@ async def transition(
     allowed from its status), VALIDATION (a required argument is missing).
     """
     now = now or utcnow()
-    petition = await _load(session, petition_id)
+    petition = await PETITIONS.load(session, petition_id)
     if petition.version != expected_version:
-        raise DomainError(
-            ErrorCode.VERSION_CONFLICT,
-            f"the petition is at version {petition.version}, not {expected_version}:"
-            " reload it and try again",
-            "expectedVersion",
-        )
-    if next_status(petition.status, action) is None:
-        raise _transition_error(petition, action)
+        raise PETITIONS.conflict(petition, expected_version)
+    if PETITIONS.target(petition.status, action) is None:
+        raise PETITIONS.refusal(petition, action)
     note = clean_note(note)
     given = {"note": note, "assignee_id": assignee_id, "duplicate_of_id": duplicate_of_id}
-    for name in sorted(required_fields(action)):
-        if given[name] is None:
-            what = f"a {NOTE_MEANING[action]}" if name == "note" else f"`{_FIELD_NAMES[name]}`"
-            raise DomainError(ErrorCode.VALIDATION, f"{action} needs {what}", _FIELD_NAMES[name])
+    meaning = {"note": f"a {NOTE_MEANING.get(action, 'note')}"}
+    PETITIONS.require(action, given, meaning)
     values, from_level, to_level = await _effects(
         session, petition, action, note, assignee_id, duplicate_of_id, now
     )
-    return await _apply(
+    return await PETITIONS.move(
         session,
         petition,
         action,
         actor_person_id,
-        note=note,
         now=now,
+        expected_version=expected_version,
+        note=note,
         values=values,
-        assignee_id=assignee_id if action == _A.ASSIGN else None,
-        from_level=from_level,
-        to_level=to_level,
+        event={
+            "assignee_id": assignee_id if action == _A.ASSIGN else None,
+            "from_level": from_level,
+            "to_level": to_level,
+        },
     )
 
 
@@ -895,16 +713,15 @@ async def escalate_overdue(
         overdue_since = petition.due_at
         from_level = petition.owner_level
         to_level, values = _escalation(petition, due, now)
-        await _apply(
+        await PETITIONS.move(
             session,
             petition,
             _A.ESCALATE,
             None,
-            note=f"overdue since {overdue_since:%Y-%m-%d %H:%M} UTC: escalated automatically",
             now=now,
+            note=f"overdue since {overdue_since:%Y-%m-%d %H:%M} UTC: escalated automatically",
             values=values,
-            from_level=from_level,
-            to_level=to_level,
+            event={"from_level": from_level, "to_level": to_level},
         )
         assert petition.id is not None
         done.append(petition.id)
@@ -929,13 +746,13 @@ async def close_unrated(
     )
     done: list[int] = []
     for petition in list(rows):
-        await _apply(
+        await PETITIONS.move(
             session,
             petition,
             _A.CLOSE_UNRATED,
             None,
-            note=f"no rating within {days} days",
             now=now,
+            note=f"no rating within {days} days",
             values={"closed_at": now},
         )
         assert petition.id is not None
@@ -943,36 +760,14 @@ async def close_unrated(
     return done
 
 
-async def run_scheduler(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    interval_seconds: float,
-    stop: asyncio.Event,
-    *,
-    rating_days: int = RATING_DAYS,
-    batch: int = 100,
-    clock: Callable[[], datetime] = utcnow,
-) -> None:
-    """Run escalation and unrated closing every `interval_seconds` until `stop` is set.
+@scheduled("petitions.escalate_overdue")
+async def _escalate_job(session: AsyncSession, now: datetime, batch: int) -> list[int]:
+    return await escalate_overdue(session, now, batch)
 
-    Each pass is its own transaction; a full batch is followed at once by another pass.
-    Safe to run in every app instance at the same time (see `escalate_overdue`).
-    """
-    while not stop.is_set():
-        busy = False
-        try:
-            async with sessionmaker() as session, session.begin():
-                escalated = await escalate_overdue(session, clock(), batch)
-            async with sessionmaker() as session, session.begin():
-                closed = await close_unrated(session, clock(), rating_days, batch)
-            if escalated or closed:
-                log.info("petitions: escalated %d, closed unrated %d", len(escalated), len(closed))
-            busy = len(escalated) >= batch or len(closed) >= batch
-        except Exception:
-            log.exception("petition scheduler pass failed; retrying next interval")
-        if busy:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+
+@scheduled("petitions.close_unrated")
+async def _close_unrated_job(session: AsyncSession, now: datetime, batch: int) -> list[int]:
+    return await close_unrated(session, now, RATING_DAYS, batch)
 
 
 # --- ratings and points --------------------------------------------------------------------
@@ -1047,21 +842,19 @@ async def rate_petition(
 
     One rating per resolution (ALREADY_RATED otherwise). A SATISFIED rating of a petition
     resolved at building level credits the building's head (at resolution time) with
-    SATISFIED_POINTS, once, unless the rater is that head or handled the case.
+    SATISFIED_POINTS, once, unless the rater is that head or handled the case. That the
+    rater is the petition's reporter is the permission layer's decision (`permissions.
+    petitions.RATE_PETITION`).
     """
     now = now or utcnow()
-    petition = await _load(session, petition_id, lock=True)
-    if petition.reporter_id is None or petition.reporter_id != rater_person_id:
-        raise DomainError(
-            ErrorCode.FORBIDDEN, "only the resident who raised a petition rates it", "petitionId"
-        )
+    petition = await PETITIONS.load(session, petition_id, lock=True)
     if petition.status not in AWAITING_RATING:
         if await _already_rated(session, petition):
-            raise DomainError(ErrorCode.ALREADY_RATED, "this resolution is rated", "petitionId")
+            raise DomainError(PetitionCode.ALREADY_RATED, "this resolution is rated", "petition_id")
         raise DomainError(
-            ErrorCode.INVALID_TRANSITION,
+            Flow.INVALID_TRANSITION,
             f"a {petition.status} petition is not awaiting a rating",
-            "petitionId",
+            "petition_id",
         )
     comment = clean_note(comment, "comment", max_length=500)
     resolved_as = petition.status
@@ -1080,7 +873,7 @@ async def rate_petition(
         .returning(col(PetitionRating.id))
     )
     if inserted is None:
-        raise DomainError(ErrorCode.ALREADY_RATED, "this resolution is rated", "petitionId")
+        raise DomainError(PetitionCode.ALREADY_RATED, "this resolution is rated", "petition_id")
     stored = await session.get(PetitionRating, int(inserted))
     assert stored is not None
     note = f"rated {rating}" + (f": {comment}" if comment else "")
@@ -1112,36 +905,15 @@ async def _credit_building_head(
         return None
     if rater_person_id in await handlers_of(session, petition.id):
         return None
-    inserted = await session.scalar(
-        pg_insert(PointsEntry)
-        .values(
-            person_id=head,
-            kind=PointsKind.EARNED,
-            points=SATISFIED_POINTS,
-            source_type=POINTS_SOURCE,
-            source_id=petition.id,
-            note=f"一事一评「满意」: {petition.title}",
-            at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=["source_type", "source_id", "person_id"],
-            index_where=sa.text("kind = 'EARNED'"),
-        )
-        .returning(col(PointsEntry.id))
+    return await credit(
+        session,
+        person_id=head,
+        points=SATISFIED_POINTS,
+        source_type=POINTS_SOURCE,
+        source_id=petition.id,
+        note=f"一事一评「满意」: {petition.title}",
+        now=now,
     )
-    if inserted is None:
-        return None
-    return await session.get(PointsEntry, int(inserted))
-
-
-async def points_balance(session: AsyncSession, person_id: int) -> int:
-    earned = sa.case((col(PointsEntry.kind) == PointsKind.EARNED, 1), else_=-1)
-    total = await session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(col(PointsEntry.points) * earned), 0)).where(
-            col(PointsEntry.person_id) == person_id
-        )
-    )
-    return int(total or 0)
 
 
 # --- reading (through the request's loaders) -----------------------------------------------
@@ -1185,77 +957,27 @@ class PetitionFilter:
             found.append(col(Petition.submitted_at) < self.submitted_before)
         return found
 
-    def order_by(self) -> list[Any]:
-        if self.order == PetitionOrder.DUE:
-            return [col(Petition.due_at), col(Petition.id)]
-        return [col(Petition.submitted_at).desc(), col(Petition.id).desc()]
+    def ordering(self) -> Ordering:
+        return PETITION_ORDERINGS[self.order]
 
 
-async def petitions_under(
-    loaders: Loaders, unit_id: int | None, args: PageArgs, f: PetitionFilter
-) -> Page[Petition]:
-    """Petitions placed under an org unit (or all the actor may see when `unit_id` is None)."""
-    partition, joins = under_org_unit(Petition) if unit_id is not None else (None, tuple)
-    loader = loaders.pages(
-        "org_unit.petitions" if unit_id is not None else "petitions",
-        Petition,
-        partition=partition,
-        joins=joins,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[Petition] = await loader.load((unit_id, args, f))
-    return page
+PETITION_ORDERINGS = {
+    PetitionOrder.SUBMITTED: Ordering.of(desc(Petition.submitted_at), desc(Petition.id)),
+    PetitionOrder.DUE: Ordering.of(asc(Petition.due_at), asc(Petition.id)),
+}
 
+ALL_PETITIONS = Listing("petitions", Petition)
+PETITIONS_UNDER = Listing("org_unit.petitions", Petition, Parent(within=OrgUnit))
+PETITIONS_OF_BUILDING = Listing("building.petitions", Petition, Parent(within=Building))
+#: The queue of an org unit: petitions it owns now (grid and above).
+OWNED_PETITIONS = Listing(
+    "org_unit.owned_petitions", Petition, Parent(column=Petition.owner_org_unit_id)
+)
 
-async def petitions_of_building(
-    loaders: Loaders, building_id: int, args: PageArgs, f: PetitionFilter
-) -> Page[Petition]:
-    partition, joins = under_building(Petition)
-    loader = loaders.pages(
-        "building.petitions",
-        Petition,
-        partition=partition,
-        joins=joins,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[Petition] = await loader.load((building_id, args, f))
-    return page
-
-
-async def petitions_owned_by(
-    loaders: Loaders, unit_id: int, args: PageArgs, f: PetitionFilter
-) -> Page[Petition]:
-    """The queue of an org unit: petitions it owns now (grid and above)."""
-    loader = loaders.pages(
-        "org_unit.owned_petitions",
-        Petition,
-        partition=Petition.owner_org_unit_id,
-        where=lambda k: k.conditions(),  # type: ignore[attr-defined]
-        order_by=lambda k: k.order_by(),  # type: ignore[attr-defined]
-    )
-    page: Page[Petition] = await loader.load((unit_id, args, f))
-    return page
-
-
-async def timeline_of(loaders: Loaders, petition_id: int) -> list[PetitionEvent]:
-    return await by_column(
-        loaders, "petition.timeline", PetitionEvent, PetitionEvent.petition_id, petition_id
-    )
-
-
-async def ratings_of(loaders: Loaders, petition_id: int) -> list[PetitionRating]:
-    return await by_column(
-        loaders, "petition.ratings", PetitionRating, PetitionRating.petition_id, petition_id
-    )
-
-
-async def duplicates_of(loaders: Loaders, petition_id: int) -> list[Petition]:
-    return await by_column(
-        loaders, "petition.duplicates", Petition, Petition.duplicate_of_id, petition_id
-    )
-
-
-async def points_of(loaders: Loaders, person_id: int) -> list[PointsEntry]:
-    return await by_column(loaders, "person.points", PointsEntry, PointsEntry.person_id, person_id)
+TIMELINE = Children(
+    PetitionEvent, PetitionEvent.petition_id, Ordering.of(asc(PetitionEvent.version))
+)
+RATINGS = Children(
+    PetitionRating, PetitionRating.petition_id, Ordering.of(asc(PetitionRating.round))
+)
+DUPLICATES = Children(Petition, Petition.duplicate_of_id, Ordering.of(asc(Petition.id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +12,7 @@ from models.identity import Network, security_settings
 from permissions.actor import Actor, Grant
 from permissions.roles import CONTACT_ROLES
 from resolvers.identity import AuthenticationError, principal_for_bearer
-
-UNKNOWN_ADDRESS = "unknown"
+from schema.context import UNKNOWN_ADDRESS
 
 
 async def actor_for(session: AsyncSession, authorization: str | None) -> Actor:
@@ -36,6 +36,7 @@ async def actor_for(session: AsyncSession, authorization: str | None) -> Actor:
         household_path=principal.household_path,
         grants=tuple(Grant(role, path) for role, path in principal.grants),
         contact_ids=principal.contact_ids,
+        party_member=principal.party_member,
     )
 
 
@@ -89,11 +90,8 @@ def client_address(
     return _as_key(client)
 
 
-def request_address(request: Any) -> str:
-    """The client address of a Starlette request or WebSocket (`context.request`)."""
-    scope = getattr(request, "scope", None)
-    if not isinstance(scope, dict):
-        return UNKNOWN_ADDRESS
+def scope_address(scope: Mapping[str, Any]) -> str:
+    """The client address of an ASGI connection (HTTP or WebSocket)."""
     forwarded = [
         value.decode("latin-1")
         for name, value in scope.get("headers", ())

@@ -1,4 +1,4 @@
-"""`UserError` for mutation payloads, and the shaping of GraphQL-level errors."""
+"""Each domain's error type for mutation payloads, and the shaping of GraphQL-level errors."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ import enum
 import logging
 import re
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import exc as sa_exc
+from strawberry.utils.str_converters import to_camel_case
 
-from resolvers.errors import DomainError, ErrorCode
-from schema import enums  # noqa: F401  (registers ErrorCode, with its description, first)
+from models.config import get_settings
+from resolvers.errors import Common, DomainError
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound="UserError")
 
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
@@ -38,7 +43,7 @@ class RequestCode(enum.StrEnum):
     DIRECTIVE_LIMIT = "DIRECTIVE_LIMIT"
     COST_LIMIT = "COST_LIMIT"
     INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
-    VALIDATION = ErrorCode.VALIDATION.value
+    VALIDATION = Common.VALIDATION.value
     UNAUTHENTICATED = "UNAUTHENTICATED"
     TIMEOUT = "TIMEOUT"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -155,20 +160,61 @@ def unavailable(request_id: str, error: BaseException) -> Refused:
     )
 
 
-@strawberry.type(description="Why a mutation refused its input; `field` names the input at fault.")
+@dataclass
 class UserError:
-    code: ErrorCode
+    """Why a mutation refused its input: the shape of every domain's error type."""
+
+    code: enum.StrEnum
     field: str | None
     message: str
 
+    codes: ClassVar[type[enum.StrEnum]]
+
     @classmethod
-    def of(cls, error: DomainError) -> UserError:
-        return cls(code=error.code, field=error.field, message=error.message)
+    def of(cls, error: DomainError, field: str | None, message: str) -> UserError:
+        """`error` with its field and message as the input type names them."""
+        known = {member.value: member for member in cls.codes}
+        code = known.get(error.code.value)
+        if code is None:
+            if get_settings().strict:
+                raise AssertionError(f"{cls.__name__} has no code {error.code}")
+            log.error("%s has no code %s", cls.__name__, error.code)
+            code = known[Common.VALIDATION.value]
+        return cls(code=code, field=field, message=message)
+
+
+def domain_error(*domains: type[enum.StrEnum]) -> Callable[[type[E]], type[E]]:
+    """Make a subclass of `UserError` a domain's error type, its codes the enum
+    `<name>Code`: the common codes plus the domain's own (`domains`), each once; its
+    docstring is its description."""
+
+    def declare(cls: type[E]) -> type[E]:
+        members: dict[str, str] = {}
+        families: tuple[type[enum.StrEnum], ...] = (Common, *domains)
+        for codes in families:
+            for member in codes:
+                members.setdefault(member.name, member.value)
+        name = cls.__name__
+        code_enum = enum.StrEnum(f"{name}Code", members)  # type: ignore[misc]
+        strawberry.enum(code_enum, name=f"{name}Code", description=f"Stable codes of {name}.")
+        cls.codes = code_enum
+        cls.__annotations__ = {"code": code_enum, "field": str | None, "message": str}
+        return strawberry.type(cls, name=name, description=cls.__doc__)
+
+    return declare
 
 
 _INPUT_VALUE = re.compile(
     r"(got invalid value |non [a-z ]+ value: |Expected value of type [^,]+, found ).*?(?=;|$)"
 )
+_NAMED = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def graphql_names(message: str, names: Mapping[str, str]) -> str:
+    """A business message speaks of arguments by their python names: say the GraphQL ones."""
+    return _NAMED.sub(lambda m: f"`{names.get(m.group(1), to_camel_case(m.group(1)))}`", message)
+
+
 _LONG_NUMBER = re.compile(r"\d{6,}")
 
 
@@ -205,8 +251,9 @@ def public_error(error: GraphQLError, request_id: str, *, timed_out: bool = Fals
         extensions = {"code": RequestCode.TIMEOUT.value}
     elif isinstance(original, DomainError):
         extensions["code"] = original.code.value
+        message = graphql_names(message, {})
         if original.field:
-            extensions["field"] = original.field
+            extensions["field"] = to_camel_case(original.field)
     elif original is None or isinstance(original, GraphQLError):
         extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         message = redact(message)

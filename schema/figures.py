@@ -34,10 +34,9 @@ from permissions.live import may_read_figures
 from resolvers import aggregates as ra
 from resolvers import figures as rf
 from resolvers import metrics as rm
-from resolvers.errors import DomainError, ErrorCode
+from resolvers.errors import Common, DomainError, invalid
 from resolvers.org import org_unit_by_code
 from resolvers.people import CHINA
-from schema.common import forbidden
 from schema.context import Info
 from schema.metrics import (
     DISPLAY_PERIODS,
@@ -47,6 +46,7 @@ from schema.metrics import (
     metrics_of,
     rankings_of,
 )
+from schema.operations import forbidden
 from schema.org import OrgUnitNode
 from schema.relay import expect_id, to_global_id
 
@@ -206,9 +206,9 @@ class DisplayFigures:
     row: strawberry.Private[mo.OrgUnit]
     as_of: datetime
 
-    @strawberry.field(description="The node the figures are about.")
-    def node(self) -> OrgUnitNode:
-        return OrgUnitNode.from_row(self.row)
+    @strawberry.field(description="The node the figures are about.", graphql_type=OrgUnitNode)
+    def node(self) -> mo.OrgUnit:
+        return self.row
 
     @strawberry.field(
         description="The headline counts of the subtree (the seed text's figures), in the "
@@ -253,12 +253,10 @@ class DisplayFigures:
     ) -> list[TrendPoint]:
         actor = info.context.actor
         if not 1 <= count <= MAX_TREND:
-            raise DomainError(ErrorCode.VALIDATION, f"`count` is 1 to {MAX_TREND}", "count")
+            raise invalid(f"`count` is 1 to {MAX_TREND}", "count")
         display = for_display(actor)
         if display and unit not in DISPLAY_PERIODS:
-            raise DomainError(
-                ErrorCode.VALIDATION, "displays read months, quarters and years", "unit"
-            )
+            raise invalid("displays read months, quarters and years", "unit")
         periods = rf.trend_periods(unit, count, ending or datetime.now(CHINA).date())
         key = (permission_key(actor), "trend", self.row.id, unit, count, periods[-1].start)
 
@@ -301,14 +299,14 @@ class DisplayFigures:
 async def figures_node(info: Info, node: strawberry.ID | None, code: str | None) -> mo.OrgUnit:
     """The org unit asked about, if the caller may read its figures."""
     if (node is None) == (code is None):
-        raise DomainError(ErrorCode.VALIDATION, "give `node` or `code`", "node")
+        raise invalid("give `node` or `code`", "node")
     loaders = info.context.loaders
     if node is not None:
         unit = await loaders.get(mo.OrgUnit, expect_id(node, "OrgUnit", "node"))
     else:
         unit = await org_unit_by_code(loaders, code or "")
     if unit is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "org unit not found", "node" if node else "code")
+        raise DomainError(Common.NOT_FOUND, "org unit not found", "node" if node else "code")
     if not may_read_figures(info.context.actor, unit.path or ""):
         raise forbidden()
     return unit

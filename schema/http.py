@@ -25,7 +25,7 @@ from models.config import ROOT, get_settings
 from models.db import Readiness, make_engine, make_sessionmaker
 from models.live import LiveSettings, live_settings
 from permissions.limits import Limits
-from resolvers.petitions import run_scheduler
+from resolvers.scheduler import run_scheduler
 from schema.errors import INTERNAL
 from schema.root import schema
 from schema.screen import screen_routes

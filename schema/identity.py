@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 import strawberry
 
@@ -11,27 +14,26 @@ from models import audit as ma
 from models import identity as mi
 from models import org as mo
 from models import people as mp
-from permissions.operations import may_query
-from permissions.policy import REVEALABLE, REVEALERS, Access, decide
+from permissions import identity as rules
 from resolvers import audit as ra
 from resolvers import identity as r
-from resolvers.errors import DomainError, ErrorCode
-from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.auth import request_address
-from schema.common import (
-    audit_mutation,
-    forbidden,
-    mutate,
-    page_args,
-    require,
-    require_manageable,
-)
-from schema.context import Info
-from schema.errors import UserError
+from resolvers.errors import Common, DomainError, invalid
+from resolvers.pagination import Ordering, PageArgs, asc
+from schema.context import Context, Info
+from schema.declare import column, computed, expose, listing, reference, row_type
+from schema.errors import UserError, domain_error
+from schema.operations import Mutation, Refs, audit_mutation, authorize
 from schema.org import BuildingNode, HouseholdNode, OrgUnitNode
 from schema.people import PersonNode
-from schema.policy import relations_to
-from schema.relay import Connection, Node, connection, expect_id, from_global_id, to_global_id
+from schema.relay import Connection, Node, connection, from_global_id, to_global_id
+
+expose(mi.TokenRole, name="TokenRole", description="What an API token may do.")
+expose(ma.AuditAction, name="AuditAction")
+
+
+@domain_error(r.IdentityCode)
+class IdentityError(UserError):
+    """Why a sign-in, an account or token change, or a reveal was refused."""
 
 
 @strawberry.type(description="A role the signed-in person holds, and where.")
@@ -39,21 +41,24 @@ class ViewerGrant:
     role: str
     path: strawberry.Private[str]
 
-    @strawberry.field(description="The org unit where the role is held (null for a building).")
-    async def org_unit(self, info: Info) -> OrgUnitNode | None:
+    @strawberry.field(
+        description="The org unit where the role is held (null for a building).",
+        graphql_type=OrgUnitNode | None,
+    )
+    async def org_unit(self, info: Info) -> mo.OrgUnit | None:
         label = self.path.rpartition(".")[2]
         if not label.isdigit():
             return None
-        row = await info.context.loaders.get(mo.OrgUnit, int(label))
-        return OrgUnitNode.from_row(row) if row else None
+        return await info.context.loaders.get(mo.OrgUnit, int(label))
 
-    @strawberry.field(description="The building where the role is held.")
-    async def building(self, info: Info) -> BuildingNode | None:
+    @strawberry.field(
+        description="The building where the role is held.", graphql_type=BuildingNode | None
+    )
+    async def building(self, info: Info) -> mo.Building | None:
         label = self.path.rpartition(".")[2]
         if not label.startswith("b"):
             return None
-        row = await info.context.loaders.get(mo.Building, int(label[1:]))
-        return BuildingNode.from_row(row) if row else None
+        return await info.context.loaders.get(mo.Building, int(label[1:]))
 
 
 @strawberry.type(
@@ -101,87 +106,66 @@ class Viewer:
         account = await info.context.session.get(mi.Account, self.account_id)
         return AccountSecurity.of(account) if account else None
 
-    @strawberry.field
-    async def person(self, info: Info) -> PersonNode | None:
-        row = await info.context.loaders.get(mp.Person, self.person_id)
-        return PersonNode.from_row(row) if row else None
+    @strawberry.field(graphql_type=PersonNode | None)
+    async def person(self, info: Info) -> mp.Person | None:
+        return await info.context.loaders.get(mp.Person, self.person_id)
 
-    @strawberry.field(description="The signed-in person's own household.")
-    async def household(self, info: Info) -> HouseholdNode | None:
+    @strawberry.field(
+        description="The signed-in person's own household.", graphql_type=HouseholdNode | None
+    )
+    async def household(self, info: Info) -> mo.Household | None:
         person = await info.context.loaders.get(mp.Person, self.person_id)
         if person is None:
             return None
-        row = await info.context.loaders.get(mo.Household, person.household_id)
-        return HouseholdNode.from_row(row) if row else None
+        return await info.context.loaders.get(mo.Household, person.household_id)
 
 
-@strawberry.type(name="ApiToken", description="A machine credential bound to a node.")
+@row_type(mi.ApiToken, name="ApiToken", description="A machine credential bound to a node.")
 class ApiTokenNode(Node):
-    row: strawberry.Private[mi.ApiToken]
-    name: str
-    role: mi.TokenRole
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: mi.ApiToken) -> ApiTokenNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("ApiToken", row.id),
-            row=row,
-            name=row.name,
-            role=row.role,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-        )
-
-    @strawberry.field
-    async def org_unit(self, info: Info) -> OrgUnitNode | None:
-        row = await info.context.loaders.get(mo.OrgUnit, self.row.org_unit_id)
-        return OrgUnitNode.from_row(row) if row else None
+    name: str = column()
+    role: mi.TokenRole = column()
+    created_at: datetime = column()
+    expires_at: datetime = column()
+    revoked_at: datetime | None = column()
+    last_used_at: datetime | None = column()
+    org_unit: OrgUnitNode | None = reference(mi.ApiToken.org_unit_id)
 
 
-@strawberry.type(name="AuditEntry", description="One append-only audit record.")
+def _global(type_name: str, attribute: str) -> Any:
+    def of(row: Any) -> strawberry.ID | None:
+        value = getattr(row, attribute)
+        return to_global_id(type_name, value) if value else None
+
+    return of
+
+
+def _row_ids(row: ma.AuditEntry) -> list[str]:
+    return [str(i) for i in row.row_ids]
+
+
+@row_type(ma.AuditEntry, name="AuditEntry", description="One append-only audit record.")
 class AuditEntryNode(Node):
-    at: datetime
-    action: ma.AuditAction
-    actor_kind: str
-    actor_person_id: strawberry.ID | None
-    actor_token_id: strawberry.ID | None
-    roles: list[str]
-    request_id: str
-    operation_name: str | None
-    object_type: str
-    row_ids: list[str] = strawberry.field(description="Database ids of the rows concerned.")
-    fields: list[str]
-    purpose: str | None
+    at: datetime = column()
+    action: ma.AuditAction = column()
+    actor_kind: str = column()
+    actor_person_id: strawberry.ID | None = computed(_global("Person", "actor_person_id"))
+    actor_token_id: strawberry.ID | None = computed(_global("ApiToken", "actor_token_id"))
+    roles: list[str] = column()
+    request_id: str = column()
+    operation_name: str | None = column()
+    object_type: str = column()
+    row_ids: list[str] = computed(_row_ids, description="Database ids of the rows concerned.")
+    fields: list[str] = column()
+    purpose: str | None = column()
 
-    @classmethod
-    def from_row(cls, row: ma.AuditEntry) -> AuditEntryNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("AuditEntry", row.id),
-            at=row.at,
-            action=row.action,
-            actor_kind=row.actor_kind,
-            actor_person_id=to_global_id("Person", row.actor_person_id)
-            if row.actor_person_id
-            else None,
-            actor_token_id=to_global_id("ApiToken", row.actor_token_id)
-            if row.actor_token_id
-            else None,
-            roles=list(row.roles),
-            request_id=row.request_id,
-            operation_name=row.operation_name,
-            object_type=row.object_type,
-            row_ids=[str(i) for i in row.row_ids],
-            fields=list(row.fields),
-            purpose=row.purpose,
-        )
+
+@dataclass(frozen=True)
+class _TokenOrder:
+    def conditions(self) -> list[Any]:
+        return []
+
+    def ordering(self) -> Ordering:
+        return Ordering.of(asc(mi.ApiToken.created_at), asc(mi.ApiToken.id))
 
 
 @strawberry.type
@@ -204,10 +188,9 @@ class IdentityQuery:
     async def account_security(
         self, info: Info, person_id: strawberry.ID
     ) -> AccountSecurity | None:
-        ident = expect_id(person_id, "Person", "personId")
-        await require(info, "accountSecurity", (mp.Person, ident, "personId"))
-        await require_manageable(info, ident, credentials=True)
-        account = await r.account_of(info.context.session, ident)
+        args = SimpleNamespace(person_id=person_id)
+        refs = await authorize(info, rules.ACCOUNT_SECURITY, args, {"person_id": mp.Person})
+        account = await r.account_of(info.context.session, refs.need("person_id"))
         if account is None or account.id is None:
             return None
         info.context.audit.record(
@@ -215,7 +198,10 @@ class IdentityQuery:
         )
         return AccountSecurity.of(account)
 
-    @strawberry.field(description="API tokens bound inside the subtrees you administer.")
+    @strawberry.field(
+        description="API tokens bound inside the subtrees you administer.",
+        metadata=listing(r.API_TOKENS),
+    )
     async def api_tokens(
         self,
         info: Info,
@@ -224,16 +210,13 @@ class IdentityQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[ApiTokenNode]:
-        loader = info.context.loaders.pages(
-            "api_tokens",
-            mi.ApiToken,
-            partition=None,
-            order_by=lambda _: (mi.ApiToken.created_at, mi.ApiToken.id),
-        )
-        page = await loader.load((None, page_args(first, after, last, before), None))
-        return connection(page, ApiTokenNode.from_row)  # type: ignore[no-any-return]
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.API_TOKENS, None, args, _TokenOrder()))
 
-    @strawberry.field(description="The audit log, newest first (city admins only).")
+    @strawberry.field(
+        description="The audit log, newest first (city admins only).",
+        metadata=listing(ra.AUDIT_LOG),
+    )
     async def audit_log(
         self,
         info: Info,
@@ -248,16 +231,11 @@ class IdentityQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[AuditEntryNode]:
-        if not may_query(info.context.actor, "auditLog"):
-            raise forbidden()
-        row: int | None = None
-        if row_id is not None:
-            _, row = _any_id(row_id)
-        actor_type, actor_db_id = _any_id(actor_id, "actorId") if actor_id else ("", None)
+        await authorize(info, rules.AUDIT_LOG)
+        row = from_global_id(row_id, "row_id")[1] if row_id is not None else None
+        actor_type, actor_db_id = from_global_id(actor_id, "actor_id") if actor_id else ("", None)
         if actor_id and actor_type not in ("Person", "ApiToken"):
-            raise DomainError(
-                ErrorCode.VALIDATION, "`actorId` is a Person or an ApiToken", "actorId"
-            )
+            raise invalid("`actor_id` is a Person or an ApiToken", "actor_id")
         f = ra.AuditFilter(
             actor_person_id=actor_db_id if actor_type == "Person" else None,
             actor_token_id=actor_db_id if actor_type == "ApiToken" else None,
@@ -267,12 +245,8 @@ class IdentityQuery:
             since=since,
             until=until,
         )
-        page = await ra.audit_page(info.context.loaders, page_args(first, after, last, before), f)
-        return connection(page, AuditEntryNode.from_row)  # type: ignore[no-any-return]
-
-
-def _any_id(global_id: str, field: str = "rowId") -> tuple[str, int]:
-    return from_global_id(global_id, field)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(ra.AUDIT_LOG, None, args, f))
 
 
 # --- mutations -------------------------------------------------------------------
@@ -294,16 +268,14 @@ class SessionPayload:
     access_token: str | None
     refresh_token: str | None
     expires_at: datetime | None
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(graphql_type=list[IdentityError])
 
 
 def _session_payload(found: r.Session | None, errors: list[UserError]) -> SessionPayload:
-    if found is None:
-        return SessionPayload(access_token=None, refresh_token=None, expires_at=None, errors=errors)
     return SessionPayload(
-        access_token=found.access_token,
-        refresh_token=found.refresh_token,
-        expires_at=found.expires_at,
+        access_token=found.access_token if found else None,
+        refresh_token=found.refresh_token if found else None,
+        expires_at=found.expires_at if found else None,
         errors=errors,
     )
 
@@ -317,13 +289,13 @@ class ChangePasswordPayload:
     access_token: str | None
     refresh_token: str | None
     expires_at: datetime | None
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(graphql_type=list[IdentityError])
 
 
 @strawberry.type
 class DonePayload:
     ok: bool
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(graphql_type=list[IdentityError])
 
 
 @strawberry.input
@@ -349,7 +321,7 @@ class UnlockAccountInput:
 @strawberry.type
 class AccountPayload:
     person: PersonNode | None
-    errors: list[UserError]
+    errors: list[IdentityError]
 
 
 @strawberry.input
@@ -362,9 +334,9 @@ class CreateApiTokenInput:
 
 @strawberry.type
 class ApiTokenPayload:
-    api_token: ApiTokenNode | None
+    api_token: mi.ApiToken | None = strawberry.field(graphql_type=ApiTokenNode | None)
     token: str | None = strawberry.field(description="The secret: shown once, store it now.")
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(graphql_type=list[IdentityError])
 
 
 @strawberry.input
@@ -379,7 +351,7 @@ class RevealableField(enum.StrEnum):
     HEALTH_NOTES = "healthNotes"
 
 
-strawberry.enum(RevealableField, name="RevealableField")
+expose(RevealableField, name="RevealableField")
 
 
 @strawberry.input(description="Reveal masked personal data for a stated purpose; audited.")
@@ -395,228 +367,228 @@ class RevealPayload:
     id_card_number: str | None = None
     birth_date: str | None = None
     health_notes: str | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-async def _public() -> None:
-    """Sign-in and session renewal need no actor."""
-
-
-@strawberry.type
-class IdentityMutation:
-    @strawberry.mutation(
-        description="Phone and password for an access and a refresh token. Every refusal "
-        "reads the same (INVALID_CREDENTIALS), held-back attempts included."
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, graphql_type=list[IdentityError]
     )
-    async def sign_in(self, info: Info, input: SignInInput) -> SessionPayload:
-        # No savepoint: the attempt is counted and committed before the password is checked.
-        session = info.context.session
-        attempt = await r.open_attempt(
-            session, phone=input.phone, address=request_address(info.context.request)
+
+
+class SignIn(Mutation[SignInInput, r.Session, SessionPayload]):
+    """Phone and password for an access and a refresh token. Every refusal reads the same
+    (INVALID_CREDENTIALS), held-back attempts included."""
+
+    permission = rules.SIGN_IN
+    errors = IdentityError
+    atomic = False  # a refused attempt stays counted
+    audit_type = "Account"
+
+    async def perform(self, ctx: Context, input: SignInInput, refs: Refs) -> r.Session:
+        attempt = await r.open_attempt(ctx.session, phone=input.phone, address=ctx.client)
+        await ctx.session.commit()  # counted before the password is checked, whatever follows
+        return await r.sign_in(ctx.session, attempt, input.password)
+
+    def audited(self, result: r.Session) -> Any:
+        return result.account
+
+    def payload(self, result: r.Session | None, errors: list[UserError]) -> SessionPayload:
+        return _session_payload(result, errors)
+
+
+class RefreshSession(Mutation[RefreshSessionInput, r.Session, SessionPayload]):
+    """Trade a refresh token for new tokens (it rotates)."""
+
+    permission = rules.REFRESH_SESSION
+    errors = IdentityError
+    atomic = False  # a replayed token's family stays revoked
+    audit_type = "Account"
+
+    async def perform(self, ctx: Context, input: RefreshSessionInput, refs: Refs) -> r.Session:
+        return await r.refresh_session(ctx.session, refresh_token=input.refresh_token)
+
+    def audited(self, result: r.Session) -> Any:
+        return result.account
+
+    def payload(self, result: r.Session | None, errors: list[UserError]) -> SessionPayload:
+        return _session_payload(result, errors)
+
+
+class SignOut(Mutation[RefreshSessionInput, mi.RefreshToken | bool, DonePayload]):
+    """End the session: the refresh token's whole family and, at once, every access token
+    issued in it."""
+
+    permission = rules.SIGN_OUT
+    errors = IdentityError
+    audit_type = "RefreshToken"
+
+    async def perform(
+        self, ctx: Context, input: RefreshSessionInput, refs: Refs
+    ) -> mi.RefreshToken | bool:
+        return await r.sign_out(ctx.session, refresh_token=input.refresh_token) or True
+
+    def payload(
+        self, result: mi.RefreshToken | bool | None, errors: list[UserError]
+    ) -> DonePayload:
+        return DonePayload(ok=result is not None, errors=errors)
+
+
+class ChangePassword(Mutation[ChangePasswordInput, r.Session, ChangePasswordPayload]):
+    """Change your password: every session ends, this one included, and a fresh one is
+    returned. The current password is checked like a sign-in."""
+
+    permission = rules.CHANGE_PASSWORD
+    errors = IdentityError
+    atomic = False  # a wrong current password stays counted and noted
+
+    async def perform(self, ctx: Context, input: ChangePasswordInput, refs: Refs) -> r.Session:
+        account_id = ctx.actor.account_id
+        assert account_id is not None
+        r.check_password_strength(input.new_password)
+        phone = await r.phone_of(ctx.session, account_id)
+        attempt = await r.open_attempt(ctx.session, phone=phone, address=ctx.client)
+        await ctx.session.commit()  # the attempt counts whatever happens next
+        account = await r.check_attempt(
+            ctx.session, attempt, input.current_password, r.current_password_refusal()
         )
-        await session.commit()
-        try:
-            found = await r.sign_in(session, attempt, input.password)
-        except DomainError as error:
-            await session.commit()
-            errors = [UserError.of(error)]
-            audit_mutation(info, None, errors, object_type="Account")
-            return _session_payload(None, errors)
-        audit_mutation(info, found.account, [])
-        return _session_payload(found, [])
+        return await r.change_password(ctx.session, account, new=input.new_password)
 
-    @strawberry.mutation(description="Trade a refresh token for new tokens (it rotates).")
-    async def refresh_session(self, info: Info, input: RefreshSessionInput) -> SessionPayload:
-        session = info.context.session
-        try:
-            found = await r.refresh_session(session, refresh_token=input.refresh_token)
-        except DomainError as error:
-            await session.commit()  # keeps the family revocation of a replayed token
-            errors = [UserError.of(error)]
-            audit_mutation(info, None, errors, object_type="Account")
-            return _session_payload(None, errors)
-        audit_mutation(info, found.account, [])
-        return _session_payload(found, [])
+    def audited(self, result: r.Session) -> Any:
+        return result.account
 
-    @strawberry.mutation(
-        description="End the session: the refresh token's whole family and, at once, every "
-        "access token issued in it."
-    )
-    async def sign_out(self, info: Info, input: RefreshSessionInput) -> DonePayload:
-        session = info.context.session
-
-        async def change() -> mi.RefreshToken | bool:
-            return await r.sign_out(session, refresh_token=input.refresh_token) or True
-
-        ok, errors = await mutate(info, _public, change, object_type="RefreshToken")
-        return DonePayload(ok=ok is not None, errors=errors)
-
-    @strawberry.mutation(
-        description="Change your password: every session ends, this one included, and a "
-        "fresh one is returned. The current password is checked like a sign-in."
-    )
-    async def change_password(
-        self, info: Info, input: ChangePasswordInput
-    ) -> ChangePasswordPayload:
-        session = info.context.session
-        account_id = info.context.actor.account_id
-        checked: list[mi.Account] = []
-
-        async def authorize() -> None:
-            """Outside the change's savepoint: a wrong password stays counted and noted."""
-            if account_id is None:
-                raise DomainError(ErrorCode.UNAUTHENTICATED, "sign in first")
-            r.check_password_strength(input.new_password)
-            attempt = await r.open_attempt(
-                session,
-                phone=await r.phone_of(session, account_id),
-                address=request_address(info.context.request),
-            )
-            await session.commit()  # the attempt counts whatever happens next
-            checked.append(
-                await r.check_attempt(
-                    session, attempt, input.current_password, r.current_password_refusal()
-                )
-            )
-
-        async def change() -> r.Session:
-            return await r.change_password(session, checked[0], new=input.new_password)
-
-        found, errors = await mutate(
-            info, authorize, change, subject=lambda found: found.account if found else None
-        )
-        if errors:
-            await session.commit()  # keeps the failure noted on the account
+    def payload(self, result: r.Session | None, errors: list[UserError]) -> ChangePasswordPayload:
         return ChangePasswordPayload(
-            ok=found is not None,
-            access_token=found.access_token if found else None,
-            refresh_token=found.refresh_token if found else None,
-            expires_at=found.expires_at if found else None,
+            ok=result is not None,
+            access_token=result.access_token if result else None,
+            refresh_token=result.refresh_token if result else None,
+            expires_at=result.expires_at if result else None,
             errors=errors,
         )
 
-    @strawberry.mutation(description="Give a person in your subtree a sign-in account.")
-    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
-        session = info.context.session
-        person_id = expect_id(input.person_id, "Person", "personId")
 
-        async def change() -> mp.Person | None:
-            await r.create_account(
-                session, person_id=person_id, phone=input.phone, password=input.password
-            )
-            return await session.get(mp.Person, person_id)
+class CreateAccount(Mutation[CreateAccountInput, mp.Person, AccountPayload]):
+    """Give a person in your subtree a sign-in account."""
 
-        async def authorize() -> None:
-            await require(info, "createAccount", (mp.Person, person_id, "personId"))
-            await require_manageable(info, person_id, credentials=True)
+    refs = {"person_id": mp.Person}
+    permission = rules.CREATE_ACCOUNT
+    errors = IdentityError
 
-        row, errors = await mutate(info, authorize, change)
-        return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(description="Lift a sign-in lock-out.")
-    async def unlock_account(self, info: Info, input: UnlockAccountInput) -> AccountPayload:
-        session = info.context.session
-        person_id = expect_id(input.person_id, "Person", "personId")
-
-        async def change() -> mp.Person | None:
-            account = await r.account_of(session, person_id)
-            if account is None or account.id is None:
-                raise DomainError(ErrorCode.NOT_FOUND, "this person has no account", "personId")
-            await r.unlock_account(session, account_id=account.id)
-            return await session.get(mp.Person, person_id)
-
-        async def authorize() -> None:
-            await require(info, "unlockAccount", (mp.Person, person_id, "personId"))
-            await require_manageable(info, person_id, credentials=True)
-
-        row, errors = await mutate(info, authorize, change)
-        return AccountPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(
-        description="Create an API token bound to a node; the secret is shown once."
-    )
-    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> ApiTokenPayload:
-        session = info.context.session
-        unit_id = expect_id(input.org_unit_id, "OrgUnit", "orgUnitId")
-        issued, errors = await mutate(
-            info,
-            lambda: require(info, "createApiToken", (mo.OrgUnit, unit_id, "orgUnitId")),
-            lambda: r.create_api_token(
-                session,
-                name=input.name,
-                role=input.role,
-                org_unit_id=unit_id,
-                days=input.days,
-                created_by=info.context.actor.person_id,
-            ),
-            subject=lambda issued: issued.token if issued else None,
+    async def perform(self, ctx: Context, input: CreateAccountInput, refs: Refs) -> mp.Person:
+        person_id = refs.need("person_id")
+        await r.create_account(
+            ctx.session, person_id=person_id, phone=input.phone, password=input.password
         )
-        if issued is None:
-            return ApiTokenPayload(api_token=None, token=None, errors=errors)
+        return refs.row_of("person_id", mp.Person)
+
+
+class UnlockAccount(Mutation[UnlockAccountInput, mp.Person, AccountPayload]):
+    """Lift every sign-in back-off on the person's phone."""
+
+    refs = {"person_id": mp.Person}
+    permission = rules.UNLOCK_ACCOUNT
+    errors = IdentityError
+
+    async def perform(self, ctx: Context, input: UnlockAccountInput, refs: Refs) -> mp.Person:
+        account = await r.account_of(ctx.session, refs.need("person_id"))
+        if account is None or account.id is None:
+            raise DomainError(Common.NOT_FOUND, "this person has no account", "person_id")
+        await r.unlock_account(ctx.session, account_id=account.id)
+        return refs.row_of("person_id", mp.Person)
+
+
+class CreateApiToken(Mutation[CreateApiTokenInput, r.IssuedToken, ApiTokenPayload]):
+    """Create an API token bound to a node; the secret is shown once."""
+
+    refs = {"org_unit_id": mo.OrgUnit}
+    permission = rules.CREATE_API_TOKEN
+    errors = IdentityError
+
+    async def perform(self, ctx: Context, input: CreateApiTokenInput, refs: Refs) -> r.IssuedToken:
+        return await r.create_api_token(
+            ctx.session,
+            name=input.name,
+            role=input.role,
+            org_unit_id=refs.need("org_unit_id"),
+            days=input.days,
+            created_by=ctx.actor.person_id,
+        )
+
+    def audited(self, result: r.IssuedToken) -> Any:
+        return result.token
+
+    def payload(self, result: r.IssuedToken | None, errors: list[UserError]) -> ApiTokenPayload:
         return ApiTokenPayload(
-            api_token=ApiTokenNode.from_row(issued.token), token=issued.secret, errors=errors
+            api_token=result.token if result else None,
+            token=result.secret if result else None,
+            errors=errors,
         )
 
-    @strawberry.mutation
-    async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> ApiTokenPayload:
-        session = info.context.session
-        token_id = expect_id(input.id, "ApiToken")
-        row, errors = await mutate(
-            info,
-            lambda: require(info, "revokeApiToken", (mi.ApiToken, token_id, "id")),
-            lambda: r.revoke_api_token(session, token_id=token_id),
-        )
-        return ApiTokenPayload(
-            api_token=ApiTokenNode.from_row(row) if row else None, token=None, errors=errors
+
+class RevokeApiToken(Mutation[RevokeApiTokenInput, mi.ApiToken, ApiTokenPayload]):
+    refs = {"id": mi.ApiToken}
+    permission = rules.REVOKE_API_TOKEN
+    errors = IdentityError
+    error_fields = {"token_id": "id"}
+
+    async def perform(self, ctx: Context, input: RevokeApiTokenInput, refs: Refs) -> mi.ApiToken:
+        return await r.revoke_api_token(ctx.session, token_id=refs.need("id"))
+
+    def payload(self, result: mi.ApiToken | None, errors: list[UserError]) -> ApiTokenPayload:
+        return ApiTokenPayload(api_token=result, token=None, errors=errors)
+
+
+class RevealPersonalData(Mutation[RevealPersonalDataInput, r.Revealed, RevealPayload]):
+    """Show masked personal data in full, stating why; every use is audited."""
+
+    refs = {"person_id": mp.Person}
+    permission = rules.REVEAL_PERSONAL_DATA
+    errors = IdentityError
+
+    async def perform(self, ctx: Context, input: RevealPersonalDataInput, refs: Refs) -> r.Revealed:
+        return await r.reveal(
+            ctx.session,
+            person_id=refs.need("person_id"),
+            fields=[f.value for f in input.fields],
+            purpose=input.purpose,
         )
 
-    @strawberry.mutation(
-        description="Show masked personal data in full, stating why; every use is audited."
-    )
-    async def reveal_personal_data(
-        self, info: Info, input: RevealPersonalDataInput
-    ) -> RevealPayload:
-        context = info.context
-        wanted = sorted({f.value for f in input.fields})
-        try:
-            person_id = expect_id(input.person_id, "Person", "personId")
-            node = await _revealable(info, person_id, wanted, input.purpose)
-        except DomainError as error:
-            errors = [UserError.of(error)]
+    def audit(
+        self,
+        info: Info,
+        input: RevealPersonalDataInput,
+        result: r.Revealed | None,
+        errors: list[UserError],
+    ) -> None:
+        """A reveal is on record with its purpose; a refusal as a refused mutation."""
+        if result is None:
             audit_mutation(info, None, errors, purpose=input.purpose.strip()[:200])
-            return RevealPayload(errors=errors)
+            return
+        context = info.context
         context.audit.record(
             context.who,
             ma.AuditAction.REVEAL,
             "Person",
-            [person_id],
-            wanted,
-            purpose=input.purpose.strip(),
+            [result.person_id],
+            list(result.fields),
+            purpose=result.purpose,
         )
-        row = node.row
+
+    def payload(self, result: r.Revealed | None, errors: list[UserError]) -> RevealPayload:
+        if result is None:
+            return RevealPayload(errors=errors)
         return RevealPayload(
-            phone=row.phone if "phone" in wanted else None,
-            id_card_number=node.id_card_number() if "idCardNumber" in wanted else None,
-            birth_date=row.birth_date.isoformat()
-            if "birthDate" in wanted and row.birth_date
-            else None,
-            health_notes=row.health_notes if "healthNotes" in wanted else None,
+            phone=result.phone,
+            id_card_number=result.id_card_number,
+            birth_date=result.birth_date,
+            health_notes=result.health_notes,
         )
 
 
-async def _revealable(info: Info, person_id: int, wanted: list[str], purpose: str) -> PersonNode:
-    """The person, when the actor may reveal every one of `wanted` for a stated purpose."""
-    await require(info, "revealPersonalData", (mp.Person, person_id, "personId"))
-    if len(purpose.strip()) < 4:
-        raise DomainError(ErrorCode.VALIDATION, "state the purpose", "purpose")
-    row = await info.context.loaders.get(mp.Person, person_id)
-    if row is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "person not found", "personId")
-    node = PersonNode.from_row(row)
-    relations = await relations_to(info.context, "Person", node)
-    if not relations & REVEALERS:
-        raise forbidden()
-    for name in wanted:
-        if name not in REVEALABLE["Person"] or decide("Person", name, relations) is Access.DENIED:
-            raise DomainError(ErrorCode.FORBIDDEN, f"`{name}` cannot be revealed", "fields")
-    return node
+@strawberry.type
+class IdentityMutation:
+    sign_in = SignIn.field()
+    refresh_session = RefreshSession.field()
+    sign_out = SignOut.field()
+    change_password = ChangePassword.field()
+    create_account = CreateAccount.field()
+    unlock_account = UnlockAccount.field()
+    create_api_token = CreateApiToken.field()
+    revoke_api_token = RevokeApiToken.field()
+    reveal_personal_data = RevealPersonalData.field()

@@ -24,10 +24,10 @@ from permissions.aggregates import (
 from permissions.petitions import FEEDBACK_FIELDS, FeedbackView, feedback_view
 from resolvers import aggregates as ra
 from resolvers import metrics as r
-from resolvers.errors import DomainError, ErrorCode
+from resolvers.errors import Common, DomainError
 from resolvers.loaders import Loaders
-from schema.common import forbidden, optional_id
 from schema.context import Info
+from schema.operations import forbidden
 from schema.relay import expect_id, to_global_id
 
 
@@ -241,23 +241,21 @@ def _period(
     if period is None:
         if display:
             raise DomainError(
-                ErrorCode.VALIDATION,
+                Common.VALIDATION,
                 "displays read fixed calendar periods: give `period`",
                 "period",
             )
         if since is None or until is None:
             raise DomainError(
-                ErrorCode.VALIDATION, "give `period`, or both `since` and `until`", "since"
+                Common.VALIDATION, "give `period`, or both `since` and `until`", "since"
             )
         return since, until, None
     if since is not None or until is not None:
         raise DomainError(
-            ErrorCode.VALIDATION, "give `period`, or `since` and `until`, not both", "period"
+            Common.VALIDATION, "give `period`, or `since` and `until`, not both", "period"
         )
     if display and period.unit not in DISPLAY_PERIODS:
-        raise DomainError(
-            ErrorCode.VALIDATION, "displays read months, quarters and years", "period"
-        )
+        raise DomainError(Common.VALIDATION, "displays read months, quarters and years", "period")
     found = r.CalendarPeriod.containing(period.unit, period.containing)
     start, end = found.bounds()
     return start, end, found
@@ -277,7 +275,7 @@ def _display_only_defaults(
         ),
     ):
         if given:
-            raise DomainError(ErrorCode.VALIDATION, f"displays may not set `{field}`", field)
+            raise DomainError(Common.VALIDATION, f"displays may not set `{field}`", field)
 
 
 async def _withheld(
@@ -389,7 +387,9 @@ async def metrics_of(
         org_unit_id=unit_id,
         since=start,
         until=end,
-        category_id=optional_id(category_id, "PetitionCategory", "categoryId"),
+        category_id=expect_id(category_id, "PetitionCategory", "category_id")
+        if category_id is not None
+        else None,
         channel=channel,
         response_limit=timedelta(hours=response_limit_hours),
     )
@@ -494,7 +494,7 @@ class MetricsQuery:
         ident = expect_id(building_id, "Building", "buildingId")
         building = await context.loaders.get(mo.Building, ident)
         if building is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "building not found", "buildingId")
+            raise DomainError(Common.NOT_FOUND, "building not found", "buildingId")
         view = feedback_view(context.actor, building.path)
         if view is None:
             raise forbidden()

@@ -4,14 +4,13 @@ the Party tree and work units."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from models import org as m
-from models.people import Person as PersonRow
-from models.people import Position as PositionRow
-from models.people import Role
+from models.people import Person, Position, Role
+from permissions import org as rules
 from permissions.aggregates import (
     PERSONAL_STATS,
     STAT_KINDS,
@@ -25,34 +24,35 @@ from permissions.aggregates import (
 from resolvers import aggregates as ra
 from resolvers import org as r
 from resolvers import people as rp
-from resolvers.errors import DomainError, ErrorCode
-from schema import enums  # noqa: F401  (registers GraphQL enums)
-from schema.common import mutate, optional_id, page_args, require
-from schema.context import Info
-from schema.errors import UserError
-from schema.policy import guard
-from schema.relay import Connection, Node, connection, expect_id, to_global_id
+from resolvers.errors import invalid
+from resolvers.pagination import PageArgs
+from schema.context import Context, Info
+from schema.declare import column, computed, expose, listing, many, reference, row_type
+from schema.errors import UserError, domain_error
+from schema.operations import Mutation, Refs
+from schema.relay import Connection, Node, connection, expect_id
 
 if TYPE_CHECKING:
-    from schema.people import (
-        PersonFilterInput,
-        PersonNode,
-        PositionNode,
-    )
+    from schema.people import PersonFilterInput, PersonNode, PositionNode
 
 People = Annotated["PersonNode", strawberry.lazy("schema.people")]
+OrgUnits = Annotated["OrgUnitNode", strawberry.lazy("schema.org")]
 PersonFilterArg = Annotated["PersonFilterInput", strawberry.lazy("schema.people")]
 Positions = Annotated["PositionNode", strawberry.lazy("schema.people")]
 
+expose(m.OrgKind, name="OrgKind", description="Level of the administrative tree.")
+expose(m.GridType, name="GridType")
+expose(m.CultureLabel, name="CultureLabel", description="一楼一特")
+expose(m.Tenure, name="Tenure")
+expose(m.PartyOrgKind, name="PartyOrgKind")
+expose(m.WorkUnitKind, name="WorkUnitKind")
+expose(r.OrgUnitOrder, name="OrgUnitOrder")
+expose(r.BuildingOrder, name="BuildingOrder")
 
-def _person(row: PersonRow) -> PersonNode:
-    from schema.people import PersonNode
 
-    return PersonNode.from_row(row)
-
-
-def _maybe_person(row: PersonRow | None) -> PersonNode | None:
-    return _person(row) if row else None
+@domain_error(r.OrgCode)
+class OrgError(UserError):
+    """Why a change of the tree, a building, a household or the Party tree was refused."""
 
 
 def _people_filter(
@@ -107,55 +107,41 @@ async def _withheld_stats(info: Info, unit_id: int) -> frozenset[str]:
             )
         return [decided.get(i, frozenset(PERSONAL_STATS)) for i in ids]
 
-    found: frozenset[str] = await loaders.custom("org_unit.withheld_stats", batch).load(unit_id)
-    return found
+    return await loaders.batch("withheld_stats", OrgStatsType, batch).load(unit_id)
 
 
-@strawberry.type(name="OrgUnit", description="A node of the administrative tree: city to grid.")
+def _level(row: m.OrgUnit) -> int:
+    return (row.path or "").count(".") + 1
+
+
+def _nlevel(table: Any) -> Any:
+    import sqlalchemy as sa
+
+    return sa.func.nlevel(table.path)
+
+
+@row_type(m.OrgUnit, name="OrgUnit", description="A node of the administrative tree: city to grid.")
 class OrgUnitNode(Node):
-    db_id: strawberry.Private[int]
-    path: strawberry.Private[str]
-    kind: m.OrgKind
-    name: str
-    code: str
-    grid_type: m.GridType | None
-    retired_at: datetime | None
-    created_at: datetime
-    parent_db_id: strawberry.Private[int | None]
+    kind: m.OrgKind = column()
+    name: str = column()
+    code: str = column()
+    grid_type: m.GridType | None = column()
+    retired_at: datetime | None = column()
+    created_at: datetime = column()
+    level: int = computed(
+        _level, sql=_nlevel, description="Depth in the tree: 1 for the city, 5 for a grid."
+    )
+    parent: OrgUnitNode | None = reference(m.OrgUnit.parent_id)
 
-    @classmethod
-    def from_row(cls, row: m.OrgUnit) -> OrgUnitNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("OrgUnit", row.id),
-            db_id=row.id,
-            path=row.path or "",
-            kind=row.kind,
-            name=row.name,
-            code=row.code,
-            grid_type=row.grid_type,
-            retired_at=row.retired_at,
-            created_at=row.created_at,
-            parent_db_id=row.parent_id,
-        )
+    @strawberry.field(description="From the city down to the parent.", graphql_type=list[OrgUnits])
+    async def ancestors(self, root: strawberry.Parent[m.OrgUnit], info: Info) -> list[m.OrgUnit]:
+        rows = await info.context.loaders.get_many(m.OrgUnit, r.ancestor_ids(root.path or ""))
+        return [row for row in rows if row is not None]
 
-    @strawberry.field(description="Depth in the tree: 1 for the city, 5 for a grid.")
-    def level(self) -> int:
-        return self.path.count(".") + 1
-
-    @strawberry.field
-    async def parent(self, info: Info) -> OrgUnitNode | None:
-        row = await info.context.loaders.get(m.OrgUnit, self.parent_db_id)
-        return OrgUnitNode.from_row(row) if row else None
-
-    @strawberry.field(description="From the city down to the parent.")
-    async def ancestors(self, info: Info) -> list[OrgUnitNode]:
-        rows = await info.context.loaders.get_many(m.OrgUnit, r.ancestor_ids(self.path))
-        return [OrgUnitNode.from_row(row) for row in rows if row]
-
-    @strawberry.field
+    @strawberry.field(metadata=listing(r.CHILDREN))
     async def children(
         self,
+        root: strawberry.Parent[m.OrgUnit],
         info: Info,
         kind: m.OrgKind | None = None,
         grid_type: m.GridType | None = None,
@@ -168,14 +154,16 @@ class OrgUnitNode(Node):
         before: str | None = None,
     ) -> Connection[OrgUnitNode]:
         f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
-        page = await r.org_unit_children(
-            info.context.loaders, self.db_id, page_args(first, after, last, before), f
-        )
-        return connection(page, OrgUnitNode.from_row)  # type: ignore[no-any-return]
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.CHILDREN, root.id, args, f))
 
-    @strawberry.field(description="Every unit below this one, filtered by kind or grid type.")
+    @strawberry.field(
+        description="Every unit below this one, filtered by kind or grid type.",
+        metadata=listing(r.DESCENDANTS),
+    )
     async def descendants(
         self,
+        root: strawberry.Parent[m.OrgUnit],
         info: Info,
         kind: m.OrgKind | None = None,
         grid_type: m.GridType | None = None,
@@ -188,14 +176,15 @@ class OrgUnitNode(Node):
         before: str | None = None,
     ) -> Connection[OrgUnitNode]:
         f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
-        page = await r.org_unit_descendants(
-            info.context.loaders, self.db_id, page_args(first, after, last, before), f
-        )
-        return connection(page, OrgUnitNode.from_row)  # type: ignore[no-any-return]
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.DESCENDANTS, root.id, args, f))
 
-    @strawberry.field(description="Buildings anywhere in this subtree.")
+    @strawberry.field(
+        description="Buildings anywhere in this subtree.", metadata=listing(r.BUILDINGS_UNDER)
+    )
     async def buildings(
         self,
+        root: strawberry.Parent[m.OrgUnit],
         info: Info,
         culture_labels: list[m.CultureLabel] | None = None,
         name_contains: str | None = None,
@@ -206,14 +195,16 @@ class OrgUnitNode(Node):
         before: str | None = None,
     ) -> Connection[BuildingNode]:
         f = r.BuildingFilter(tuple(culture_labels or ()), name_contains, order_by)
-        page = await r.buildings_under(
-            info.context.loaders, self.db_id, page_args(first, after, last, before), f
-        )
-        return connection(page, BuildingNode.from_row)  # type: ignore[no-any-return]
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.BUILDINGS_UNDER, root.id, args, f))
 
-    @strawberry.field(description="People living anywhere in this subtree.")
+    @strawberry.field(
+        description="People living anywhere in this subtree.",
+        metadata=listing(rp.RESIDENTS_UNDER),
+    )
     async def residents(
         self,
+        root: strawberry.Parent[m.OrgUnit],
         info: Info,
         filter: PersonFilterArg | None = None,
         order_by: rp.PersonOrder | None = None,
@@ -222,18 +213,17 @@ class OrgUnitNode(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[People]:
-        page = await rp.people_under(
-            info.context.loaders,
-            "org_unit",
-            self.db_id,
-            page_args(first, after, last, before),
-            _people_filter(info, filter, order_by, residents=True),
-        )
-        return connection(page, _person)  # type: ignore[no-any-return]
+        f = _people_filter(info, filter, order_by, residents=True)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(rp.RESIDENTS_UNDER, root.id, args, f))
 
-    @strawberry.field(description="Positions held at this unit or anywhere below it.")
+    @strawberry.field(
+        description="Positions held at this unit or anywhere below it.",
+        metadata=listing(rp.POSITIONS_UNDER),
+    )
     async def positions(
         self,
+        root: strawberry.Parent[m.OrgUnit],
         info: Info,
         role: Role | None = None,
         active_only: bool = True,
@@ -242,19 +232,17 @@ class OrgUnitNode(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Positions]:
-        from schema.people import PositionNode
+        f = rp.PositionFilter(role, active_only)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(rp.POSITIONS_UNDER, root.id, args, f))
 
-        page = await rp.positions_under(
-            info.context.loaders,
-            self.db_id,
-            page_args(first, after, last, before),
-            rp.PositionFilter(role, active_only),
-        )
-        return connection(page, PositionNode.from_row)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="Party organisations serving places in this subtree.")
+    @strawberry.field(
+        description="Party organisations serving places in this subtree.",
+        metadata=listing(r.PARTY_ORGANISATIONS_UNDER),
+    )
     async def party_organisations(
         self,
+        root: strawberry.Parent[m.OrgUnit],
         info: Info,
         kind: m.PartyOrgKind | None = None,
         first: int | None = None,
@@ -262,23 +250,21 @@ class OrgUnitNode(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[PartyOrganisationNode]:
-        page = await r.party_organisations_under(
-            info.context.loaders, self.db_id, page_args(first, after, last, before), kind
-        )
-        return connection(page, PartyOrganisationNode.from_row)  # type: ignore[no-any-return]
+        f = r.PartyOrganisationFilter(kind)
+        args = PageArgs.parse(first, after, last, before)
+        page = await info.context.loaders.page(r.PARTY_ORGANISATIONS_UNDER, root.id, args, f)
+        return connection(page)
 
-    @strawberry.field(description="双报到: work units paired with this community.")
-    async def paired_work_units(self, info: Info) -> list[WorkUnitPairingNode]:
-        rows = await r.work_unit_pairings(
-            info.context.loaders, m.WorkUnitPairing.community_id, self.db_id
-        )
-        return [WorkUnitPairingNode.from_row(row) for row in rows]
+    paired_work_units: list[WorkUnitPairingNode] = many(
+        r.WORK_UNIT_PAIRINGS, description="双报到: work units paired with this community."
+    )
 
     @strawberry.field
-    async def stats(self, info: Info) -> OrgStatsType:
-        found = await r.stats_of(info.context.loaders, self.db_id)
+    async def stats(self, root: strawberry.Parent[m.OrgUnit], info: Info) -> OrgStatsType:
+        assert root.id is not None
+        found = await r.stats_of(info.context.loaders, root.id)
         actor = info.context.actor
-        withheld = await _withheld_stats(info, self.db_id) if for_display(actor) else frozenset()
+        withheld = await _withheld_stats(info, root.id) if for_display(actor) else frozenset()
         return OrgStatsType(
             **{
                 k: displayed(actor, v, kind=STAT_KINDS[k], withheld=k in withheld)
@@ -287,217 +273,72 @@ class OrgUnitNode(Node):
         )
 
 
-@strawberry.type(name="Building", description="A residential building (楼栋) in a grid.")
+@row_type(m.Building, name="Building", description="A residential building (楼栋) in a grid.")
 class BuildingNode(Node):
-    db_id: strawberry.Private[int]
-    grid_db_id: strawberry.Private[int]
-    name: str
-    address: str
-    culture_labels: list[m.CultureLabel]
-    motto: str | None
-    created_at: datetime
+    name: str = column()
+    address: str = column()
+    culture_labels: list[m.CultureLabel] = column()
+    motto: str | None = column()
+    created_at: datetime = column()
+    grid: OrgUnitNode | None = reference(m.Building.grid_id)
 
-    @classmethod
-    def from_row(cls, row: m.Building) -> BuildingNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("Building", row.id),
-            db_id=row.id,
-            grid_db_id=row.grid_id,
-            name=row.name,
-            address=row.address,
-            culture_labels=[m.CultureLabel(c) for c in row.culture_labels],
-            motto=row.motto,
-            created_at=row.created_at,
-        )
-
-    @strawberry.field
-    async def grid(self, info: Info) -> OrgUnitNode | None:
-        row = await info.context.loaders.get(m.OrgUnit, self.grid_db_id)
-        return OrgUnitNode.from_row(row) if row else None
-
-    @strawberry.field
+    @strawberry.field(metadata=listing(r.HOUSEHOLDS))
     async def households(
         self,
+        root: strawberry.Parent[m.Building],
         info: Info,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[HouseholdNode]:
-        page = await r.households_of(
-            info.context.loaders, self.db_id, page_args(first, after, last, before)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(
+            await info.context.loaders.page(r.HOUSEHOLDS, root.id, args, r.HOUSEHOLD_ORDER)
         )
-        return connection(page, HouseholdNode.from_row)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="楼栋长: the person holding the active building-head position.")
-    async def head(self, info: Info) -> People | None:
-        position = await rp.building_head(info.context.loaders, self.db_id)
-        if position is None:
-            return None
-        return _maybe_person(await info.context.loaders.get(PersonRow, position.person_id))
-
-    @strawberry.field(description="The active building-head position (selection, priorities).")
-    async def head_position(self, info: Info) -> Positions | None:
-        from schema.people import PositionNode
-
-        position = await rp.building_head(info.context.loaders, self.db_id)
-        return PositionNode.from_row(position) if position else None
-
-    @strawberry.field(description="Every position at this building, newest first.")
-    async def positions(self, info: Info, active_only: bool = True) -> list[Positions]:
-        from schema.people import PositionNode
-
-        rows = await rp.positions_of(
-            info.context.loaders,
-            PositionRow.building_id,
-            self.db_id,
-            rp.PositionFilter(active_only=active_only),
-        )
-        return [PositionNode.from_row(row) for row in rows]
-
-    @strawberry.field(description="楼栋党小组")
-    async def party_group(self, info: Info) -> PartyOrganisationNode | None:
-        row = await r.party_group_of(info.context.loaders, self.db_id)
-        return PartyOrganisationNode.from_row(row) if row else None
-
-    @strawberry.field(description="党员中心户")
-    async def central_households(self, info: Info) -> list[CentralHouseholdNode]:
-        rows = await r.active_central_households(
-            info.context.loaders, m.CentralHousehold.building_id, self.db_id
-        )
-        return [CentralHouseholdNode.from_row(row) for row in rows]
-
-    @strawberry.field
-    async def residents(
-        self,
-        info: Info,
-        filter: PersonFilterArg | None = None,
-        order_by: rp.PersonOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[People]:
-        page = await rp.people_under(
-            info.context.loaders,
-            "building",
-            self.db_id,
-            page_args(first, after, last, before),
-            _people_filter(info, filter, order_by, residents=True),
-        )
-        return connection(page, _person)  # type: ignore[no-any-return]
-
-
-@strawberry.type(name="Household", description="A dwelling (户) in a building.")
-class HouseholdNode(Node):
-    """Every field below is governed by `permissions.policy.FIELD_POLICY["Household"]`."""
-
-    db_id: strawberry.Private[int]
-    row: strawberry.Private[m.Household]
-    id: strawberry.ID = strawberry.field(extensions=guard("Household", "id"))
-    created_at: datetime = strawberry.field(extensions=guard("Household", "createdAt"))
-
-    @classmethod
-    def from_row(cls, row: m.Household) -> HouseholdNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("Household", row.id),
-            db_id=row.id,
-            row=row,
-            created_at=row.created_at,
-        )
-
-    @property
-    def row_path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field(extensions=guard("Household", "unit"))
-    def unit(self) -> str | None:
-        return self.row.unit
-
-    @strawberry.field(extensions=guard("Household", "room"), description="Masked: 3**.")
-    def room(self) -> str | None:
-        return self.row.room
-
-    @strawberry.field(extensions=guard("Household", "tenure"))
-    def tenure(self) -> m.Tenure | None:
-        return self.row.tenure
-
-    @strawberry.field(extensions=guard("Household", "building"))
-    async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(m.Building, self.row.building_id)
-        return BuildingNode.from_row(row) if row else None
-
-    @strawberry.field(extensions=guard("Household", "members", withheld=[]))
-    async def members(self, info: Info) -> list[People]:
-        rows = await rp.household_members(info.context.loaders, self.db_id)
-        return [_person(row) for row in rows]
 
     @strawberry.field(
-        extensions=guard("Household", "centralHousehold"),
-        description="Set when this household is a 党员中心户.",
+        description="楼栋长: the person holding the active building-head position.",
+        graphql_type=People | None,
     )
-    async def central_household(self, info: Info) -> CentralHouseholdNode | None:
-        rows = await r.active_central_households(
-            info.context.loaders, m.CentralHousehold.household_id, self.db_id
-        )
-        return CentralHouseholdNode.from_row(rows[0]) if rows else None
+    async def head(self, root: strawberry.Parent[m.Building], info: Info) -> Person | None:
+        assert root.id is not None
+        position = await rp.building_head(info.context.loaders, root.id)
+        if position is None:
+            return None
+        return await info.context.loaders.get(Person, position.person_id)
 
+    @strawberry.field(
+        description="The active building-head position (selection, priorities).",
+        graphql_type=Positions | None,
+    )
+    async def head_position(
+        self, root: strawberry.Parent[m.Building], info: Info
+    ) -> Position | None:
+        assert root.id is not None
+        return await rp.building_head(info.context.loaders, root.id)
 
-@strawberry.type(name="PartyOrganisation", description="A node of the Party tree.")
-class PartyOrganisationNode(Node):
-    db_id: strawberry.Private[int]
-    parent_db_id: strawberry.Private[int | None]
-    org_unit_db_id: strawberry.Private[int | None]
-    building_db_id: strawberry.Private[int | None]
-    kind: m.PartyOrgKind
-    name: str
-    created_at: datetime
+    @strawberry.field(
+        description="Every position at this building, newest first.",
+        graphql_type=list[Positions],
+    )
+    async def positions(
+        self, root: strawberry.Parent[m.Building], info: Info, active_only: bool = True
+    ) -> list[Position]:
+        f = rp.PositionFilter(active_only=active_only)
+        return await info.context.loaders.children(rp.POSITIONS_OF_BUILDING, root.id, f)
 
-    @classmethod
-    def from_row(cls, row: m.PartyOrganisation) -> PartyOrganisationNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("PartyOrganisation", row.id),
-            db_id=row.id,
-            parent_db_id=row.parent_id,
-            org_unit_db_id=row.org_unit_id,
-            building_db_id=row.building_id,
-            kind=row.kind,
-            name=row.name,
-            created_at=row.created_at,
-        )
+    party_group: PartyOrganisationNode | None = reference(
+        m.Building.id, description="楼栋党小组", via=r.PARTY_GROUP
+    )
+    central_households: list[CentralHouseholdNode] = many(
+        r.CENTRAL_HOUSEHOLDS_OF_BUILDING, description="党员中心户"
+    )
 
-    @strawberry.field
-    async def parent(self, info: Info) -> PartyOrganisationNode | None:
-        row = await info.context.loaders.get(m.PartyOrganisation, self.parent_db_id)
-        return PartyOrganisationNode.from_row(row) if row else None
-
-    @strawberry.field
-    async def children(self, info: Info) -> list[PartyOrganisationNode]:
-        rows = await r.by_column(
-            info.context.loaders,
-            "party_organisation.children",
-            m.PartyOrganisation,
-            m.PartyOrganisation.parent_id,
-            self.db_id,
-        )
-        return [PartyOrganisationNode.from_row(row) for row in rows]
-
-    @strawberry.field(description="The community or grid it serves (none for a building group).")
-    async def org_unit(self, info: Info) -> OrgUnitNode | None:
-        row = await info.context.loaders.get(m.OrgUnit, self.org_unit_db_id)
-        return OrgUnitNode.from_row(row) if row else None
-
-    @strawberry.field(description="The building a building Party group serves.")
-    async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(m.Building, self.building_db_id)
-        return BuildingNode.from_row(row) if row else None
-
-    @strawberry.field
-    async def members(
+    @strawberry.field(metadata=listing(rp.RESIDENTS_OF_BUILDING))
+    async def residents(
         self,
+        root: strawberry.Parent[m.Building],
         info: Info,
         filter: PersonFilterArg | None = None,
         order_by: rp.PersonOrder | None = None,
@@ -506,104 +347,104 @@ class PartyOrganisationNode(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[People]:
-        page = await rp.party_members_of(
-            info.context.loaders,
-            self.db_id,
-            page_args(first, after, last, before),
-            _people_filter(info, filter, order_by, residents=False),
-        )
-        return connection(page, _person)  # type: ignore[no-any-return]
+        f = _people_filter(info, filter, order_by, residents=True)
+        args = PageArgs.parse(first, after, last, before)
+        page = await info.context.loaders.page(rp.RESIDENTS_OF_BUILDING, root.id, args, f)
+        return connection(page)
 
 
-@strawberry.type(name="CentralHousehold", description="党员中心户: a Party member's household.")
+@row_type(
+    m.Household,
+    name="Household",
+    description="A dwelling (户) in a building.",
+    policy="Household",
+)
+class HouseholdNode(Node):
+    """Every field is governed by `permissions.policy.FIELD_POLICY["Household"]`."""
+
+    created_at: datetime = column()
+    unit: str | None = column()
+    room: str | None = column(description="Masked: 3**.")
+    tenure: m.Tenure | None = column()
+    building: BuildingNode | None = reference(m.Household.building_id)
+    members: list[People] = many(rp.HOUSEHOLD_MEMBERS)
+    central_household: CentralHouseholdNode | None = reference(
+        m.Household.id,
+        via=r.CENTRAL_HOUSEHOLD_OF_HOUSEHOLD,
+        description="Set when this household is a 党员中心户.",
+    )
+
+
+@row_type(m.PartyOrganisation, name="PartyOrganisation", description="A node of the Party tree.")
+class PartyOrganisationNode(Node):
+    kind: m.PartyOrgKind = column()
+    name: str = column()
+    created_at: datetime = column()
+    parent: PartyOrganisationNode | None = reference(m.PartyOrganisation.parent_id)
+    children: list[PartyOrganisationNode] = many(r.PARTY_ORGANISATION_CHILDREN)
+    org_unit: OrgUnitNode | None = reference(
+        m.PartyOrganisation.org_unit_id,
+        description="The community or grid it serves (none for a building group).",
+    )
+    building: BuildingNode | None = reference(
+        m.PartyOrganisation.building_id, description="The building a building Party group serves."
+    )
+
+    @strawberry.field(metadata=listing(rp.PARTY_MEMBERS))
+    async def members(
+        self,
+        root: strawberry.Parent[m.PartyOrganisation],
+        info: Info,
+        filter: PersonFilterArg | None = None,
+        order_by: rp.PersonOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[People]:
+        f = _people_filter(info, filter, order_by, residents=False)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(rp.PARTY_MEMBERS, root.id, args, f))
+
+
+@row_type(
+    m.CentralHousehold,
+    name="CentralHousehold",
+    description="党员中心户: a Party member's household.",
+    policy="CentralHousehold",
+)
 class CentralHouseholdNode(Node):
-    """Every field below is governed by `permissions.policy.FIELD_POLICY["CentralHousehold"]`:
+    """Every field is governed by `permissions.policy.FIELD_POLICY["CentralHousehold"]`:
     naming the Party member says which household they live in."""
 
-    db_id: strawberry.Private[int]
-    row: strawberry.Private[m.CentralHousehold]
-    id: strawberry.ID = strawberry.field(extensions=guard("CentralHousehold", "id"))
-    designated_at: datetime = strawberry.field(extensions=guard("CentralHousehold", "designatedAt"))
-    ended_at: datetime | None = strawberry.field(extensions=guard("CentralHousehold", "endedAt"))
-
-    @classmethod
-    def from_row(cls, row: m.CentralHousehold) -> CentralHouseholdNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("CentralHousehold", row.id),
-            db_id=row.id,
-            row=row,
-            designated_at=row.designated_at,
-            ended_at=row.ended_at,
-        )
-
-    @property
-    def row_path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field(extensions=guard("CentralHousehold", "building"))
-    async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(m.Building, self.row.building_id)
-        return BuildingNode.from_row(row) if row else None
-
-    @strawberry.field(extensions=guard("CentralHousehold", "household"))
-    async def household(self, info: Info) -> HouseholdNode | None:
-        row = await info.context.loaders.get(m.Household, self.row.household_id)
-        return HouseholdNode.from_row(row) if row else None
-
-    @strawberry.field(extensions=guard("CentralHousehold", "partyMember"))
-    async def party_member(self, info: Info) -> People | None:
-        return _maybe_person(await info.context.loaders.get(PersonRow, self.row.party_member_id))
+    designated_at: datetime = column()
+    ended_at: datetime | None = column()
+    building: BuildingNode | None = reference(m.CentralHousehold.building_id)
+    household: HouseholdNode | None = reference(m.CentralHousehold.household_id)
+    party_member: People | None = reference(m.CentralHousehold.party_member_id)
 
 
-@strawberry.type(name="WorkUnit", description="A government organ, enterprise or organisation.")
+@row_type(
+    m.WorkUnit, name="WorkUnit", description="A government organ, enterprise or organisation."
+)
 class WorkUnitNode(Node):
-    db_id: strawberry.Private[int]
-    name: str
-    kind: m.WorkUnitKind
-
-    @classmethod
-    def from_row(cls, row: m.WorkUnit) -> WorkUnitNode:
-        assert row.id is not None
-        return cls(id=to_global_id("WorkUnit", row.id), db_id=row.id, name=row.name, kind=row.kind)
-
-    @strawberry.field(description="Communities this unit is paired with (双报到).")
-    async def pairings(self, info: Info) -> list[WorkUnitPairingNode]:
-        rows = await r.work_unit_pairings(
-            info.context.loaders, m.WorkUnitPairing.work_unit_id, self.db_id
-        )
-        return [WorkUnitPairingNode.from_row(row) for row in rows]
+    name: str = column()
+    kind: m.WorkUnitKind = column()
+    pairings: list[WorkUnitPairingNode] = many(
+        r.PAIRINGS_OF_WORK_UNIT, description="Communities this unit is paired with (双报到)."
+    )
 
 
-@strawberry.type(name="WorkUnitPairing", description="双报到: a work unit paired with a community.")
+@row_type(
+    m.WorkUnitPairing,
+    name="WorkUnitPairing",
+    description="双报到: a work unit paired with a community.",
+)
 class WorkUnitPairingNode(Node):
-    db_id: strawberry.Private[int]
-    work_unit_db_id: strawberry.Private[int]
-    community_db_id: strawberry.Private[int]
-    started_at: datetime
-    ended_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: m.WorkUnitPairing) -> WorkUnitPairingNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("WorkUnitPairing", row.id),
-            db_id=row.id,
-            work_unit_db_id=row.work_unit_id,
-            community_db_id=row.community_id,
-            started_at=row.started_at,
-            ended_at=row.ended_at,
-        )
-
-    @strawberry.field
-    async def work_unit(self, info: Info) -> WorkUnitNode | None:
-        row = await info.context.loaders.get(m.WorkUnit, self.work_unit_db_id)
-        return WorkUnitNode.from_row(row) if row else None
-
-    @strawberry.field
-    async def community(self, info: Info) -> OrgUnitNode | None:
-        row = await info.context.loaders.get(m.OrgUnit, self.community_db_id)
-        return OrgUnitNode.from_row(row) if row else None
+    started_at: datetime = column()
+    ended_at: datetime | None = column()
+    work_unit: WorkUnitNode | None = reference(m.WorkUnitPairing.work_unit_id)
+    community: OrgUnitNode | None = reference(m.WorkUnitPairing.community_id)
 
 
 # --- queries ----------------------------------------------------------------------
@@ -611,29 +452,34 @@ class WorkUnitPairingNode(Node):
 
 @strawberry.type
 class OrgQuery:
-    @strawberry.field(description="The city at the root of the administrative tree.")
-    async def city(self, info: Info) -> OrgUnitNode | None:
-        page = await r.org_unit_children(
-            info.context.loaders,
-            None,
-            page_args(1, None, None, None),
-            r.OrgUnitFilter(m.OrgKind.CITY),
+    @strawberry.field(
+        description="The city at the root of the administrative tree.",
+        graphql_type=OrgUnitNode | None,
+    )
+    async def city(self, info: Info) -> m.OrgUnit | None:
+        page = await info.context.loaders.page(
+            r.ORG_UNITS, None, PageArgs.parse(1), r.OrgUnitFilter(m.OrgKind.CITY)
         )
-        return OrgUnitNode.from_row(page.rows[0]) if page.rows else None
+        return page.rows[0] if page.rows else None
 
-    @strawberry.field(description="One org unit by global `id` or by `code`.")
+    @strawberry.field(
+        description="One org unit by global `id` or by `code`.", graphql_type=OrgUnitNode | None
+    )
     async def org_unit(
         self, info: Info, id: strawberry.ID | None = None, code: str | None = None
-    ) -> OrgUnitNode | None:
+    ) -> m.OrgUnit | None:
         if (id is None) == (code is None):
-            raise DomainError(ErrorCode.VALIDATION, "give exactly one of `id` and `code`", "id")
+            raise invalid("give exactly one of `id` and `code`", "id")
         if id is not None:
-            row = await info.context.loaders.get(m.OrgUnit, expect_id(id, "OrgUnit"))
+            found = await info.context.loaders.get(m.OrgUnit, expect_id(id, "OrgUnit"))
         else:
-            row = await r.org_unit_by_code(info.context.loaders, code or "")
-        return OrgUnitNode.from_row(row) if row else None
+            found = await r.org_unit_by_code(info.context.loaders, code or "")
+        return found
 
-    @strawberry.field(description="Org units anywhere, filtered by kind and grid type.")
+    @strawberry.field(
+        description="Org units anywhere, filtered by kind and grid type.",
+        metadata=listing(r.ORG_UNITS),
+    )
     async def org_units(
         self,
         info: Info,
@@ -648,12 +494,10 @@ class OrgQuery:
         before: str | None = None,
     ) -> Connection[OrgUnitNode]:
         f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
-        page = await r.org_unit_children(
-            info.context.loaders, None, page_args(first, after, last, before), f
-        )
-        return connection(page, OrgUnitNode.from_row)  # type: ignore[no-any-return]
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.ORG_UNITS, None, args, f))
 
-    @strawberry.field
+    @strawberry.field(metadata=listing(r.BUILDINGS))
     async def buildings(
         self,
         info: Info,
@@ -666,12 +510,10 @@ class OrgQuery:
         before: str | None = None,
     ) -> Connection[BuildingNode]:
         f = r.BuildingFilter(tuple(culture_labels or ()), name_contains, order_by)
-        page = await r.buildings_under(
-            info.context.loaders, None, page_args(first, after, last, before), f
-        )
-        return connection(page, BuildingNode.from_row)  # type: ignore[no-any-return]
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.BUILDINGS, None, args, f))
 
-    @strawberry.field
+    @strawberry.field(metadata=listing(r.PARTY_ORGANISATIONS))
     async def party_organisations(
         self,
         info: Info,
@@ -681,12 +523,11 @@ class OrgQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[PartyOrganisationNode]:
-        page = await r.party_organisations_under(
-            info.context.loaders, None, page_args(first, after, last, before), kind
-        )
-        return connection(page, PartyOrganisationNode.from_row)  # type: ignore[no-any-return]
+        f = r.PartyOrganisationFilter(kind)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.PARTY_ORGANISATIONS, None, args, f))
 
-    @strawberry.field
+    @strawberry.field(metadata=listing(r.WORK_UNITS))
     async def work_units(
         self,
         info: Info,
@@ -696,10 +537,9 @@ class OrgQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[WorkUnitNode]:
-        page = await r.work_units_page(
-            info.context.loaders, page_args(first, after, last, before), kind
-        )
-        return connection(page, WorkUnitNode.from_row)  # type: ignore[no-any-return]
+        f = r.WorkUnitFilter(kind)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.WORK_UNITS, None, args, f))
 
 
 # --- mutations ---------------------------------------------------------------------
@@ -734,7 +574,7 @@ class RetireOrgUnitInput:
 @strawberry.type
 class OrgUnitPayload:
     org_unit: OrgUnitNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
 @strawberry.input
@@ -756,7 +596,7 @@ class UpdateBuildingCultureInput:
 @strawberry.type
 class BuildingPayload:
     building: BuildingNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
 @strawberry.input
@@ -770,7 +610,7 @@ class CreateHouseholdInput:
 @strawberry.type
 class HouseholdPayload:
     household: HouseholdNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
 @strawberry.input
@@ -785,7 +625,7 @@ class CreatePartyOrganisationInput:
 @strawberry.type
 class PartyOrganisationPayload:
     party_organisation: PartyOrganisationNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
 @strawberry.input
@@ -797,7 +637,7 @@ class DesignateCentralHouseholdInput:
 @strawberry.type
 class CentralHouseholdPayload:
     central_household: CentralHouseholdNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
 @strawberry.input
@@ -809,7 +649,7 @@ class CreateWorkUnitInput:
 @strawberry.type
 class WorkUnitPayload:
     work_unit: WorkUnitNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
 @strawberry.input
@@ -821,248 +661,189 @@ class PairWorkUnitInput:
 @strawberry.type
 class WorkUnitPairingPayload:
     work_unit_pairing: WorkUnitPairingNode | None
-    errors: list[UserError]
+    errors: list[OrgError]
 
 
-def _org_unit_payload(row: m.OrgUnit | None, errors: list[UserError]) -> OrgUnitPayload:
-    return OrgUnitPayload(org_unit=OrgUnitNode.from_row(row) if row else None, errors=errors)
+class CreateOrgUnit(Mutation[CreateOrgUnitInput, m.OrgUnit, OrgUnitPayload]):
+    refs = {"parent_id": m.OrgUnit}
+    permission = rules.CREATE_ORG_UNIT
+    errors = OrgError
+
+    async def perform(self, ctx: Context, input: CreateOrgUnitInput, refs: Refs) -> m.OrgUnit:
+        return await r.create_org_unit(
+            ctx.session,
+            kind=input.kind,
+            name=input.name,
+            code=input.code,
+            parent_id=refs.id("parent_id"),
+            grid_type=input.grid_type,
+        )
+
+
+class RenameOrgUnit(Mutation[RenameOrgUnitInput, m.OrgUnit, OrgUnitPayload]):
+    refs = {"id": m.OrgUnit}
+    permission = rules.RENAME_ORG_UNIT
+    errors = OrgError
+    error_fields = {"unit_id": "id"}
+
+    async def perform(self, ctx: Context, input: RenameOrgUnitInput, refs: Refs) -> m.OrgUnit:
+        return await r.rename_org_unit(ctx.session, unit_id=refs.need("id"), name=input.name)
+
+
+class MoveOrgUnit(Mutation[MoveOrgUnitInput, m.OrgUnit, OrgUnitPayload]):
+    """Re-parent a unit; its whole subtree is re-pathed at once."""
+
+    refs = {"id": m.OrgUnit, "new_parent_id": m.OrgUnit}
+    permission = rules.MOVE_ORG_UNIT
+    errors = OrgError
+    error_fields = {"unit_id": "id"}
+
+    async def perform(self, ctx: Context, input: MoveOrgUnitInput, refs: Refs) -> m.OrgUnit:
+        return await r.move_org_unit(
+            ctx.session, unit_id=refs.need("id"), new_parent_id=refs.need("new_parent_id")
+        )
+
+
+class RetireOrgUnit(Mutation[RetireOrgUnitInput, m.OrgUnit, OrgUnitPayload]):
+    """Retire an empty unit; its positions end, history stays."""
+
+    refs = {"id": m.OrgUnit}
+    permission = rules.RETIRE_ORG_UNIT
+    errors = OrgError
+    error_fields = {"unit_id": "id"}
+
+    async def perform(self, ctx: Context, input: RetireOrgUnitInput, refs: Refs) -> m.OrgUnit:
+        return await r.retire_org_unit(ctx.session, unit_id=refs.need("id"))
+
+
+class CreateBuilding(Mutation[CreateBuildingInput, m.Building, BuildingPayload]):
+    refs = {"grid_id": m.OrgUnit}
+    permission = rules.CREATE_BUILDING
+    errors = OrgError
+
+    async def perform(self, ctx: Context, input: CreateBuildingInput, refs: Refs) -> m.Building:
+        return await r.create_building(
+            ctx.session,
+            grid_id=refs.need("grid_id"),
+            name=input.name,
+            address=input.address,
+            culture_labels=list(input.culture_labels),
+            motto=input.motto,
+        )
+
+
+class UpdateBuildingCulture(Mutation[UpdateBuildingCultureInput, m.Building, BuildingPayload]):
+    """Set the building's 一楼一特 labels and motto."""
+
+    refs = {"id": m.Building}
+    permission = rules.UPDATE_BUILDING_CULTURE
+    errors = OrgError
+    error_fields = {"building_id": "id"}
+
+    async def perform(
+        self, ctx: Context, input: UpdateBuildingCultureInput, refs: Refs
+    ) -> m.Building:
+        return await r.update_building_culture(
+            ctx.session,
+            building_id=refs.need("id"),
+            culture_labels=list(input.culture_labels),
+            motto=input.motto,
+        )
+
+
+class CreateHousehold(Mutation[CreateHouseholdInput, m.Household, HouseholdPayload]):
+    refs = {"building_id": m.Building}
+    permission = rules.CREATE_HOUSEHOLD
+    errors = OrgError
+
+    async def perform(self, ctx: Context, input: CreateHouseholdInput, refs: Refs) -> m.Household:
+        return await r.create_household(
+            ctx.session,
+            building_id=refs.need("building_id"),
+            unit=input.unit,
+            room=input.room,
+            tenure=input.tenure,
+        )
+
+
+class CreatePartyOrganisation(
+    Mutation[CreatePartyOrganisationInput, m.PartyOrganisation, PartyOrganisationPayload]
+):
+    refs = {
+        "parent_id": m.PartyOrganisation,
+        "org_unit_id": m.OrgUnit,
+        "building_id": m.Building,
+    }
+    permission = rules.CREATE_PARTY_ORGANISATION
+    errors = OrgError
+
+    async def perform(
+        self, ctx: Context, input: CreatePartyOrganisationInput, refs: Refs
+    ) -> m.PartyOrganisation:
+        return await r.create_party_organisation(
+            ctx.session,
+            kind=input.kind,
+            name=input.name,
+            parent_id=refs.id("parent_id"),
+            org_unit_id=refs.id("org_unit_id"),
+            building_id=refs.id("building_id"),
+        )
+
+
+class DesignateCentralHousehold(
+    Mutation[DesignateCentralHouseholdInput, m.CentralHousehold, CentralHouseholdPayload]
+):
+    """Designate a Party member's household as 党员中心户."""
+
+    refs = {"household_id": m.Household, "party_member_id": Person}
+    permission = rules.DESIGNATE_CENTRAL_HOUSEHOLD
+    errors = OrgError
+
+    async def perform(
+        self, ctx: Context, input: DesignateCentralHouseholdInput, refs: Refs
+    ) -> m.CentralHousehold:
+        return await r.designate_central_household(
+            ctx.session,
+            household_id=refs.need("household_id"),
+            party_member_id=refs.need("party_member_id"),
+        )
+
+
+class CreateWorkUnit(Mutation[CreateWorkUnitInput, m.WorkUnit, WorkUnitPayload]):
+    permission = rules.CREATE_WORK_UNIT
+    errors = OrgError
+
+    async def perform(self, ctx: Context, input: CreateWorkUnitInput, refs: Refs) -> m.WorkUnit:
+        return await r.create_work_unit(ctx.session, name=input.name, kind=input.kind)
+
+
+class PairWorkUnit(Mutation[PairWorkUnitInput, m.WorkUnitPairing, WorkUnitPairingPayload]):
+    """双报到: pair a work unit with a community."""
+
+    refs = {"work_unit_id": m.WorkUnit, "community_id": m.OrgUnit}
+    permission = rules.PAIR_WORK_UNIT
+    errors = OrgError
+
+    async def perform(
+        self, ctx: Context, input: PairWorkUnitInput, refs: Refs
+    ) -> m.WorkUnitPairing:
+        return await r.pair_work_unit(
+            ctx.session,
+            work_unit_id=refs.need("work_unit_id"),
+            community_id=refs.need("community_id"),
+        )
 
 
 @strawberry.type
 class OrgMutation:
-    @strawberry.mutation
-    async def create_org_unit(self, info: Info, input: CreateOrgUnitInput) -> OrgUnitPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "createOrgUnit",
-                (m.OrgUnit, optional_id(input.parent_id, "OrgUnit", "parentId"), "parentId"),
-            ),
-            lambda: r.create_org_unit(
-                session,
-                kind=input.kind,
-                name=input.name,
-                code=input.code,
-                parent_id=optional_id(input.parent_id, "OrgUnit", "parentId"),
-                grid_type=input.grid_type,
-            ),
-        )
-        return _org_unit_payload(row, errors)
-
-    @strawberry.mutation
-    async def rename_org_unit(self, info: Info, input: RenameOrgUnitInput) -> OrgUnitPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info, "renameOrgUnit", (m.OrgUnit, expect_id(input.id, "OrgUnit"), "id")
-            ),
-            lambda: r.rename_org_unit(
-                session, unit_id=expect_id(input.id, "OrgUnit"), name=input.name
-            ),
-        )
-        return _org_unit_payload(row, errors)
-
-    @strawberry.mutation(description="Re-parent a unit; its whole subtree is re-pathed at once.")
-    async def move_org_unit(self, info: Info, input: MoveOrgUnitInput) -> OrgUnitPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "moveOrgUnit",
-                (m.OrgUnit, expect_id(input.id, "OrgUnit"), "id"),
-                (
-                    m.OrgUnit,
-                    expect_id(input.new_parent_id, "OrgUnit", "newParentId"),
-                    "newParentId",
-                ),
-                parent_of_first=True,
-            ),
-            lambda: r.move_org_unit(
-                session,
-                unit_id=expect_id(input.id, "OrgUnit"),
-                new_parent_id=expect_id(input.new_parent_id, "OrgUnit", "newParentId"),
-            ),
-        )
-        return _org_unit_payload(row, errors)
-
-    @strawberry.mutation(description="Retire an empty unit; its positions end, history stays.")
-    async def retire_org_unit(self, info: Info, input: RetireOrgUnitInput) -> OrgUnitPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "retireOrgUnit",
-                (m.OrgUnit, expect_id(input.id, "OrgUnit"), "id"),
-                parent_of_first=True,
-            ),
-            lambda: r.retire_org_unit(session, unit_id=expect_id(input.id, "OrgUnit")),
-        )
-        return _org_unit_payload(row, errors)
-
-    @strawberry.mutation
-    async def create_building(self, info: Info, input: CreateBuildingInput) -> BuildingPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "createBuilding",
-                (m.OrgUnit, expect_id(input.grid_id, "OrgUnit", "gridId"), "gridId"),
-            ),
-            lambda: r.create_building(
-                session,
-                grid_id=expect_id(input.grid_id, "OrgUnit", "gridId"),
-                name=input.name,
-                address=input.address,
-                culture_labels=list(input.culture_labels),
-                motto=input.motto,
-            ),
-        )
-        return BuildingPayload(building=BuildingNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(description="Set the building's 一楼一特 labels and motto.")
-    async def update_building_culture(
-        self,
-        info: Info,
-        input: UpdateBuildingCultureInput,
-    ) -> BuildingPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "updateBuildingCulture",
-                (m.Building, expect_id(input.id, "Building"), "id"),
-            ),
-            lambda: r.update_building_culture(
-                session,
-                building_id=expect_id(input.id, "Building"),
-                culture_labels=list(input.culture_labels),
-                motto=input.motto,
-            ),
-        )
-        return BuildingPayload(building=BuildingNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation
-    async def create_household(self, info: Info, input: CreateHouseholdInput) -> HouseholdPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "createHousehold",
-                (m.Building, expect_id(input.building_id, "Building", "buildingId"), "buildingId"),
-            ),
-            lambda: r.create_household(
-                session,
-                building_id=expect_id(input.building_id, "Building", "buildingId"),
-                unit=input.unit,
-                room=input.room,
-                tenure=input.tenure,
-            ),
-        )
-        return HouseholdPayload(
-            household=HouseholdNode.from_row(row) if row else None, errors=errors
-        )
-
-    @strawberry.mutation
-    async def create_party_organisation(
-        self,
-        info: Info,
-        input: CreatePartyOrganisationInput,
-    ) -> PartyOrganisationPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "createPartyOrganisation",
-                (m.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"), "orgUnitId"),
-                (
-                    m.Building,
-                    optional_id(input.building_id, "Building", "buildingId"),
-                    "buildingId",
-                ),
-            ),
-            lambda: r.create_party_organisation(
-                session,
-                kind=input.kind,
-                name=input.name,
-                parent_id=optional_id(input.parent_id, "PartyOrganisation", "parentId"),
-                org_unit_id=optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"),
-                building_id=optional_id(input.building_id, "Building", "buildingId"),
-            ),
-        )
-        return PartyOrganisationPayload(
-            party_organisation=PartyOrganisationNode.from_row(row) if row else None, errors=errors
-        )
-
-    @strawberry.mutation(description="Designate a Party member's household as 党员中心户.")
-    async def designate_central_household(
-        self,
-        info: Info,
-        input: DesignateCentralHouseholdInput,
-    ) -> CentralHouseholdPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "designateCentralHousehold",
-                (
-                    m.Household,
-                    expect_id(input.household_id, "Household", "householdId"),
-                    "householdId",
-                ),
-                see=(
-                    (
-                        PersonRow,
-                        expect_id(input.party_member_id, "Person", "partyMemberId"),
-                        "partyMemberId",
-                    ),
-                ),
-            ),
-            lambda: r.designate_central_household(
-                session,
-                household_id=expect_id(input.household_id, "Household", "householdId"),
-                party_member_id=expect_id(input.party_member_id, "Person", "partyMemberId"),
-            ),
-        )
-        return CentralHouseholdPayload(
-            central_household=CentralHouseholdNode.from_row(row) if row else None, errors=errors
-        )
-
-    @strawberry.mutation
-    async def create_work_unit(self, info: Info, input: CreateWorkUnitInput) -> WorkUnitPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(info, "createWorkUnit", anywhere=True),
-            lambda: r.create_work_unit(session, name=input.name, kind=input.kind),
-        )
-        return WorkUnitPayload(work_unit=WorkUnitNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(description="双报到: pair a work unit with a community.")
-    async def pair_work_unit(self, info: Info, input: PairWorkUnitInput) -> WorkUnitPairingPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "pairWorkUnit",
-                (m.OrgUnit, expect_id(input.community_id, "OrgUnit", "communityId"), "communityId"),
-            ),
-            lambda: r.pair_work_unit(
-                session,
-                work_unit_id=expect_id(input.work_unit_id, "WorkUnit", "workUnitId"),
-                community_id=expect_id(input.community_id, "OrgUnit", "communityId"),
-            ),
-        )
-        return WorkUnitPairingPayload(
-            work_unit_pairing=WorkUnitPairingNode.from_row(row) if row else None, errors=errors
-        )
+    create_org_unit = CreateOrgUnit.field()
+    rename_org_unit = RenameOrgUnit.field()
+    move_org_unit = MoveOrgUnit.field()
+    retire_org_unit = RetireOrgUnit.field()
+    create_building = CreateBuilding.field()
+    update_building_culture = UpdateBuildingCulture.field()
+    create_household = CreateHousehold.field()
+    create_party_organisation = CreatePartyOrganisation.field()
+    designate_central_household = DesignateCentralHousehold.field()
+    create_work_unit = CreateWorkUnit.field()
+    pair_work_unit = PairWorkUnit.field()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated, Any
 
 import strawberry
 
@@ -10,22 +11,16 @@ from models import org as mo
 from models import people as m
 from models.audit import AuditAction
 from models.crypto import decrypt_id_card
-from permissions.operations import refusal_key, refusal_limit
+from permissions import people as rules
 from permissions.policy import filterable
 from resolvers import identity as ri
 from resolvers import people as r
-from resolvers.errors import DomainError, ErrorCode
-from schema.common import (
-    forbidden,
-    mutate,
-    optional_id,
-    page_args,
-    require,
-    require_manageable,
-    require_position_end,
-)
-from schema.context import Info
-from schema.errors import UserError
+from resolvers.errors import Common, DomainError
+from resolvers.pagination import PageArgs
+from schema.context import Context, Info
+from schema.declare import column, computed, expose, listing, many, reference, row_type
+from schema.errors import UserError, domain_error
+from schema.operations import Mutation, Refs, forbidden
 from schema.org import (
     BuildingNode,
     HouseholdNode,
@@ -33,8 +28,20 @@ from schema.org import (
     PartyOrganisationNode,
     WorkUnitNode,
 )
-from schema.policy import guard
-from schema.relay import Connection, Node, connection, expect_id, to_global_id
+from schema.relay import Connection, Node, connection
+
+expose(m.Gender, name="Gender")
+expose(m.Role, name="Role", description="A role held through a position.")
+expose(m.SelectionMethod, name="SelectionMethod")
+expose(m.PriorityBasis, name="PriorityBasis", description="三优先")
+expose(m.StaffKind, name="StaffKind", description="红管家")
+expose(r.AgeBand, name="AgeBand")
+expose(r.PersonOrder, name="PersonOrder")
+
+
+@domain_error(r.PeopleCode)
+class PeopleError(UserError):
+    """Why a change of a person, a position or a pairing was refused."""
 
 
 @strawberry.input(description="Filters for lists of people; every given condition must hold.")
@@ -81,12 +88,10 @@ def person_filter(
 
     for attribute, field in FILTER_FIELDS.items():
         if getattr(f, attribute) is not None and not readable(field):
-            raise DomainError(
-                ErrorCode.FORBIDDEN, f"you may not filter people by `{field}`", "filter"
-            )
+            raise DomainError(Common.FORBIDDEN, f"you may not filter people by `{field}`", "filter")
     if order is not None and not readable(ORDER_FIELDS[order]):
         raise DomainError(
-            ErrorCode.FORBIDDEN, f"you may not order people by `{ORDER_FIELDS[order]}`", "orderBy"
+            Common.FORBIDDEN, f"you may not order people by `{ORDER_FIELDS[order]}`", "order_by"
         )
     if order is None:
         order = r.PersonOrder.NAME if readable("name") else None
@@ -103,213 +108,118 @@ def person_filter(
     )
 
 
-@strawberry.type(name="Person", description="A resident or anyone holding a position.")
+def _id_card(row: m.Person) -> str | None:
+    return decrypt_id_card(row.id_card_cipher) if row.id_card_cipher else None
+
+
+def _age(row: m.Person) -> int | None:
+    return r.age_on(row.birth_date, r.today()) if row.birth_date else None
+
+
+def _age_band(row: m.Person) -> r.AgeBand | None:
+    return r.age_band(row.birth_date) if row.birth_date else None
+
+
+@row_type(
+    m.Person,
+    name="Person",
+    description="A resident or anyone holding a position.",
+    policy="Person",
+)
 class PersonNode(Node):
-    """Every field below is governed by `permissions.policy.FIELD_POLICY["Person"]`."""
+    """Every field is governed by `permissions.policy.FIELD_POLICY["Person"]`."""
 
-    db_id: strawberry.Private[int]
-    row: strawberry.Private[m.Person]
-    id: strawberry.ID = strawberry.field(extensions=guard("Person", "id"))
-    created_at: datetime = strawberry.field(extensions=guard("Person", "createdAt"))
-
-    @classmethod
-    def from_row(cls, row: m.Person) -> PersonNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("Person", row.id), db_id=row.id, row=row, created_at=row.created_at
-        )
-
-    @property
-    def row_path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field(extensions=guard("Person", "name"), description="Masked: 张*丰.")
-    def name(self) -> str | None:
-        return self.row.name
-
-    @strawberry.field(extensions=guard("Person", "gender"))
-    def gender(self) -> m.Gender | None:
-        return self.row.gender
-
-    @strawberry.field(extensions=guard("Person", "phone"), description="Masked: 138****1234.")
-    def phone(self) -> str | None:
-        return self.row.phone
-
-    @strawberry.field(
-        extensions=guard("Person", "idCardNumber"),
-        description="Resident ID number, encrypted at rest. Masked: 5****************X.",
+    created_at: datetime = column()
+    name: str | None = column(description="Masked: 张*丰.")
+    gender: m.Gender | None = column()
+    phone: str | None = column(description="Masked: 138****1234.")
+    id_card_number: str | None = computed(
+        _id_card, description="Resident ID number, encrypted at rest. Masked: 5****************X."
     )
-    def id_card_number(self) -> str | None:
-        return decrypt_id_card(self.row.id_card_cipher) if self.row.id_card_cipher else None
-
-    @strawberry.field(
-        extensions=guard("Person", "birthDate"), description="Null when masked: see ageBand."
+    birth_date: date | None = column(description="Null when masked: see ageBand.")
+    age: int | None = computed(_age)
+    age_band: r.AgeBand | None = computed(_age_band)
+    is_party_member: bool | None = column()
+    is_veteran: bool | None = column()
+    is_elderly: bool | None = column()
+    lives_alone: bool | None = column()
+    is_renter: bool | None = column()
+    health_notes: str | None = column()
+    household: HouseholdNode | None = reference(m.Person.household_id)
+    party_organisation: PartyOrganisationNode | None = reference(
+        m.Person.party_org_id, description="The Party organisation a Party member belongs to."
     )
-    def birth_date(self) -> date | None:
-        return self.row.birth_date
-
-    @strawberry.field(extensions=guard("Person", "age"))
-    def age(self) -> int | None:
-        return r.age_on(self.row.birth_date, r.today()) if self.row.birth_date else None
-
-    @strawberry.field(extensions=guard("Person", "ageBand"))
-    def age_band(self) -> r.AgeBand | None:
-        return r.age_band(self.row.birth_date) if self.row.birth_date else None
-
-    @strawberry.field(extensions=guard("Person", "isPartyMember"))
-    def is_party_member(self) -> bool | None:
-        return self.row.is_party_member
-
-    @strawberry.field(extensions=guard("Person", "isVeteran"))
-    def is_veteran(self) -> bool | None:
-        return self.row.is_veteran
-
-    @strawberry.field(extensions=guard("Person", "isElderly"))
-    def is_elderly(self) -> bool | None:
-        return self.row.is_elderly
-
-    @strawberry.field(extensions=guard("Person", "livesAlone"))
-    def lives_alone(self) -> bool | None:
-        return self.row.lives_alone
-
-    @strawberry.field(extensions=guard("Person", "isRenter"))
-    def is_renter(self) -> bool | None:
-        return self.row.is_renter
-
-    @strawberry.field(extensions=guard("Person", "healthNotes"))
-    def health_notes(self) -> str | None:
-        return self.row.health_notes
-
-    @strawberry.field(extensions=guard("Person", "household"))
-    async def household(self, info: Info) -> HouseholdNode | None:
-        row = await info.context.loaders.get(mo.Household, self.row.household_id)
-        return HouseholdNode.from_row(row) if row else None
 
     @strawberry.field(
-        extensions=guard("Person", "partyOrganisation"),
-        description="The Party organisation a Party member belongs to.",
-    )
-    async def party_organisation(self, info: Info) -> PartyOrganisationNode | None:
-        row = await info.context.loaders.get(mo.PartyOrganisation, self.row.party_org_id)
-        return PartyOrganisationNode.from_row(row) if row else None
-
-    @strawberry.field(
-        extensions=guard("Person", "positions", withheld=[]),
         description="Positions held, newest first.",
+        graphql_type=list[Annotated["PositionNode", strawberry.lazy("schema.people")]],
     )
-    async def positions(self, info: Info, active_only: bool = True) -> list[PositionNode]:
-        rows = await r.positions_of(
-            info.context.loaders,
-            m.Position.person_id,
-            self.db_id,
-            r.PositionFilter(active_only=active_only),
-        )
-        return [PositionNode.from_row(row) for row in rows]
+    async def positions(
+        self, root: strawberry.Parent[m.Person], info: Info, active_only: bool = True
+    ) -> list[m.Position]:
+        f = r.PositionFilter(active_only=active_only)
+        return await info.context.loaders.children(r.POSITIONS_OF_PERSON, root.id, f)
 
-    @strawberry.field(
-        extensions=guard("Person", "pairings", withheld=[]),
-        description="1+N: households this Party member is paired with.",
+    pairings: list[PairingNode] = many(
+        r.PAIRINGS_OF_MEMBER, description="1+N: households this Party member is paired with."
     )
-    async def pairings(self, info: Info) -> list[PairingNode]:
-        rows = await r.pairings_of(info.context.loaders, m.Pairing.party_member_id, self.db_id)
-        return [PairingNode.from_row(row) for row in rows]
 
 
-@strawberry.type(name="Position", description="A role held by a person at a place, for a period.")
+def _active(row: m.Position) -> bool:
+    return row.ended_at is None
+
+
+def _not_ended(table: Any) -> Any:
+    return table.ended_at.is_(None)
+
+
+@row_type(
+    m.Position, name="Position", description="A role held by a person at a place, for a period."
+)
 class PositionNode(Node):
-    row: strawberry.Private[m.Position]
-    role: m.Role
-    selection_method: m.SelectionMethod | None
-    priority_basis: list[m.PriorityBasis]
-    team: str | None
-    staff_kind: m.StaffKind | None
-    started_at: datetime
-    ended_at: datetime | None
-    end_reason: str | None
-
-    @classmethod
-    def from_row(cls, row: m.Position) -> PositionNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("Position", row.id),
-            row=row,
-            role=row.role,
-            selection_method=row.selection_method,
-            priority_basis=[m.PriorityBasis(b) for b in row.priority_basis],
-            team=row.team,
-            staff_kind=row.staff_kind,
-            started_at=row.started_at,
-            ended_at=row.ended_at,
-            end_reason=row.end_reason,
-        )
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self.row.ended_at is None
-
-    @strawberry.field
-    async def person(self, info: Info) -> PersonNode | None:
-        row = await info.context.loaders.get(m.Person, self.row.person_id)
-        return PersonNode.from_row(row) if row else None
-
-    @strawberry.field(description="The org unit where the role is held (if not a building).")
-    async def org_unit(self, info: Info) -> OrgUnitNode | None:
-        row = await info.context.loaders.get(mo.OrgUnit, self.row.org_unit_id)
-        return OrgUnitNode.from_row(row) if row else None
-
-    @strawberry.field(description="The building where the role is held (if any).")
-    async def building(self, info: Info) -> BuildingNode | None:
-        row = await info.context.loaders.get(mo.Building, self.row.building_id)
-        return BuildingNode.from_row(row) if row else None
-
-    @strawberry.field(description="The work unit a seconded cadre or registered member comes from.")
-    async def work_unit(self, info: Info) -> WorkUnitNode | None:
-        row = await info.context.loaders.get(mo.WorkUnit, self.row.work_unit_id)
-        return WorkUnitNode.from_row(row) if row else None
+    role: m.Role = column()
+    selection_method: m.SelectionMethod | None = column()
+    priority_basis: list[m.PriorityBasis] = column()
+    team: str | None = column()
+    staff_kind: m.StaffKind | None = column()
+    started_at: datetime = column()
+    ended_at: datetime | None = column()
+    end_reason: str | None = column()
+    active: bool = computed(_active, sql=_not_ended)
+    person: PersonNode | None = reference(m.Position.person_id)
+    org_unit: OrgUnitNode | None = reference(
+        m.Position.org_unit_id,
+        description="The org unit where the role is held (if not a building).",
+    )
+    building: BuildingNode | None = reference(
+        m.Position.building_id, description="The building where the role is held (if any)."
+    )
+    work_unit: WorkUnitNode | None = reference(
+        m.Position.work_unit_id,
+        description="The work unit a seconded cadre or registered member comes from.",
+    )
 
 
-@strawberry.type(name="Pairing", description="1+N: a Party member paired with a household.")
+@row_type(
+    m.Pairing,
+    name="Pairing",
+    description="1+N: a Party member paired with a household.",
+    policy="Pairing",
+)
 class PairingNode(Node):
-    """Every field below is governed by `permissions.policy.FIELD_POLICY["Pairing"]`."""
+    """Every field is governed by `permissions.policy.FIELD_POLICY["Pairing"]`."""
 
-    row: strawberry.Private[m.Pairing]
-    id: strawberry.ID = strawberry.field(extensions=guard("Pairing", "id"))
-    started_at: datetime = strawberry.field(extensions=guard("Pairing", "startedAt"))
-    ended_at: datetime | None = strawberry.field(extensions=guard("Pairing", "endedAt"))
-
-    @classmethod
-    def from_row(cls, row: m.Pairing) -> PairingNode:
-        assert row.id is not None
-        return cls(
-            id=to_global_id("Pairing", row.id),
-            row=row,
-            started_at=row.started_at,
-            ended_at=row.ended_at,
-        )
-
-    @property
-    def db_id(self) -> int:
-        assert self.row.id is not None
-        return self.row.id
-
-    @property
-    def row_path(self) -> str | None:
-        return self.row.path
-
-    @strawberry.field(extensions=guard("Pairing", "partyMember"))
-    async def party_member(self, info: Info) -> PersonNode | None:
-        row = await info.context.loaders.get(m.Person, self.row.party_member_id)
-        return PersonNode.from_row(row) if row else None
-
-    @strawberry.field(extensions=guard("Pairing", "household"))
-    async def household(self, info: Info) -> HouseholdNode | None:
-        row = await info.context.loaders.get(mo.Household, self.row.household_id)
-        return HouseholdNode.from_row(row) if row else None
+    started_at: datetime = column()
+    ended_at: datetime | None = column()
+    party_member: PersonNode | None = reference(m.Pairing.party_member_id)
+    household: HouseholdNode | None = reference(m.Pairing.household_id)
 
 
 @strawberry.type
 class PeopleQuery:
-    @strawberry.field(description="People anywhere in the actor's scope.")
+    @strawberry.field(
+        description="People anywhere in the actor's scope.", metadata=listing(r.PEOPLE)
+    )
     async def people(
         self,
         info: Info,
@@ -320,16 +230,13 @@ class PeopleQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[PersonNode]:
-        page = await r.people_under(
-            info.context.loaders,
-            "all",
-            None,
-            page_args(first, after, last, before),
-            person_filter(info, filter, order_by, residents=False),
-        )
-        return connection(page, PersonNode.from_row)  # type: ignore[no-any-return]
+        f = person_filter(info, filter, order_by, residents=False)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.PEOPLE, None, args, f))
 
-    @strawberry.field(description="Positions anywhere in the actor's scope.")
+    @strawberry.field(
+        description="Positions anywhere in the actor's scope.", metadata=listing(r.POSITIONS)
+    )
     async def positions(
         self,
         info: Info,
@@ -340,13 +247,9 @@ class PeopleQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[PositionNode]:
-        page = await r.positions_under(
-            info.context.loaders,
-            None,
-            page_args(first, after, last, before),
-            r.PositionFilter(role, active_only),
-        )
-        return connection(page, PositionNode.from_row)  # type: ignore[no-any-return]
+        f = r.PositionFilter(role, active_only)
+        args = PageArgs.parse(first, after, last, before)
+        return connection(await info.context.loaders.page(r.POSITIONS, None, args, f))
 
 
 # --- mutations ---------------------------------------------------------------------
@@ -371,7 +274,7 @@ class CreatePersonInput:
 @strawberry.type
 class PersonPayload:
     person: PersonNode | None
-    errors: list[UserError]
+    errors: list[PeopleError]
 
 
 @strawberry.input(description="Grant a role at exactly one of an org unit or a building.")
@@ -396,7 +299,7 @@ class EndPositionInput:
 @strawberry.type
 class PositionPayload:
     position: PositionNode | None
-    errors: list[UserError]
+    errors: list[PeopleError]
 
 
 @strawberry.input
@@ -408,166 +311,134 @@ class CreatePairingInput:
 @strawberry.type
 class PairingPayload:
     pairing: PairingNode | None
-    errors: list[UserError]
+    errors: list[PeopleError]
 
 
-class RefusalLimiter:
-    """Refusals of one operation to one actor, counted in PostgreSQL (shared by every app
-    instance) against the limit in `permissions.operations`; every aliased call counts."""
+class CreatePerson(Mutation[CreatePersonInput, m.Person, PersonPayload]):
+    """Register a person. An ID number registered already answers DUPLICATE only when that
+    person is in your scope; refusals are limited per caller (RATE_LIMITED)."""
 
-    def __init__(self, info: Info, operation: str) -> None:
-        self.session = info.context.session
-        self.key = refusal_key(info.context.actor, operation)
-        self.limit = refusal_limit(operation)
+    refs = {"household_id": mo.Household}
+    permission = rules.CREATE_PERSON
+    errors = PeopleError
+    operation = "createPerson"
 
-    async def check(self) -> None:
-        if self.key is None or self.limit is None:
+    def __init__(self) -> None:
+        self.outside: list[int] = []
+        self.key: str | None = None
+
+    async def admit(self, ctx: Context, input: CreatePersonInput) -> None:
+        self.key = rules.refusal_key(ctx.actor, self.operation)
+        limit = rules.refusal_limit(self.operation)
+        if self.key is None or limit is None:
             return
-        if not await ri.refusals_left(self.session, self.key, self.limit.limit, self.limit.window):
-            raise DomainError(ErrorCode.RATE_LIMITED, "too many refused attempts: try again later")
+        if not await ri.refusals_left(ctx.session, self.key, limit.limit, limit.window):
+            raise DomainError(Common.RATE_LIMITED, "too many refused attempts: try again later")
 
-    async def count(self, errors: list[UserError]) -> None:
-        if self.key is not None and errors and errors[0].code is not ErrorCode.RATE_LIMITED:
-            await ri.count_refusal(self.session, self.key)
+    async def perform(self, ctx: Context, input: CreatePersonInput, refs: Refs) -> m.Person:
+        data = r.PersonData(
+            name=input.name,
+            gender=input.gender,
+            household_id=refs.id("household_id"),
+            birth_date=input.birth_date,
+            phone=input.phone,
+            id_card_number=input.id_card_number,
+            is_party_member=input.is_party_member,
+            is_veteran=input.is_veteran,
+            is_elderly=input.is_elderly,
+            lives_alone=input.lives_alone,
+            is_renter=input.is_renter,
+            health_notes=input.health_notes,
+        )
+        try:
+            return await r.create_person(ctx.session, data)
+        except r.DuplicateIdCardError as duplicate:
+            if await ctx.loaders.get(m.Person, duplicate.existing_id) is not None:
+                raise
+            # Outside the caller's scope the number's existence is not theirs to learn.
+            self.outside.append(duplicate.existing_id)
+            raise forbidden() from None
+
+    async def settle(
+        self,
+        ctx: Context,
+        input: CreatePersonInput,
+        result: m.Person | None,
+        errors: list[UserError],
+    ) -> None:
+        if self.outside:
+            ctx.audit.record(
+                ctx.who,
+                AuditAction.MUTATION,
+                "Person",
+                self.outside,
+                ["idCardNumber"],
+                details={"mutation": self.operation, "refusal": "DUPLICATE_OUTSIDE_SCOPE"},
+            )
+        refused = errors and errors[0].code.value != Common.RATE_LIMITED
+        if self.key is not None and refused:
+            await ri.count_refusal(ctx.session, self.key)
+
+
+class AppointPosition(Mutation[AppointPositionInput, m.Position, PositionPayload]):
+    """Grant a role; a building has at most one active head."""
+
+    refs = {
+        "person_id": m.Person,
+        "org_unit_id": mo.OrgUnit,
+        "building_id": mo.Building,
+        "work_unit_id": mo.WorkUnit,
+    }
+    permission = rules.APPOINT_POSITION
+    errors = PeopleError
+
+    async def perform(self, ctx: Context, input: AppointPositionInput, refs: Refs) -> m.Position:
+        return await r.appoint(
+            ctx.session,
+            r.Appointment(
+                person_id=refs.need("person_id"),
+                role=input.role,
+                org_unit_id=refs.id("org_unit_id"),
+                building_id=refs.id("building_id"),
+                selection_method=input.selection_method,
+                priority_basis=tuple(input.priority_basis),
+                work_unit_id=refs.id("work_unit_id"),
+                team=input.team,
+                staff_kind=input.staff_kind,
+            ),
+        )
+
+
+class EndPosition(Mutation[EndPositionInput, m.Position, PositionPayload]):
+    """End a position; it stays in the history."""
+
+    refs = {"id": m.Position}
+    permission = rules.END_POSITION
+    errors = PeopleError
+    error_fields = {"position_id": "id"}
+
+    async def perform(self, ctx: Context, input: EndPositionInput, refs: Refs) -> m.Position:
+        return await r.end_position(ctx.session, position_id=refs.need("id"), reason=input.reason)
+
+
+class CreatePairing(Mutation[CreatePairingInput, m.Pairing, PairingPayload]):
+    """1+N: pair a Party member with a household."""
+
+    refs = {"party_member_id": m.Person, "household_id": mo.Household}
+    permission = rules.CREATE_PAIRING
+    errors = PeopleError
+
+    async def perform(self, ctx: Context, input: CreatePairingInput, refs: Refs) -> m.Pairing:
+        return await r.create_pairing(
+            ctx.session,
+            party_member_id=refs.need("party_member_id"),
+            household_id=refs.need("household_id"),
+        )
 
 
 @strawberry.type
 class PeopleMutation:
-    @strawberry.mutation(
-        description="Register a person. An ID number registered already answers DUPLICATE only "
-        "when that person is in your scope; refusals are limited per caller (RATE_LIMITED)."
-    )
-    async def create_person(self, info: Info, input: CreatePersonInput) -> PersonPayload:
-        session = info.context.session
-        household_id = optional_id(input.household_id, "Household", "householdId")
-        limited = RefusalLimiter(info, "createPerson")
-        outside: list[int] = []
-
-        async def authorize() -> None:
-            await limited.check()
-            await require(
-                info, "createPerson", (mo.Household, household_id, "householdId"), anywhere="root"
-            )
-
-        async def change() -> m.Person:
-            try:
-                return await r.create_person(
-                    session,
-                    r.PersonData(
-                        name=input.name,
-                        gender=input.gender,
-                        household_id=household_id,
-                        birth_date=input.birth_date,
-                        phone=input.phone,
-                        id_card_number=input.id_card_number,
-                        is_party_member=input.is_party_member,
-                        is_veteran=input.is_veteran,
-                        is_elderly=input.is_elderly,
-                        lives_alone=input.lives_alone,
-                        is_renter=input.is_renter,
-                        health_notes=input.health_notes,
-                    ),
-                )
-            except r.DuplicateIdCardError as duplicate:
-                if await info.context.loaders.get(m.Person, duplicate.existing_id) is not None:
-                    raise
-                # Outside the caller's scope the number's existence is not theirs to learn.
-                outside.append(duplicate.existing_id)
-                raise forbidden() from None
-
-        row, errors = await mutate(info, authorize, change)
-        if outside:
-            info.context.audit.record(
-                info.context.who,
-                AuditAction.MUTATION,
-                "Person",
-                outside,
-                ["idCardNumber"],
-                details={"mutation": "createPerson", "refusal": "DUPLICATE_OUTSIDE_SCOPE"},
-            )
-        await limited.count(errors)
-        return PersonPayload(person=PersonNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(description="Grant a role; a building has at most one active head.")
-    async def appoint_position(
-        self,
-        info: Info,
-        input: AppointPositionInput,
-    ) -> PositionPayload:
-        session = info.context.session
-
-        async def change() -> m.Position:
-            return await r.appoint(
-                session,
-                r.Appointment(
-                    person_id=expect_id(input.person_id, "Person", "personId"),
-                    role=input.role,
-                    org_unit_id=optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"),
-                    building_id=optional_id(input.building_id, "Building", "buildingId"),
-                    selection_method=input.selection_method,
-                    priority_basis=tuple(input.priority_basis),
-                    work_unit_id=optional_id(input.work_unit_id, "WorkUnit", "workUnitId"),
-                    team=input.team,
-                    staff_kind=input.staff_kind,
-                ),
-            )
-
-        async def authorize() -> None:
-            person_id = expect_id(input.person_id, "Person", "personId")
-            await require(
-                info,
-                "appointPosition",
-                (mo.OrgUnit, optional_id(input.org_unit_id, "OrgUnit", "orgUnitId"), "orgUnitId"),
-                (
-                    mo.Building,
-                    optional_id(input.building_id, "Building", "buildingId"),
-                    "buildingId",
-                ),
-                role=input.role,
-                see=((m.Person, person_id, "personId"),),
-            )
-            await require_manageable(info, person_id, credentials=False)
-
-        row, errors = await mutate(info, authorize, change)
-        return PositionPayload(position=PositionNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(description="End a position; it stays in the history.")
-    async def end_position(self, info: Info, input: EndPositionInput) -> PositionPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require_position_end(info, expect_id(input.id, "Position")),
-            lambda: r.end_position(
-                session, position_id=expect_id(input.id, "Position"), reason=input.reason
-            ),
-        )
-        return PositionPayload(position=PositionNode.from_row(row) if row else None, errors=errors)
-
-    @strawberry.mutation(description="1+N: pair a Party member with a household.")
-    async def create_pairing(self, info: Info, input: CreatePairingInput) -> PairingPayload:
-        session = info.context.session
-        row, errors = await mutate(
-            info,
-            lambda: require(
-                info,
-                "createPairing",
-                (
-                    mo.Household,
-                    expect_id(input.household_id, "Household", "householdId"),
-                    "householdId",
-                ),
-                see=(
-                    (
-                        m.Person,
-                        expect_id(input.party_member_id, "Person", "partyMemberId"),
-                        "partyMemberId",
-                    ),
-                ),
-            ),
-            lambda: r.create_pairing(
-                session,
-                party_member_id=expect_id(input.party_member_id, "Person", "partyMemberId"),
-                household_id=expect_id(input.household_id, "Household", "householdId"),
-            ),
-        )
-        return PairingPayload(pairing=PairingNode.from_row(row) if row else None, errors=errors)
+    create_person = CreatePerson.field()
+    appoint_position = AppointPosition.field()
+    end_position = EndPosition.field()
+    create_pairing = CreatePairing.field()

@@ -1,90 +1,85 @@
 """Binds schema fields to the field policy in `permissions.policy`.
 
-A field of a type holding personal data declares `extensions=[guard("Person", "phone")]`;
-the guard asks the policy, masks or withholds the value, and records full reads of
-personal data for the audit log. The relation of the actor to a row is worked out
-once per row and request.
+`schema.declare.row_type(..., policy="Person")` puts a guard on every field of a type that
+holds personal data: the guard asks the policy, masks or withholds the value, and records
+full reads of personal data for the audit log. The source of a guarded field is the row
+itself; the relation of the actor to a row is worked out once per row and request.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Protocol
+from typing import Any
 
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info as StrawberryInfo
+from strawberry.types.base import StrawberryList, StrawberryOptional
 
-from models.people import Position
 from permissions.actor import narrowed
-from permissions.policy import Access, rule
+from permissions.policy import SUBJECTS, Access, rule
 from permissions.roles import Relation
-from resolvers.people import PositionFilter, positions_of
 from schema.context import Context
 
 #: Relations meaning the row is the reader's own person or household.
 OWN = frozenset({Relation.SELF, Relation.HOUSEHOLD})
 
 
-class GuardedRow(Protocol):
-    db_id: int
-
-    @property
-    def row_path(self) -> str | None: ...
-
-
-def _settle(
-    context: Context, type_name: str, source: GuardedRow, found: set[Relation]
-) -> set[Relation]:
-    if type_name == "Person":
-        if context.actor.person_id == source.db_id:
-            found.add(Relation.SELF)
-        if source.db_id in context.actor.contact_ids:
-            found.add(Relation.CONTACT)
+def _settle(context: Context, type_name: str, row: Any, found: set[Relation]) -> set[Relation]:
+    subject = SUBJECTS.get(type_name)
+    me = context.actor.person_id
+    if subject is not None and me is not None and getattr(row, subject) == me:
+        found.add(Relation.SELF)
+    if type_name == "Person" and row.id in context.actor.contact_ids:
+        found.add(Relation.CONTACT)
     found = narrowed(found)
     if not found:
         found = {Relation.OTHER}  # visible, yet nothing closer: public fields only
-    context.relations[(type_name, source.db_id)] = found
+    context.relations[(type_name, row.id)] = found
     return found
 
 
-def known_relations(context: Context, type_name: str, source: GuardedRow) -> set[Relation] | None:
+def known_relations(context: Context, type_name: str, row: Any) -> set[Relation] | None:
     """The relations when they follow from the row's path alone (no I/O), else None."""
-    found = context.relations.get((type_name, source.db_id))
+    found = context.relations.get((type_name, row.id))
     if found is not None:
         return found
-    path = source.row_path
+    path = row.path
     if path is None:
         return None
-    return _settle(context, type_name, source, context.actor.relations_to(path))
+    return _settle(context, type_name, row, context.actor.relations_to(path))
 
 
-async def relations_to(context: Context, type_name: str, source: GuardedRow) -> set[Relation]:
-    found = known_relations(context, type_name, source)
+async def relations_to(context: Context, type_name: str, row: Any) -> set[Relation]:
+    found = known_relations(context, type_name, row)
     if found is not None:
         return found
     if type_name != "Person":  # a row placed nowhere: nothing closer than being in scope
-        return _settle(context, type_name, source, set())
+        return _settle(context, type_name, row, set())
     # People without a home here (seconded cadres ...) are judged by where they serve.
     # Staff are not residents there: those caring for residents see them as fellow staff.
-    held = await positions_of(context.loaders, Position.person_id, source.db_id, PositionFilter())
+    from resolvers.people import ACTIVE_POSITIONS_OF_PERSON
+
+    held = await context.loaders.children(ACTIVE_POSITIONS_OF_PERSON, row.id)
     serving = set().union(*(context.actor.relations_to(p.path) for p in held))
     serving -= {Relation.HOUSEHOLD}
     if context.actor.city_admin:
         serving.add(Relation.ADMIN)
     if serving & {Relation.BUILDING_STAFF, Relation.GRID}:
         serving = (serving - {Relation.BUILDING_STAFF, Relation.GRID}) | {Relation.SERVICE}
-    return _settle(context, type_name, source, serving)
+    return _settle(context, type_name, row, serving)
 
 
-def _access(context: Context, type_name: str, field: str, relations: set[Relation]) -> Access:
+def _access(
+    context: Context, type_name: str, field: str, relations: set[Relation], row: Any
+) -> Access:
     if context.actor.unrestricted:
         return Access.FULL
     found = rule(type_name, field)
-    return found.access(relations) if found else Access.DENIED
+    return found.access(relations, row) if found else Access.DENIED
 
 
-async def access_to(context: Context, type_name: str, field: str, source: GuardedRow) -> Access:
-    return _access(context, type_name, field, await relations_to(context, type_name, source))
+async def access_to(context: Context, type_name: str, field: str, row: Any) -> Access:
+    return _access(context, type_name, field, await relations_to(context, type_name, row), row)
 
 
 class Guard(FieldExtension):
@@ -94,19 +89,31 @@ class Guard(FieldExtension):
     only a row whose relation needs a lookup takes the asynchronous path.
     """
 
-    def __init__(self, type_name: str, field: str, *, withheld: Any = None) -> None:
+    def __init__(self, type_name: str, field: str) -> None:
         self.type_name = type_name
         self.field = field
-        self.withheld = withheld  # what DENIED reads as: null, or [] for lists
         self.rule = rule(type_name, field)
+        self._list: bool | None = None
 
-    def _shown(self, context: Context, source: Any, access: Access, value: Any) -> Any:
+    def withheld(self, info: StrawberryInfo[Context, Any]) -> Any:
+        """What DENIED reads as: an empty list for a list field, else null."""
+        if self._list is None:
+            kind = info.return_type
+            if isinstance(kind, StrawberryOptional):
+                kind = kind.of_type
+            self._list = isinstance(kind, StrawberryList)
+        return [] if self._list else None
+
+    def _shown(
+        self, info: StrawberryInfo[Context, Any], source: Any, access: Access, value: Any
+    ) -> Any:
+        context = info.context
         if access is Access.MASKED:
             mask = self.rule.mask if self.rule else None
-            return mask(value) if mask and value is not None else self.withheld
+            return mask(value) if mask and value is not None else self.withheld(info)
         if self.rule and self.rule.personal and value is not None:
-            own = bool(context.relations.get((self.type_name, source.db_id), set()) & OWN)
-            context.audit.read(self.type_name, source.db_id, self.field, own=own)
+            own = bool(context.relations.get((self.type_name, source.id), set()) & OWN)
+            context.audit.read(self.type_name, source.id, self.field, own=own)
         return value
 
     def resolve(
@@ -116,10 +123,10 @@ class Guard(FieldExtension):
         relations = known_relations(context, self.type_name, source)
         if relations is None:
             return self.resolve_async(next_, source, info, **kwargs)
-        access = _access(context, self.type_name, self.field, relations)
+        access = _access(context, self.type_name, self.field, relations, source)
         if access is Access.DENIED:
-            return self.withheld
-        return self._shown(context, source, access, next_(source, info, **kwargs))
+            return self.withheld(info)
+        return self._shown(info, source, access, next_(source, info, **kwargs))
 
     async def resolve_async(
         self, next_: Any, source: Any, info: StrawberryInfo[Context, Any], **kwargs: Any
@@ -127,12 +134,12 @@ class Guard(FieldExtension):
         context = info.context
         access = await access_to(context, self.type_name, self.field, source)
         if access is Access.DENIED:
-            return self.withheld
+            return self.withheld(info)
         value = next_(source, info, **kwargs)
         if inspect.isawaitable(value):
             value = await value
-        return self._shown(context, source, access, value)
+        return self._shown(info, source, access, value)
 
 
-def guard(type_name: str, field: str, *, withheld: Any = None) -> list[FieldExtension]:
-    return [Guard(type_name, field, withheld=withheld)]
+def guard(type_name: str, field: str) -> list[FieldExtension]:
+    return [Guard(type_name, field)]

@@ -5,18 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.pagination import Page, encode_cursor
+from resolvers.errors import invalid, not_found
+from resolvers.pagination import Page
 
 NodeT = TypeVar("NodeT")
 MAX_ID = 2**63 - 1  # bigint
 _DIGITS = re.compile(r"[0-9]{1,19}")
-RowT = TypeVar("RowT")
 
 
 def to_global_id(type_name: str, ident: int) -> strawberry.ID:
@@ -25,21 +23,22 @@ def to_global_id(type_name: str, ident: int) -> strawberry.ID:
 
 def from_global_id(global_id: str, field: str = "id") -> tuple[str, int]:
     """Decode an ID; a malformed one is a VALIDATION error, never a crash."""
-    invalid = DomainError(ErrorCode.VALIDATION, f"`{field}` is not a valid ID", field)
+    refusal = invalid(f"`{field}` is not a valid ID", field)
     try:
         type_name, _, raw = base64.urlsafe_b64decode(global_id.encode()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise invalid from exc
+        raise refusal from exc
     if not _DIGITS.fullmatch(raw) or not 0 < int(raw) <= MAX_ID:
-        raise invalid
+        raise refusal
     return type_name, int(raw)
 
 
 def expect_id(global_id: str, type_name: str, field: str = "id") -> int:
-    """The database id inside a global ID of the expected type."""
+    """The database id inside a global ID of the expected type (another type: NOT_FOUND,
+    exactly like an id that names nothing)."""
     found_type, ident = from_global_id(global_id, field)
     if found_type != type_name:
-        raise DomainError(ErrorCode.NOT_FOUND, f"no {type_name} with this `{field}`", field)
+        raise not_found(type_name, field)
     return ident
 
 
@@ -62,30 +61,39 @@ class Edge(Generic[NodeT]):
     node: NodeT
 
 
-@strawberry.type(description="A page of a stable ordering; `totalCount` counts the whole list.")
+@strawberry.type(
+    description="A page of a stable ordering. Cursors hold the position in that ordering, "
+    "so rows added or removed meanwhile never make the next page repeat or skip a row."
+)
 class Connection(Generic[NodeT]):
-    total_count: int
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+    page: strawberry.Private[Page[Any]]
+
+    @strawberry.field(description="How many rows the whole list holds (counted when asked).")
+    async def total_count(self) -> int:
+        return await self.page.total()
+
+    @strawberry.field
+    def edges(self) -> list[Edge[NodeT]]:
+        return [
+            Edge(cursor=cursor, node=row)
+            for row, cursor in zip(self.page.rows, self.page.cursors, strict=True)
+        ]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        cursors = self.page.cursors
+        return PageInfo(
+            has_next_page=self.page.has_next,
+            has_previous_page=self.page.has_previous,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
 
     @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
     def nodes(self) -> list[NodeT]:
-        return [edge.node for edge in self.edges]
+        rows: list[NodeT] = self.page.rows
+        return rows
 
 
-def connection(page: Page[Any], convert: Callable[[Any], Any]) -> Any:
-    """Wrap a `Page` of rows into a `Connection` of schema objects."""
-    edges = [
-        Edge(cursor=encode_cursor(page.start + i), node=convert(row))
-        for i, row in enumerate(page.rows)
-    ]
-    return Connection(
-        total_count=page.total,
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+def connection(page: Page[Any]) -> Connection[Any]:
+    return Connection(page=page)

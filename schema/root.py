@@ -1,102 +1,108 @@
-"""The root schema: Relay `node`/`nodes` plus each domain's queries and mutations."""
+"""The root schema: Relay `node`/`nodes`, and every domain module's queries and mutations.
+
+A domain module of `schema/` contributes the strawberry types named `*Query` and `*Mutation`
+it defines; its row types register themselves (`schema.declare.row_type`). Adding a domain
+adds a module and touches nothing here.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import importlib
+import pkgutil
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.tools import merge_types
+from strawberry.types.base import has_object_definition
 
-from models import audit as ma
-from models import identity as mi
-from models import org as mo
-from models import people as mp
-from models import petitions as mpet
-from resolvers.errors import DomainError, ErrorCode
-from schema import figures, identity, metrics, org, people, petitions, subscriptions
+import schema as schema_package
+from resolvers.errors import invalid
 from schema.context import Info
+from schema.declare import NODE_TYPES, ROW_TYPES
 from schema.extensions import PreparedDocument, RequestTransaction
 from schema.relay import Node, from_global_id
+from schema.subscriptions import Subscription
 
-#: Global-ID type name -> (table, schema type constructor).
-NODE_TYPES: dict[str, tuple[Any, Callable[[Any], Node]]] = {
-    "OrgUnit": (mo.OrgUnit, org.OrgUnitNode.from_row),
-    "Building": (mo.Building, org.BuildingNode.from_row),
-    "Household": (mo.Household, org.HouseholdNode.from_row),
-    "PartyOrganisation": (mo.PartyOrganisation, org.PartyOrganisationNode.from_row),
-    "CentralHousehold": (mo.CentralHousehold, org.CentralHouseholdNode.from_row),
-    "WorkUnit": (mo.WorkUnit, org.WorkUnitNode.from_row),
-    "WorkUnitPairing": (mo.WorkUnitPairing, org.WorkUnitPairingNode.from_row),
-    "Person": (mp.Person, people.PersonNode.from_row),
-    "Position": (mp.Position, people.PositionNode.from_row),
-    "Pairing": (mp.Pairing, people.PairingNode.from_row),
-    "ApiToken": (mi.ApiToken, identity.ApiTokenNode.from_row),
-    "AuditEntry": (ma.AuditEntry, identity.AuditEntryNode.from_row),
-    "Petition": (mpet.Petition, petitions.PetitionNode.from_row),
-    "PetitionCategory": (mpet.PetitionCategory, petitions.PetitionCategoryNode.from_row),
-    "MicroWish": (mpet.MicroWish, petitions.MicroWishNode.from_row),
-}
-
+#: Modules of `schema/` that are machinery, not domains.
+_MACHINERY = frozenset(
+    {
+        "arguments",
+        "auth",
+        "context",
+        "declare",
+        "errors",
+        "extensions",
+        "http",
+        "limits",
+        "operations",
+        "policy",
+        "relay",
+        "root",
+        "screen",
+        "transport",
+        "websocket",
+    }
+)
 MAX_NODES = 100
 
 
-async def resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-    wanted: list[tuple[str, int] | None] = []
+def _domain_roots() -> tuple[list[type[Any]], list[type[Any]]]:
+    queries: list[type[Any]] = []
+    mutations: list[type[Any]] = []
+    for found in sorted(pkgutil.iter_modules(schema_package.__path__), key=lambda m: m.name):
+        if found.name in _MACHINERY:
+            continue
+        module = importlib.import_module(f"schema.{found.name}")
+        for name, value in sorted(vars(module).items()):
+            if not isinstance(value, type) or value.__module__ != module.__name__:
+                continue
+            if not has_object_definition(value):
+                continue
+            if name.endswith("Query"):
+                queries.append(value)
+            elif name.endswith("Mutation"):
+                mutations.append(value)
+    return queries, mutations
+
+
+async def resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Any]:
+    wanted: list[tuple[Any, int] | None] = []
     for global_id in ids:
         type_name, ident = from_global_id(global_id)
-        wanted.append((type_name, ident) if type_name in NODE_TYPES else None)
+        found = NODE_TYPES.get(type_name)
+        wanted.append((found.model, ident) if found else None)
     loaders = info.context.loaders
 
     async def nothing() -> None:
         return None
 
     # Gathered, so each table's loader sees all its keys at once: one SELECT per table.
-    rows = await asyncio.gather(
-        *(loaders.get(NODE_TYPES[w[0]][0], w[1]) if w else nothing() for w in wanted)
+    return list(
+        await asyncio.gather(*(loaders.get(w[0], w[1]) if w else nothing() for w in wanted))
     )
-    return [
-        NODE_TYPES[w[0]][1](row) if w and row is not None else None
-        for w, row in zip(wanted, rows, strict=True)
-    ]
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any object by its global ID; null when absent or not visible.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by its global ID; null when absent or not visible.",
+        graphql_type=Node | None,
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> Any:
         return (await resolve_nodes(info, [id]))[0]
 
     @strawberry.field(description="Up to 100 objects by global ID, in the order asked.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
-            raise DomainError(ErrorCode.VALIDATION, f"at most {MAX_NODES} ids at once", "ids")
+            raise invalid(f"at most {MAX_NODES} ids at once", "ids")
         return await resolve_nodes(info, ids)
 
 
-Query = merge_types(
-    "Query",
-    (
-        NodeQuery,
-        identity.IdentityQuery,
-        org.OrgQuery,
-        people.PeopleQuery,
-        petitions.PetitionQuery,
-        metrics.MetricsQuery,
-        figures.FiguresQuery,
-    ),
-)
-Mutation = merge_types(
-    "Mutation",
-    (
-        identity.IdentityMutation,
-        org.OrgMutation,
-        people.PeopleMutation,
-        petitions.PetitionMutation,
-    ),
-)
+_queries, _mutations = _domain_roots()
+Query = merge_types("Query", (NodeQuery, *_queries))
+Mutation = merge_types("Mutation", tuple(_mutations))
 
 
 class Schema(strawberry.Schema):
@@ -110,23 +116,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    subscription=subscriptions.Subscription,
+    subscription=Subscription,
     extensions=[PreparedDocument, RequestTransaction],
-    types=[
-        org.OrgUnitNode,
-        org.BuildingNode,
-        org.HouseholdNode,
-        org.PartyOrganisationNode,
-        org.CentralHouseholdNode,
-        org.WorkUnitNode,
-        org.WorkUnitPairingNode,
-        people.PersonNode,
-        people.PositionNode,
-        people.PairingNode,
-        identity.ApiTokenNode,
-        identity.AuditEntryNode,
-        petitions.PetitionNode,
-        petitions.PetitionCategoryNode,
-        petitions.MicroWishNode,
-    ],
+    types=[row_type.cls for row_type in ROW_TYPES.values()],
 )

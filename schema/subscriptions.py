@@ -27,16 +27,18 @@ from sqlmodel import col
 
 from models import org as mo
 from models import petitions as m
+from models import wishes as mw
 from models.base import utcnow
 from permissions.live import Subscription as Field
 from permissions.live import may_subscribe
-from resolvers.errors import DomainError, ErrorCode
+from resolvers.errors import Common, DomainError, invalid
 from resolvers.live import Event, Topic
-from schema.common import forbidden
 from schema.context import Context, Info
 from schema.figures import DisplayFigures, figures_node
-from schema.petitions import MicroWishNode, PetitionEventNode, PetitionNode
+from schema.operations import forbidden
+from schema.petitions import PetitionEventNode, PetitionNode
 from schema.relay import expect_id, from_global_id, to_global_id
+from schema.wishes import MicroWishNode, WishEventNode
 
 #: The type name inside a message's `id` (a cursor in commit order, not a row of ours).
 CURSOR_TYPE = "LiveEvent"
@@ -82,7 +84,7 @@ async def _place(info: Info, field: str, global_id: str, argument: str) -> str:
     model: Any = {"OrgUnit": mo.OrgUnit, "Building": mo.Building}.get(type_name)
     row = await info.context.loaders.get(model, ident) if model is not None else None
     if row is None or row.path is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "no org unit or building with this ID", argument)
+        raise DomainError(Common.NOT_FOUND, "no org unit or building with this ID", argument)
     if not may_subscribe(info.context.actor, field, row.path):
         raise forbidden()
     return str(row.path)
@@ -96,13 +98,15 @@ class PetitionEventMessage:
     id: strawberry.ID = strawberry.field(
         description="The event's cursor: pass the last one seen as `after` to resume."
     )
-    event: PetitionEventNode
-    petition_db_id: strawberry.Private[int]
+    #: the timeline row (a `PetitionEvent`)
+    event: Any = strawberry.field(graphql_type=PetitionEventNode)
 
-    @strawberry.field(description="The petition as it is now (as a query would show it).")
-    async def petition(self, info: Info) -> PetitionNode | None:
-        row = await info.context.loaders.get(m.Petition, self.petition_db_id)
-        return PetitionNode.from_row(row) if row else None
+    @strawberry.field(
+        description="The petition as it is now (as a query would show it).",
+        graphql_type=PetitionNode | None,
+    )
+    async def petition(self, info: Info) -> Any:
+        return await info.context.loaders.get(m.Petition, self.event.petition_id)
 
 
 async def _petition_root(context: Context, event: Event | None) -> PetitionEventMessage | None:
@@ -110,9 +114,7 @@ async def _petition_root(context: Context, event: Event | None) -> PetitionEvent
     row = await context.loaders.get(m.PetitionEvent, event.source_id)
     if row is None:
         return None
-    return PetitionEventMessage(
-        id=cursor(event.seq), event=PetitionEventNode.from_row(row), petition_db_id=row.petition_id
-    )
+    return PetitionEventMessage(id=cursor(event.seq), event=row)
 
 
 # --- micro-wishes ---------------------------------------------------------------------
@@ -123,31 +125,23 @@ class WishEventMessage:
     id: strawberry.ID = strawberry.field(
         description="The event's cursor: pass the last one seen as `after` to resume."
     )
-    at: datetime
-    action: m.WishAction
-    from_status: m.WishStatus | None
-    to_status: m.WishStatus
-    wish_db_id: strawberry.Private[int]
+    #: the timeline row (a `WishEvent`)
+    event: Any = strawberry.field(graphql_type=WishEventNode)
 
-    @strawberry.field(description="The wish as it is now (as a query would show it).")
-    async def wish(self, info: Info) -> MicroWishNode | None:
-        row = await info.context.loaders.get(m.MicroWish, self.wish_db_id)
-        return MicroWishNode.from_row(row) if row else None
+    @strawberry.field(
+        description="The wish as it is now (as a query would show it).",
+        graphql_type=MicroWishNode | None,
+    )
+    async def wish(self, info: Info) -> Any:
+        return await info.context.loaders.get(mw.MicroWish, self.event.wish_id)
 
 
 async def _wish_root(context: Context, event: Event | None) -> WishEventMessage | None:
     assert event is not None
-    row = await context.loaders.get(m.MicroWishEvent, event.source_id)
+    row = await context.loaders.get(mw.MicroWishEvent, event.source_id)
     if row is None:
         return None
-    return WishEventMessage(
-        id=cursor(event.seq),
-        at=row.at,
-        action=row.action,
-        from_status=row.from_status,
-        to_status=row.to_status,
-        wish_db_id=row.wish_id,
-    )
+    return WishEventMessage(id=cursor(event.seq), event=row)
 
 
 # --- a display's feed -----------------------------------------------------------------
@@ -241,9 +235,7 @@ class Subscription:
         after: strawberry.ID | None = None,
     ) -> AsyncIterator[WishEventMessage]:
         if (building_id is None) == (org_unit_id is None):
-            raise DomainError(
-                ErrorCode.VALIDATION, "give `buildingId` or `orgUnitId`", "buildingId"
-            )
+            raise invalid("give `buildingId` or `orgUnitId`", "buildingId")
         path = await _place(
             info,
             Field.WISH_EVENTS,

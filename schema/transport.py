@@ -50,7 +50,7 @@ from permissions.actor import Actor, ActorKind
 from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
 from schema.arguments import check_arguments
-from schema.auth import actor_for
+from schema.auth import actor_for, scope_address
 from schema.context import Context
 from schema.errors import (
     RETRY_AFTER_SECONDS,
@@ -376,9 +376,13 @@ class GraphQLEndpoint:
                     executed=True,
                     cost=cost,
                 )
-            context = Context(session=session, actor=actor, request_id=request_id)
-            context.request = request
-            context.document = merged
+            context = Context(
+                session=session,
+                actor=actor,
+                request_id=request_id,
+                client=scope_address(request.scope),
+                document=merged,
+            )
             try:
                 result = await self.schema.execute(
                     params.query,

@@ -45,8 +45,8 @@ from models.petitions import (
     PetitionStatus,
     Priority,
     RatingValue,
-    WishAction,
 )
+from models.wishes import WishAction
 from resolvers import petitions as rp
 from resolvers import wishes as rw
 from seeds.demo import DemoCity
@@ -470,18 +470,29 @@ async def seed_demo_wishes(
             ident, version = made.id or 0, made.version
             match action:
                 case WishAction.PUBLISH:
-                    made = await rw.publish_wish(session, ident, version, recorder, now=at)
+                    made = await rw.act_on_wish(
+                        session, ident, WishAction.PUBLISH, version, recorder, now=at
+                    )
                 case WishAction.CLAIM:
-                    made = await rw.claim_wish(session, ident, version, claimant, now=at)
+                    made = await rw.act_on_wish(
+                        session, ident, WishAction.CLAIM, version, claimant, now=at
+                    )
                 case WishAction.RELEASE:
-                    made = await rw.release_wish(
-                        session, ident, version, claimant, note="临时出差，无法完成", now=at
+                    made = await rw.act_on_wish(
+                        session,
+                        ident,
+                        WishAction.RELEASE,
+                        version,
+                        claimant,
+                        note="临时出差，无法完成",
+                        now=at,
                     )
                     claimant = next(v for v in volunteers if v != claimant)
                 case WishAction.FULFIL:
-                    made = await rw.fulfil_wish(
+                    made = await rw.act_on_wish(
                         session,
                         ident,
+                        WishAction.FULFIL,
                         version,
                         claimant,
                         evidence=[photo_key(rng, "wishes")],
@@ -489,12 +500,24 @@ async def seed_demo_wishes(
                         now=at,
                     )
                 case WishAction.CONFIRM:
-                    made = await rw.confirm_wish(
-                        session, ident, version, resident, thanks="感谢党员同志的帮助！", now=at
+                    made = await rw.act_on_wish(
+                        session,
+                        ident,
+                        WishAction.CONFIRM,
+                        version,
+                        resident,
+                        note="感谢党员同志的帮助！",
+                        now=at,
                     )
                 case WishAction.CANCEL:
-                    made = await rw.cancel_wish(
-                        session, ident, version, resident, reason="家人已经买了", now=at
+                    made = await rw.act_on_wish(
+                        session,
+                        ident,
+                        WishAction.CANCEL,
+                        version,
+                        resident,
+                        note="家人已经买了",
+                        now=at,
                     )
 
     a = WishAction

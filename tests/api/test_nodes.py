@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from schema.declare import NODE_TYPES
 from schema.relay import to_global_id
-from schema.root import MAX_NODES, NODE_TYPES
+from schema.root import MAX_NODES
 from seeds.demo import DemoCity
 from tests.conftest import GraphQLClient, StatementCounter
 

@@ -287,22 +287,28 @@ async def test_nested_connections_page_each_parent(
 
 
 async def test_nested_after_cursor_applies_to_every_parent(gql: GraphQLClient) -> None:
+    """A cursor names a position in the ordering (code, id): under every parent, the rows
+    after that position."""
+    first = await gql(
+        """{ orgUnit(code: "520302") { children(first: 1) { pageInfo { endCursor } } } }"""
+    )
+    after = first["orgUnit"]["children"]["pageInfo"]["endCursor"]
     data = await gql(
         """query($after: String) { city { children { nodes { code
             children(first: 5, after: $after) { totalCount edges { node { code } }
                 pageInfo { hasPreviousPage hasNextPage } } } } } }""",
-        {"after": cursor("cursor:1")},
+        {"after": after},
     )
-    second_streets = {
+    streets = {
         d["code"]: [e["node"]["code"] for e in d["children"]["edges"]]
         for d in data["city"]["children"]["nodes"]
     }
-    assert second_streets == {
+    assert streets == {
         "520302": ["520302002"],
-        "520303": ["520303002"],
-        "520304": [],
-        "520382": [],
-        "520391": [],
+        "520303": ["520303001", "520303002"],
+        "520304": ["520304001"],
+        "520382": ["520382001"],
+        "520391": ["520391001"],
     }
     for district in data["city"]["children"]["nodes"]:
         assert district["children"]["pageInfo"]["hasPreviousPage"] is True

@@ -170,7 +170,8 @@ async def test_wish_drafts_reach_their_keepers_only(
 ) -> None:
     building = gid("Building", city.demo.building.id)
     query = """subscription($u: ID) {
-      wishEvents(buildingId: $u) { id action toStatus wish { id title resident { id } } } }"""
+      wishEvents(buildingId: $u) {
+        id event { action toStatus } wish { id title resident { id } } } }"""
     keeper = await watching(server, city.token("building-head"), building, query)
     neighbour = await watching(server, city.token("renter"), building, query)
     posted = await gql(
@@ -182,7 +183,7 @@ async def test_wish_drafts_reach_their_keepers_only(
     )
     wish = posted["postWish"]["wish"]
     draft = (await keeper.next("s"))["data"]["wishEvents"]
-    assert (draft["action"], draft["wish"]["id"]) == ("POST", wish["id"])
+    assert (draft["event"]["action"], draft["wish"]["id"]) == ("POST", wish["id"])
     assert [f for f in await neighbour.quiet(0.5) if f.get("id") == "s"] == []
     acted = await gql(
         client,
@@ -193,6 +194,6 @@ async def test_wish_drafts_reach_their_keepers_only(
     )
     assert acted["actOnWish"]["errors"] == []
     for socket in (keeper, neighbour):
-        published = (await socket.next("s"))["data"]["wishEvents"]
+        published = (await socket.next("s"))["data"]["wishEvents"]["event"]
         assert (published["action"], published["toStatus"]) == ("PUBLISH", "PUBLISHED")
         await socket.close()

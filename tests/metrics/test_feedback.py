@@ -13,7 +13,6 @@ from models.people import Role
 from models.petitions import PetitionStatus, RatingValue
 from permissions.actor import Actor, ActorKind, Grant
 from resolvers import metrics as rm
-from resolvers.errors import ErrorCode
 from resolvers.loaders import Loaders
 from seeds.demo import DemoCity
 from tests.metrics.conftest import loaders_of
@@ -103,20 +102,20 @@ async def test_empty_period_scope_and_refusals(
     mine = await report_of(loaders_of(session, worker), demo)
     assert mine.received == 6
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.feedback_report(
             loaders_of(session, worker),
             building_id=pid(story.places.lingxi_building),
             since=SINCE,
             until=UNTIL,
         ),
-        "buildingId",
+        "building_id",
     )
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.feedback_report(loaders, building_id=10**12, since=SINCE, until=UNTIL),
     )
     await refuses(
-        ErrorCode.VALIDATION,
+        "VALIDATION",
         rm.feedback_report(loaders, building_id=pid(demo.building), since=UNTIL, until=SINCE),
     )

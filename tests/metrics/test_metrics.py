@@ -12,7 +12,6 @@ from models.petitions import Channel, Level, PetitionStatus
 from permissions.actor import Actor, ActorKind, Grant
 from resolvers import metrics as rm
 from resolvers import petitions as rp
-from resolvers.errors import ErrorCode
 from resolvers.loaders import Loaders
 from seeds.demo import DemoCity
 from tests.conftest import StatementCounter
@@ -254,14 +253,14 @@ async def test_row_scope_of_the_caller(session: AsyncSession, story: Story, demo
     assert m.totals.submitted == 6, "grid 2's petitions are not the grid worker's to count"
     assert m.totals.rated == 4
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.petition_metrics(
             scoped, org_unit_id=pid(story.places.grid2), since=SINCE, until=UNTIL, now=AS_OF
         ),
-        "orgUnitId",
+        "org_unit_id",
     )
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.petition_metrics(
             loaders_of(session, Actor.anonymous()),
             org_unit_id=pid(demo.renheyuan),
@@ -290,27 +289,27 @@ async def test_nothing_in_the_period(loaders: Loaders, demo: DemoCity) -> None:
 async def test_refusals(loaders: Loaders, demo: DemoCity) -> None:
     unit = pid(demo.renheyuan)
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.petition_metrics(loaders, org_unit_id=10**12, since=SINCE, until=UNTIL),
-        "orgUnitId",
+        "org_unit_id",
     )
     await refuses(
-        ErrorCode.VALIDATION,
+        "VALIDATION",
         rm.petition_metrics(loaders, org_unit_id=unit, since=UNTIL, until=SINCE),
         "until",
     )
     await refuses(
-        ErrorCode.VALIDATION,
+        "VALIDATION",
         rm.petition_metrics(
             loaders, org_unit_id=unit, since=SINCE.replace(tzinfo=None), until=UNTIL
         ),
     )
     await refuses(
-        ErrorCode.VALIDATION,
+        "VALIDATION",
         rm.petition_metrics(
             loaders, org_unit_id=unit, since=SINCE, until=UNTIL, response_limit=timedelta(0)
         ),
-        "responseLimit",
+        "response_limit",
     )
 
 

@@ -12,7 +12,6 @@ from models.people import Role
 from models.petitions import RatingValue
 from permissions.actor import Actor, ActorKind, Grant
 from resolvers import metrics as rm
-from resolvers.errors import ErrorCode
 from resolvers.loaders import Loaders
 from seeds.demo import DemoCity
 from tests.metrics.conftest import loaders_of
@@ -128,12 +127,12 @@ async def test_scope_and_refusals(
         == []
     ), "a grid has no child units"
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.unit_rankings(loaders, parent_org_unit_id=10**12, since=SINCE, until=UNTIL),
-        "parentOrgUnitId",
+        "parent_org_unit_id",
     )
     await refuses(
-        ErrorCode.NOT_FOUND,
+        "NOT_FOUND",
         rm.unit_rankings(
             loaders_of(session, worker),
             parent_org_unit_id=pid(demo.lingxi),
@@ -142,7 +141,7 @@ async def test_scope_and_refusals(
         ),
     )
     await refuses(
-        ErrorCode.VALIDATION,
+        "VALIDATION",
         rankings(loaders, demo, min_rated=0),
-        "minRated",
+        "min_rated",
     )

@@ -156,7 +156,7 @@ class FakePerson:
 @strawberry.type(name="Household")
 class FakeHousehold:
     members: list[FakePerson] = strawberry.field(
-        default_factory=list, extensions=guard("Household", "members", withheld=[])
+        default_factory=list, extensions=guard("Household", "members")
     )
 
 

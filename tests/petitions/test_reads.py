@@ -7,7 +7,8 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.petitions import Level, PetitionStatus, WishAction, WishStatus
+from models.petitions import Level, PetitionStatus
+from models.wishes import WishAction, WishStatus
 from resolvers import petitions as rp
 from resolvers import wishes as rw
 from resolvers.loaders import Loaders
@@ -26,23 +27,26 @@ async def test_pages_and_lists(session: AsyncSession, demo: DemoCity, actors: Ac
     args = PageArgs(first=10)
     everything = rp.PetitionFilter()
     in_building, under_community, grid_queue = await asyncio.gather(
-        rp.petitions_of_building(loaders, pid(demo.building), args, everything),
-        rp.petitions_under(loaders, pid(demo.renheyuan), args, everything),
-        rp.petitions_owned_by(loaders, parked.owner_org_unit_id or 0, args, everything),
+        loaders.page(rp.PETITIONS_OF_BUILDING, pid(demo.building), args, everything),
+        loaders.page(rp.PETITIONS_UNDER, pid(demo.renheyuan), args, everything),
+        loaders.page(rp.OWNED_PETITIONS, parked.owner_org_unit_id or 0, args, everything),
     )
     ids = {pid(p) for p in [*mine, parked]}
     assert ids <= {pid(p) for p in in_building.rows}
     assert ids <= {pid(p) for p in under_community.rows}
     assert [pid(p) for p in grid_queue.rows] == [pid(parked)]
     assert parked.owner_level == Level.GRID
-    accepted_only = await rp.petitions_of_building(
-        loaders, pid(demo.building), args, rp.PetitionFilter(statuses=(PetitionStatus.ACCEPTED,))
+    accepted_only = await loaders.page(
+        rp.PETITIONS_OF_BUILDING,
+        pid(demo.building),
+        args,
+        rp.PetitionFilter(statuses=(PetitionStatus.ACCEPTED,)),
     )
     assert [pid(p) for p in accepted_only.rows] == [pid(accepted)]
     timeline, duplicates, ratings = await asyncio.gather(
-        rp.timeline_of(loaders, pid(accepted)),
-        rp.duplicates_of(loaders, pid(mine[2])),
-        rp.ratings_of(loaders, pid(accepted)),
+        loaders.children(rp.TIMELINE, pid(accepted)),
+        loaders.children(rp.DUPLICATES, pid(mine[2])),
+        loaders.children(rp.RATINGS, pid(accepted)),
     )
     assert [e.action for e in timeline] == [Action.SUBMIT, Action.ACCEPT]
     assert [pid(p) for p in duplicates] == [pid(duplicate)]
@@ -55,18 +59,18 @@ async def test_pages_and_lists(session: AsyncSession, demo: DemoCity, actors: Ac
         description="家里的电风扇坏了",
         building_id=pid(demo.building),
     )
-    hidden = await rw.wish_wall_of_building(loaders, pid(demo.building), args, rw.WishFilter())
+    hidden = await loaders.page(rw.WALL_OF_BUILDING, pid(demo.building), args, rw.WishFilter())
     assert pid(wish) not in {pid(w) for w in hidden.rows}, "POSTED is not on the wall yet"
-    await rw.publish_wish(session, pid(wish), 1, actors.admin)
+    await rw.act_on_wish(session, pid(wish), WishAction.PUBLISH, 1, actors.admin)
     loaders = Loaders(session, scope=lambda _: [])
     wall, community = await asyncio.gather(
-        rw.wish_wall_of_building(loaders, pid(demo.building), args, rw.WishFilter()),
-        rw.wishes_under(loaders, pid(demo.renheyuan), args, rw.WishFilter()),
+        loaders.page(rw.WALL_OF_BUILDING, pid(demo.building), args, rw.WishFilter()),
+        loaders.page(rw.WISHES_UNDER, pid(demo.renheyuan), args, rw.WishFilter()),
     )
     assert pid(wish) in {pid(w) for w in wall.rows}
     assert pid(wish) in {pid(w) for w in community.rows}
     assert {w.status for w in wall.rows} <= set(rw.ON_THE_WALL)
-    assert [e.action for e in await rw.wish_timeline(loaders, pid(wish))] == [
+    assert [e.action for e in await loaders.children(rw.WISH_TIMELINE, pid(wish))] == [
         WishAction.POST,
         WishAction.PUBLISH,
     ]

@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.petitions import Channel, Level, PetitionStatus, WishStatus
+from models.petitions import Channel, Level, PetitionStatus
+from models.wishes import WishStatus
 from seeds.demo import DemoCity
 from seeds.petitions import load_city_petitions, seed_demo_petitions
 from tests.conftest import scalar

@@ -321,7 +321,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
 ) -> None:
     petition = await a_petition(resident, session, demo)
     too_early = await rate(resident, petition, "SATISFIED")
-    assert errors(too_early) == [("INVALID_TRANSITION", "petitionId")]
+    assert errors(too_early) == [("INVALID_TRANSITION", "id")]
     for action, extra in (
         ("ACCEPT", {}),
         ("ASSIGN", {"assigneeId": gid("Person", demo.building_head.id)}),
@@ -333,7 +333,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
 
     # the head sees the case but is not its resident; the renter does not even see it
     by_head = await rate(head, petition, "SATISFIED")
-    assert errors(by_head) == [("FORBIDDEN", "id")]
+    assert errors(by_head) == [("FORBIDDEN", None)]
     by_neighbour = await rate(renter, petition, "SATISFIED")
     assert errors(by_neighbour) == [("NOT_FOUND", "id")]
 
@@ -346,7 +346,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
     assert reopened["resolutionNote"] is None
     assert await allowed(head, petition["id"]) == ["ASSIGN", "ESCALATE", "START"]
     again = await rate(resident, reopened, "SATISFIED")
-    assert errors(again) == [("ALREADY_RATED", "petitionId")]
+    assert errors(again) == [("ALREADY_RATED", "id")]
     assert (await head(POINTS))["myPoints"]["balance"] == 0
 
     # round two: resolved again, rated satisfied, the head earns his points once
@@ -358,7 +358,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
     assert [r["rating"] for r in rated["petition"]["ratings"]] == ["UNSATISFIED", "SATISFIED"]
     assert (await head(POINTS))["myPoints"]["balance"] == rated["pointsCredited"] > 0
     twice = await rate(resident, rated["petition"], "SATISFIED")
-    assert errors(twice) == [("ALREADY_RATED", "petitionId")]
+    assert errors(twice) == [("ALREADY_RATED", "id")]
 
 
 @pytest.mark.parametrize("rating", ["BASICALLY_SATISFIED", "SATISFIED"])

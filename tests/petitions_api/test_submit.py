@@ -103,7 +103,8 @@ async def test_a_resident_cannot_file_in_a_neighbours_name(
                 session, demo, channel=channel, reporterId=gid("Person", demo.renter.id)
             ),
         )
-        assert errors(payload) == [("FORBIDDEN", None)], channel
+        # a neighbour she cannot see is named like nobody: NOT_FOUND, nothing learnt
+        assert errors(payload) == [("NOT_FOUND", "reporterId")], channel
     assert await petition_count(session) == before
 
 
@@ -145,7 +146,7 @@ async def test_a_door_visit_needs_a_resident(
     worker: GraphQLClient, demo: DemoCity, session: AsyncSession
 ) -> None:
     payload = await submit(worker, await petition_input(session, demo, channel="DOOR_VISIT"))
-    assert errors(payload) == [("VALIDATION", "recordedById")]
+    assert errors(payload) == [("VALIDATION", "reporterId")]
 
 
 @pytest.mark.parametrize(
