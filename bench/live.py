@@ -64,6 +64,8 @@ SCREEN_QUERY = """query Screen($code: String!) {
   }
 }"""
 FIGURES_QUERY = "query($code: String!) { displayFigures(code: $code) { figures { key value } } }"
+#: What any request of a display costs before its fields: the token, the transaction.
+BASELINE_QUERY = "{ me { kind } }"
 FEED = "subscription($u: ID!) { displayFeed(under: $u) { id at action toStatus category grid } }"
 STATS = [
     "grids",
@@ -284,8 +286,8 @@ async def poll_and_hold(
     base: str, creds: dict[str, Any], server: Server, seconds: float, screens: int,
     query: str,
 ) -> dict[str, float]:  # fmt: skip
-    """`screens` pollers of the big-screen query every 5 s; server CPU over `seconds`."""
-    body = {"query": query, "variables": {"code": CITY}}
+    """`screens` pollers of `query` every 5 s; server CPU over `seconds`."""
+    body = {"query": query, "variables": {"code": CITY} if "$code" in query else {}}
     headers = {"Authorization": f"Bearer {creds['display']}"}
     stop = asyncio.Event()
     done = 0
@@ -370,6 +372,10 @@ async def measure(
     found["load"] = await poll_and_hold(
         base, creds, server, args.duration, args.screens, FIGURES_QUERY
     )
+    step(f"{args.screens} screens polling a trivial query for {args.duration:.0f}s")
+    found["load_baseline"] = await poll_and_hold(
+        base, creds, server, args.duration, args.screens, BASELINE_QUERY
+    )
     step(f"{args.screens} screens polling the whole screen for {args.duration:.0f}s")
     found["load_screen"] = await poll_and_hold(
         base, creds, server, args.duration, args.screens, screen_query
@@ -413,6 +419,8 @@ def report(found: dict[str, Any], setup: dict[str, Any], args: argparse.Namespac
          " subscriptions: server CPU", cpu(load)),
         (f"{screens} screens polling the whole big-screen query every 5 s + the"
          " subscriptions: server CPU", cpu(whole)),
+        (f"for comparison, {screens} screens polling `{{ me {{ kind }} }}` every 5 s + the"
+         " subscriptions: server CPU", cpu(found["load_baseline"])),
         (f"{subscribers} subscribers of one node, one transition: time to have it"
          f" ({args.rounds} transitions)", dist(found["fan_out"])),
         ("server memory per open subscribed connection",

@@ -80,12 +80,15 @@ async def test_the_big_screen_shows_figures_and_live_petitions_and_recovers(
                 ".filter(li => li.textContent.includes('新诉求')).length >= 2",
                 within=30,
             )
-            # the token was kept: a reload asks for nothing and goes live again
+            # the token was kept: a reload asks for nothing, shows the feed it showed, and
+            # goes live again
             await page.goto(url)
             await page.wait_for("document.getElementById('state').textContent === '实时连接'")
             assert not await page.evaluate(
                 "document.getElementById('login').classList.contains('open')"
             )
+            shown = await page.evaluate("document.querySelectorAll('#feed li[data-id]').length")
+            assert shown >= 2
             origins = await page.evaluate(
                 "[...new Set(performance.getEntriesByType('resource')"
                 ".map(e => new URL(e.name).origin))]"
