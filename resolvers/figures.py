@@ -163,7 +163,8 @@ class FiguresCache:
                 value = await compute()
                 if len(self.entries) >= self.max_entries:
                     self.entries.clear()
-                self.entries[key] = _Entry(value, self.clock(), generation)
+                if value is not None:  # nothing found: ask again next time
+                    self.entries[key] = _Entry(value, self.clock(), generation)
                 return value
 
             running = self.running[key] = asyncio.ensure_future(fill())

@@ -301,10 +301,17 @@ async def figures_node(info: Info, node: strawberry.ID | None, code: str | None)
     if (node is None) == (code is None):
         raise invalid("give `node` or `code`", "node")
     loaders = info.context.loaders
-    if node is not None:
-        unit = await loaders.get(mo.OrgUnit, expect_id(node, "OrgUnit", "node"))
-    else:
-        unit = await org_unit_by_code(loaders, code or "")
+    ident = expect_id(node, "OrgUnit", "node") if node is not None else None
+
+    async def find() -> mo.OrgUnit | None:
+        if ident is not None:
+            return await loaders.get(mo.OrgUnit, ident)
+        return await org_unit_by_code(loaders, code or "")
+
+    # screens ask for the same node every few seconds: the row is kept while the tree's counts
+    # stand (a move of the node changes them), a minute at most
+    key = (permission_key(info.context.actor), "node", ident, code)
+    unit: mo.OrgUnit | None = await rf.cached(rf.Source.COUNTS, key, find)
     if unit is None:
         raise DomainError(Common.NOT_FOUND, "org unit not found", "node" if node else "code")
     if not may_read_figures(info.context.actor, unit.path or ""):
