@@ -305,8 +305,13 @@ async def figures_node(info: Info, node: strawberry.ID | None, code: str | None)
 
     async def find() -> mo.OrgUnit | None:
         if ident is not None:
-            return await loaders.get(mo.OrgUnit, ident)
-        return await org_unit_by_code(loaders, code or "")
+            found = await loaders.get(mo.OrgUnit, ident)
+        else:
+            found = await org_unit_by_code(loaders, code or "")
+        if found is not None:
+            # kept beyond this request's transaction, whose rollback would expire it
+            info.context.session.expunge(found)
+        return found
 
     # screens ask for the same node every few seconds: the row is kept while the tree's counts
     # stand (a move of the node changes them), a minute at most

@@ -80,3 +80,19 @@ async def test_figures_come_at_once_then_on_change_at_most_once_a_second(
             token=admin,
         )
         assert ended["endPosition"]["errors"] == []
+
+
+async def test_a_polling_screen_is_answered_from_the_cache_request_after_request(
+    server: str, city: LiveCity, client: httpx.AsyncClient
+) -> None:
+    """A listening instance keeps what a screen asks for (the node, its counts) across
+    requests, each in a transaction of its own that is rolled back."""
+    admin = city.token("community-admin")
+    query = """query($code: String!) { displayFigures(code: $code) {
+        node { name code } figures { key value } trend(count: 3) { submitted }
+        petitions { totals { submitted } } rankings { name rank } } }"""
+    answers = [
+        await gql(client, query, {"code": city.demo.renheyuan.code}, token=admin) for _ in range(3)
+    ]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["displayFigures"]["node"]["name"] == city.demo.renheyuan.name
