@@ -16,7 +16,7 @@ AUDIT_STAMP := $(AUDIT)/node_modules/.package-lock.json
 WS_CLIENT := tests/live/graphql_ws
 WS_CLIENT_STAMP := $(WS_CLIENT)/node_modules/.package-lock.json
 
-.PHONY: run test lint format schema seed-city migrate bench bench-inprocess bench-live clean-data lock
+.PHONY: run test lint format schema seed-city migrate bench bench-inprocess bench-live bench-register clean-data lock
 
 # A changed lock (or pyproject) rebuilds the venv from scratch: nothing stale survives.
 $(STAMP): pyproject.toml $(LOCK)
@@ -83,6 +83,10 @@ bench-inprocess: $(STAMP)
 # Live data at city scale (figures, polling screens, subscriptions) on .data-bench/.
 bench-live: $(STAMP)
 	$(PY) -m bench.live $(BENCH_ARGS)
+
+# The register (台账) import at 10,000 residents, on a throwaway database beside .data's.
+bench-register: $(STAMP)
+	$(PY) -m bench.register
 
 clean-data:
 	rm -rf .data

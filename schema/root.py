@@ -36,12 +36,15 @@ _MACHINERY = frozenset(
         "extensions",
         "http",
         "limits",
+        "open311",
         "operations",
+        "persisted",
         "policy",
         "relay",
         "root",
         "screen",
         "transport",
+        "uploads",
         "websocket",
     }
 )
