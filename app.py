@@ -105,7 +105,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
             asyncio.run(seed(uri, "demo", force=False))
         print(f"GraphQL and GraphiQL on http://{args.host}:{args.port}/graphql")
         readiness = supervisor.readiness if supervisor is not None else external_readiness
-        uvicorn.run(create_app(uri, readiness), host=args.host, port=args.port, log_level="info")
+        # No per-message compression on WebSockets: screens get small JSON messages, and a
+        # compressor per connection costs about 60 KiB of memory and CPU per message sent.
+        uvicorn.run(
+            create_app(uri, readiness),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            ws_per_message_deflate=False,
+        )
     except Stop as stop:
         log.info("stopping on %s", stop)
     finally:

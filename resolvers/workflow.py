@@ -5,8 +5,9 @@ A move is a guarded `UPDATE ... WHERE id = :id AND version = :seen AND status = 
 of two concurrent moves exactly one changes the row; the other is VERSION_CONFLICT (or what
 the domain makes of it) and nothing is lost. The event row is written in the same
 transaction and carries the row's `path`, so what happened under a node is one indexed
-predicate. Who may take an action is decided before a move, in permissions/; a move trusts
-the actor it is given.
+predicate; it is announced to subscribers (`resolvers.live.announce`, the topic being the
+workflow's noun) when, and only if, the transaction commits. Who may take an action is
+decided before a move, in permissions/; a move trusts the actor it is given.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.errors import Common, DomainError
+from resolvers.live import announce
 
 R = TypeVar("R")
 S = TypeVar("S", bound=enum.StrEnum)
@@ -126,7 +128,9 @@ class Workflow(Generic[R, S, A]):
         }
         if self.event_values is not None:
             values.update(self.event_values(row, actor_person_id))
-        await session.execute(sa.insert(self.event).values(**values))
+        event: Any = self.event
+        event_id = await session.scalar(sa.insert(event).values(**values).returning(event.id))
+        await announce(session, self.noun, int(event_id), row.path)
         if self.after_record is not None:
             await self.after_record(session, row, action, now)
 

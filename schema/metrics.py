@@ -412,6 +412,87 @@ def _metrics(
     )
 
 
+async def metrics_of(
+    info: Info,
+    org_unit_id: strawberry.ID,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: CalendarPeriodInput | None = None,
+    category_id: strawberry.ID | None = None,
+    channel: m.Channel | None = None,
+    response_limit_hours: float = 24,
+) -> PetitionMetrics:
+    """`petitionMetrics` for the caller, small cells withheld from displays (also read by the
+    display figures)."""
+    actor = info.context.actor
+    start, end, calendar = _period(actor, since, until, period)
+    if for_display(actor):
+        _display_only_defaults(category_id, channel, response_limit_hours)
+    unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
+    found = await r.petition_metrics(
+        info.context.loaders,
+        org_unit_id=unit_id,
+        since=start,
+        until=end,
+        category_id=expect_id(category_id, "PetitionCategory", "category_id")
+        if category_id is not None
+        else None,
+        channel=channel,
+        response_limit=timedelta(hours=response_limit_hours),
+    )
+    withheld = await _withheld(info, unit_id, calendar, children=False, as_of=found.as_of)
+    return _metrics(actor, found, withheld.get(unit_id, frozenset()))
+
+
+async def rankings_of(
+    info: Info,
+    org_unit_id: strawberry.ID,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: CalendarPeriodInput | None = None,
+    min_rated: int = r.DEFAULT_MIN_RATED,
+) -> list[UnitRanking]:
+    """`unitRankings` for the caller, with the display rules (also read by the display
+    figures)."""
+    actor = info.context.actor
+    start, end, calendar = _period(actor, since, until, period)
+    unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
+    as_of = utcnow()
+    rows = await r.unit_rankings(
+        info.context.loaders,
+        parent_org_unit_id=unit_id,
+        since=start,
+        until=end,
+        min_rated=min_rated,
+        now=as_of,
+    )
+    if not for_display(actor):
+        return [UnitRanking.of(actor, u, u.rank) for u in rows]
+    withheld = await _withheld(info, unit_id, calendar, children=True, as_of=as_of)
+    shown = {
+        u.org_unit_id: PetitionRates.of(
+            actor, u.rates, withheld.get(u.org_unit_id, frozenset(ra.PETITION_COUNTS))
+        )
+        for u in rows
+    }
+    ranks = r.rank(
+        {
+            ident: (rates.satisfaction_rate, rates.on_time_rate)
+            for ident, rates in shown.items()
+            if rates.rated is not None
+            and rates.rated >= max(min_rated, SMALL_CELL)
+            and rates.satisfaction_rate is not None
+        }
+    )
+    ordered = sorted(
+        rows,
+        key=lambda u: (ranks.get(u.org_unit_id) is None, ranks.get(u.org_unit_id) or 0, u.code),
+    )
+    return [
+        UnitRanking.of(actor, u, ranks.get(u.org_unit_id), shown[u.org_unit_id]) for u in ordered
+    ]
+
+
 @strawberry.type
 class MetricsQuery:
     @strawberry.field(
@@ -429,24 +510,9 @@ class MetricsQuery:
         channel: m.Channel | None = None,
         response_limit_hours: float = 24,
     ) -> PetitionMetrics:
-        actor = info.context.actor
-        start, end, calendar = _period(actor, since, until, period)
-        if for_display(actor):
-            _display_only_defaults(category_id, channel, response_limit_hours)
-        unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
-        found = await r.petition_metrics(
-            info.context.loaders,
-            org_unit_id=unit_id,
-            since=start,
-            until=end,
-            category_id=expect_id(category_id, "PetitionCategory", "category_id")
-            if category_id is not None
-            else None,
-            channel=channel,
-            response_limit=timedelta(hours=response_limit_hours),
+        return await metrics_of(
+            info, org_unit_id, since, until, period, category_id, channel, response_limit_hours
         )
-        withheld = await _withheld(info, unit_id, calendar, children=False, as_of=found.as_of)
-        return _metrics(actor, found, withheld.get(unit_id, frozenset()))
 
     @strawberry.field(
         description="The child units of a unit, ranked by satisfaction, then on-time rate, "
@@ -462,44 +528,7 @@ class MetricsQuery:
         period: CalendarPeriodInput | None = None,
         min_rated: int = r.DEFAULT_MIN_RATED,
     ) -> list[UnitRanking]:
-        actor = info.context.actor
-        start, end, calendar = _period(actor, since, until, period)
-        unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
-        as_of = utcnow()
-        rows = await r.unit_rankings(
-            info.context.loaders,
-            parent_org_unit_id=unit_id,
-            since=start,
-            until=end,
-            min_rated=min_rated,
-            now=as_of,
-        )
-        if not for_display(actor):
-            return [UnitRanking.of(actor, u, u.rank) for u in rows]
-        withheld = await _withheld(info, unit_id, calendar, children=True, as_of=as_of)
-        shown = {
-            u.org_unit_id: PetitionRates.of(
-                actor, u.rates, withheld.get(u.org_unit_id, frozenset(ra.PETITION_COUNTS))
-            )
-            for u in rows
-        }
-        ranks = r.rank(
-            {
-                ident: (rates.satisfaction_rate, rates.on_time_rate)
-                for ident, rates in shown.items()
-                if rates.rated is not None
-                and rates.rated >= max(min_rated, SMALL_CELL)
-                and rates.satisfaction_rate is not None
-            }
-        )
-        ordered = sorted(
-            rows,
-            key=lambda u: (ranks.get(u.org_unit_id) is None, ranks.get(u.org_unit_id) or 0, u.code),
-        )
-        return [
-            UnitRanking.of(actor, u, ranks.get(u.org_unit_id), shown[u.org_unit_id])
-            for u in ordered
-        ]
+        return await rankings_of(info, org_unit_id, since, until, period, min_rated)
 
     @strawberry.field(
         description="楼栋说事室: a building's petitions in a period: its residents see every case "

@@ -23,6 +23,7 @@ from schema.context import Info
 from schema.declare import NODE_TYPES, ROW_TYPES
 from schema.extensions import PreparedDocument, RequestTransaction
 from schema.relay import Node, from_global_id
+from schema.subscriptions import Subscription
 
 #: Modules of `schema/` that are machinery, not domains.
 _MACHINERY = frozenset(
@@ -41,8 +42,10 @@ _MACHINERY = frozenset(
         "policy",
         "relay",
         "root",
+        "screen",
         "transport",
         "uploads",
+        "websocket",
     }
 )
 MAX_NODES = 100
@@ -116,6 +119,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[PreparedDocument, RequestTransaction],
     types=[row_type.cls for row_type in ROW_TYPES.values()],
 )

@@ -1,7 +1,7 @@
 """petition clocks: the case deadline beside the level's, and each level's turn as a stage
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 15:00:00.000000
 
 Existing petitions get their clocks from their timelines. Where the timeline does not say
@@ -29,7 +29,7 @@ class Ltree(UserDefinedType[str]):
 
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
