@@ -173,7 +173,8 @@ def keeper_parties(actor: Actor, row: Any) -> frozenset[Party]:
 
 
 CREATE_ESTATE = over(R.ADMIN, on=("grid_id",))
-UPDATE_ESTATE = over(R.ADMIN, on=("id", "property_company_id"))
+#: The company named must only be visible to the admin (registered above the estate).
+UPDATE_ESTATE = over(R.ADMIN, on=("id",))
 #: Which estate a building belongs to: its grid's worker or an admin.
 PLACE_BUILDING = over(R.ADMIN, R.GRID, on=("building_id", "estate_id"))
 LOCATE_BUILDING = over(R.ADMIN, R.GRID, R.BUILDING_STAFF, on=("building_id",))

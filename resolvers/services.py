@@ -2229,7 +2229,7 @@ BY_NAME_STATION = Fixed(Ordering.of(asc(ServiceStation.name), asc(ServiceStation
 BY_NAME_ESTATE = Fixed(Ordering.of(asc(Estate.name), asc(Estate.id)))
 BY_NAME_BUILDING = Fixed(Ordering.of(asc(Building.name), asc(Building.id)))
 ACTIVE_MEMBERS = Fixed(
-    Ordering.of(asc(TeamMember.role), asc(TeamMember.joined_at), asc(TeamMember.id)),
+    Ordering.of(asc(TeamMember.joined_at), asc(TeamMember.id)),
     (col(TeamMember.left_at).is_(None),),
 )
 SIGNUPS_IN_ORDER = Fixed(
