@@ -355,6 +355,12 @@ def _own_visits(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     return sa.or_(*found) if found else sa.false()
 
 
+def _hours_at_place(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
+    """Lines of work done under an admin's node, whoever did it (a cadre living elsewhere):
+    the place's admins count what was done there (the ledger's reach gives the rest)."""
+    return under(model.path, actor.grant_paths(R.ADMIN))
+
+
 def _own_roster(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     return model.cadre_id == actor.person_id if actor.person_id is not None else sa.false()
 
@@ -392,6 +398,7 @@ OWN_ROWS: dict[str, RowCondition] = {
     "door_visit": _own_visits,
     "visit_finding": _own_visits,
     "emergency_roster": _own_roster,
+    "volunteer_hours": _hours_at_place,
 }
 
 # --- the field policy ---------------------------------------------------------------------------
