@@ -356,9 +356,10 @@ def _own_visits(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
 
 
 def _hours_at_place(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
-    """Lines of work done under an admin's node, whoever did it (a cadre living elsewhere):
-    the place's admins count what was done there (the ledger's reach gives the rest)."""
-    return under(model.path, actor.grant_paths(R.ADMIN))
+    """Lines of work done under an admin's (or integrator's) node, whoever did it (a cadre
+    living elsewhere): what was done there counts there (the ledger's reach gives the rest).
+    A line names no one: who earned it is its person's and admins' business only."""
+    return under(model.path, actor.grant_paths(R.ADMIN, R.INTEGRATOR))
 
 
 def _own_roster(model: Any, actor: Actor) -> sa.ColumnElement[bool]:

@@ -1061,12 +1061,15 @@ class ServiceQuery:
         me = info.context.actor.person_id
         return VolunteerHoursSummary(person_id=me) if me is not None else None
 
-    @strawberry.field(description="A person's volunteer hours (admins over where they live).")
+    @strawberry.field(
+        description="A person's volunteer hours, for themselves and admins over where they "
+        "live (null for anyone else, and for someone who has none)."
+    )
     async def volunteer_hours(
         self, info: Info, person_id: strawberry.ID
     ) -> VolunteerHoursSummary | None:
         ident = expect_id(person_id, "Person", "person_id")
-        if await info.context.loaders.get(mp.Person, ident) is None:
+        if await r.total_of(info.context.loaders, ident) is None:
             return None
         return VolunteerHoursSummary(person_id=ident)
 

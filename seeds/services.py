@@ -18,12 +18,15 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+import psycopg
 import sqlalchemy as sa
+from psycopg import sql as psycopg_sql
+from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -58,7 +61,9 @@ from models.services import (
 )
 from permissions import services as rules
 from resolvers import services as rs
+from resolvers.petitions import content_hash
 from resolvers.services import is_under
+from seeds.city import apportion
 
 if TYPE_CHECKING:
     from seeds.demo import DemoCity
@@ -1088,3 +1093,1001 @@ async def _visits(
                 resolved_by_id=visitors[k % len(visitors)],
                 now=at + 2 * _DAY,
             )
+
+
+# --- the city scale ---------------------------------------------------------------------------
+
+CITY_SERVICES_SEED: Final = 5203002026
+
+
+@dataclass(frozen=True)
+class ServiceTargets:
+    """The seed text's figures (and the few it implies)."""
+
+    stations: int = 519  # 红城驿站·睦邻之家
+    party_property_companies: int = 108  # 推动108个物业公司成立党组织
+    other_property_companies: int = 42
+    running_teams: int = 200  # 红色跑团 200余支
+    cadre_services: int = 41_000  # 下沉干部 志愿服务4.1万余次
+    cadre_good_deeds: int = 18_000  # 实事好事1.8万余件
+    activities: int = 2_300  # 文艺展演、"我们的节日"等活动2300余场次
+    volunteers: int = 190_000  # 19余万名党员干部、居民群众参与志愿服务
+    handled_orders: int = 23_000  # 处置各类诉求2.3万余件
+    open_orders: int = 2_000
+    wulibei_teams: int = 7  # 五里碑: 7支志愿服务队
+    wulibei_members: int = 120  # 120余名党员、群众
+    lingxi_cadres: int = 44  # 灵犀: 44名区级、街道党员干部
+    lingxi_visits: int = 200  # 入户走访200余次
+    lingxi_disputes: int = 48  # 收集化解矛盾纠纷48条
+    other_visits: int = 20_000
+    party_posts: int = 6_000
+
+
+SERVICE_TARGETS: Final = ServiceTargets()
+#: Where each district's centre lies (GCJ-02): the county seats.
+CITY_CENTRES: Final = {
+    **DISTRICT_CENTRES,
+    "桐梓县": (28.1335, 106.8258),
+    "绥阳县": (27.9466, 107.1911),
+    "正安县": (28.5536, 107.4536),
+    "道真仡佬族苗族自治县": (28.8640, 107.6132),
+    "务川仡佬族苗族自治县": (28.5631, 107.8988),
+    "凤冈县": (27.9542, 107.7165),
+    "湄潭县": (27.7487, 107.4654),
+    "余庆县": (27.2155, 107.9055),
+    "习水县": (28.3331, 106.1971),
+    "赤水市": (28.5904, 105.6975),
+}
+_CITY_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "property_company": (
+        "id", "name", "credit_code", "org_unit_id", "hotline", "has_party_organisation",
+        "party_organisation_since", "path",
+    ),
+    "estate": ("id", "grid_id", "name", "property_company_id", "latitude", "longitude", "path"),
+    "service_station": (
+        "id", "name", "community_id", "estate_id", "address", "hotline", "latitude", "longitude",
+        "opening_hours", "facilities", "path",
+    ),
+    "station_building": ("id", "station_id", "building_id", "path"),
+    "station_manager": ("id", "station_id", "position_id", "path", "added_at"),
+    "service_team": ("id", "name", "kind", "community_id", "category_id", "path", "founded_at"),
+    "team_member": ("id", "team_id", "person_id", "role", "path", "joined_at"),
+    "service_item": (
+        "id", "category_id", "name", "description", "station_id", "team_id",
+        "property_company_id", "eligibility", "default_minutes", "path",
+    ),
+    "party_post": (
+        "id", "kind", "building_id", "holder_id", "registration_id", "title", "area", "path",
+        "started_at",
+    ),
+    "service_order": (
+        "id", "item_id", "category_id", "resident_id", "recorded_by_id", "channel", "building_id",
+        "household_id", "contact_name", "contact_phone", "address", "path", "owner_level",
+        "owner_path", "owner_org_unit_id", "queue_rank", "details", "team_id", "station_id",
+        "assignee_id", "scheduled_for", "evidence", "completion_note", "minutes", "status",
+        "version", "idempotency_key", "content_hash", "submitted_at", "due_at", "dispatched_at",
+        "accepted_at", "done_at", "closed_at", "status_changed_at",
+    ),
+    "service_order_event": (
+        "id", "order_id", "action", "from_status", "to_status", "actor_person_id", "note",
+        "version", "path", "at",
+    ),
+    "service_rating": ("id", "order_id", "rating", "comment", "path", "at"),
+    "volunteer_activity": (
+        "id", "title", "kind", "team_id", "station_id", "org_unit_id", "place", "starts_at",
+        "ends_at", "capacity", "signed_up", "checked_in", "minutes", "status", "version", "path",
+        "created_at", "status_changed_at",
+    ),
+    "volunteer_activity_event": (
+        "id", "activity_id", "action", "from_status", "to_status", "version", "path", "at",
+    ),
+    "activity_signup": (
+        "id", "activity_id", "person_id", "path", "signed_up_at", "checked_in_at",
+    ),
+    "volunteer_hours": (
+        "id", "person_id", "kind", "minutes", "source_type", "source_id", "note", "as_cadre",
+        "path", "at",
+    ),
+    "door_visit": (
+        "id", "household_id", "building_id", "visitor_id", "team_id", "kind", "visited_at",
+        "notes", "path", "recorded_at",
+    ),
+    "visit_finding": (
+        "id", "visit_id", "kind", "category_id", "description", "recorded_by_id", "outcome",
+        "resolution_note", "followed_up_by_id", "followed_up_at", "resolved_at", "path",
+    ),
+    "emergency_period": (
+        "id", "org_unit_id", "reason", "path", "started_at", "ended_at", "end_note",
+    ),
+    "emergency_roster": (
+        "id", "period_id", "cadre_id", "position_id", "building_id", "path", "rostered_at",
+        "checked_in_at", "ended_at",
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class _CBuilding:
+    id: int
+    grid: int
+    community: int
+    district: int
+    name: str
+    path: str
+    latitude: float = 0.0
+    longitude: float = 0.0
+    estate: int | None = None
+    households: list[tuple[int, str, str, str]] = field(
+        default_factory=list
+    )  # id, unit, room, path
+
+
+@dataclass
+class _CResident:
+    id: int
+    name: str
+    phone: str | None
+    household: int
+    building: int
+    rank: int
+    groups: frozenset[str]
+
+
+_OPEN_CITY: Final = frozenset(
+    {"SUBMITTED", "DISPATCHED", "ACCEPTED", "SCHEDULED", "RETURNED", "ESCALATED"}
+)
+#: The steps an order of each status took (its timeline after SUBMIT).
+_CITY_FLOWS: Final[dict[str, tuple[str, ...]]] = {
+    "SUBMITTED": (),
+    "DISPATCHED": ("DISPATCH",),
+    "ACCEPTED": ("DISPATCH", "ACCEPT"),
+    "SCHEDULED": ("DISPATCH", "ACCEPT", "SCHEDULE"),
+    "DONE": ("DISPATCH", "ACCEPT", "COMPLETE"),
+    "CLOSED": ("DISPATCH", "ACCEPT", "SCHEDULE", "COMPLETE", "CLOSE"),
+    "CLOSED_UNRATED": ("DISPATCH", "ACCEPT", "COMPLETE", "CLOSE_UNRATED"),
+    "RETURNED": ("DISPATCH", "RETURN"),
+    "ESCALATED": ("ESCALATE",),
+    "CANCELLED": ("CANCEL",),
+    "REJECTED": ("REJECT",),
+}
+_CITY_TARGETS: Final = {
+    "DISPATCH": "DISPATCHED",
+    "ACCEPT": "ACCEPTED",
+    "SCHEDULE": "SCHEDULED",
+    "COMPLETE": "DONE",
+    "CLOSE": "CLOSED",
+    "CLOSE_UNRATED": "CLOSED_UNRATED",
+    "RETURN": "RETURNED",
+    "ESCALATE": "ESCALATED",
+    "CANCEL": "CANCELLED",
+    "REJECT": "REJECTED",
+}
+
+
+@dataclass
+class _Run:
+    """One city order walked through its steps: what each step sets, and its timeline."""
+
+    city: _CityServices
+    resident: _CResident
+    building: _CBuilding
+    provider: tuple[str, int]
+    doer: int
+    dispatcher: int | None
+    at: datetime
+    current: str = "SUBMITTED"
+    steps: list[tuple[str, str | None, str, int | None, datetime]] = field(default_factory=list)
+    team: int | None = None
+    station: int | None = None
+    assignee: int | None = None
+    dispatched: datetime | None = None
+    accepted: datetime | None = None
+    scheduled: datetime | None = None
+    done: datetime | None = None
+    closed: datetime | None = None
+    owner_level: str = "COMMUNITY"
+    owner_path: str = ""
+    due: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.owner_path = ".".join(self.building.path.split(".")[:4])
+        self.due = self.at + rs.RESPONSE_WITHIN[self.resident.rank]
+        self.steps.append(("SUBMIT", None, "SUBMITTED", self.resident.id, self.at))
+
+    def step(self, action: str) -> None:
+        rng = self.city.rng
+        gaps = {"COMPLETE": rng.uniform(6, 60), "CLOSE": rng.uniform(2, 100), "CLOSE_UNRATED": 168}
+        self.at += timedelta(hours=gaps.get(action, rng.uniform(0.2, 4)))
+        by_doer = action in ("ACCEPT", "SCHEDULE", "COMPLETE", "RETURN")
+        by_resident = action in ("CLOSE", "CANCEL")
+        by_dispatcher = action in ("DISPATCH", "REJECT")
+        actor = (
+            self.doer if by_doer else self.resident.id if by_resident
+            else self.dispatcher if by_dispatcher else None
+        )  # fmt: skip
+        self.steps.append((action, self.current, _CITY_TARGETS[action], actor, self.at))
+        self.current = _CITY_TARGETS[action]
+        respond = self.at + rs.RESPONSE_WITHIN[self.resident.rank]
+        if action == "DISPATCH":
+            self.dispatched, self.due = self.at, respond
+            kind, ident = self.provider
+            self.team, self.station = (ident, None) if kind == "team" else (None, ident)
+        elif action == "ACCEPT":
+            self.accepted, self.assignee = self.at, self.doer
+        elif action == "SCHEDULE":
+            self.scheduled = self.at + timedelta(days=1)
+        elif action == "COMPLETE":
+            self.done = self.at
+        elif action in ("CLOSE", "CLOSE_UNRATED", "CANCEL", "REJECT"):
+            self.closed = self.at
+        elif action == "RETURN":
+            self.team = self.station = None
+            self.due = respond
+        elif action == "ESCALATE":
+            self.owner_level, self.owner_path = (
+                "STREET",
+                ".".join(self.building.path.split(".")[:3]),
+            )
+            self.due = respond
+
+
+class _CityServices:
+    """The city's services, planned as plain rows with ids and paths, then copied."""
+
+    def __init__(
+        self, rng: random.Random, until: datetime, targets: ServiceTargets, first: dict[str, int]
+    ) -> None:
+        self.rng = rng
+        self.until = until
+        self.targets = targets
+        #: the first id of each table (the tables may hold rows already)
+        self.first = first
+        self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _CITY_COLUMNS}
+        self.units: dict[int, tuple[str, str, int | None, str, str | None]] = {}
+        self.buildings: dict[int, _CBuilding] = {}
+        self.by_community: dict[int, list[_CBuilding]] = defaultdict(list)
+        self.residents: dict[int, list[_CResident]] = defaultdict(list)  # by community
+        self.positions: dict[str, list[tuple[int, int, int | None, int | None, str]]] = defaultdict(
+            list
+        )
+        self.categories: dict[str, int] = {}
+        self.centre: dict[int, tuple[float, float]] = {}
+        self.hours_people: set[int] = set()
+        self.teams: dict[int, int] = {}  # community -> its 红色跑团
+        self.lingxi_team = 0
+        self.lingxi_cadres: list[int] = []
+
+    def next_id(self, table: str) -> int:
+        return self.first[table] + len(self.rows[table])
+
+    def add(self, table: str, *values: Any) -> int:
+        ident = self.next_id(table)
+        self.rows[table].append((ident, *values))
+        return ident
+
+    def ago(self, days: float) -> datetime:
+        return self.until - timedelta(days=days)
+
+    # -- reading the city ----------------------------------------------------------------------
+
+    def read(self, conn: psycopg.Connection[Any]) -> None:
+        for ident, kind, name, parent, path, grid_type in conn.execute(
+            "SELECT id, kind, name, parent_id, path::text, grid_type FROM org_unit ORDER BY id"
+        ):
+            self.units[ident] = (kind, name, parent, path, grid_type)
+        for ident, grid, name, path in conn.execute(
+            "SELECT id, grid_id, name, path::text FROM building ORDER BY id"
+        ):
+            labels = path.split(".")
+            b = _CBuilding(ident, grid, int(labels[3]), int(labels[1]), name, path)
+            self.buildings[ident] = b
+            self.by_community[b.community].append(b)
+        for ident, building, unit, room, path in conn.execute(
+            "SELECT id, building_id, unit, room, path::text FROM household ORDER BY id"
+        ):
+            self.buildings[building].households.append((ident, unit, room, path))
+        household_building = {h[0]: b.id for b in self.buildings.values() for h in b.households}
+        flags = (
+            ("is_elderly", Eligibility.ELDERLY), ("lives_alone", Eligibility.LIVES_ALONE),
+            ("is_veteran", Eligibility.VETERAN), ("is_party_member", Eligibility.PARTY_MEMBER),
+            ("is_renter", Eligibility.RENTER),
+        )  # fmt: skip
+        for row in conn.execute(
+            """SELECT id, name, phone, household_id, is_elderly, lives_alone, is_veteran,
+                      is_party_member, is_renter
+                 FROM person WHERE household_id IS NOT NULL
+                  AND birth_date < DATE '2008-01-01' ORDER BY id"""
+        ):
+            ident, name, phone, household, *values = row
+            building = self.buildings[household_building[household]]
+            mine = dict(zip((f for f, _ in flags), values, strict=True))
+            rank = 2 if mine["is_elderly"] and mine["lives_alone"] else int(mine["lives_alone"])
+            groups = frozenset(str(g) for f, g in flags if mine[f])
+            self.residents[building.community].append(
+                _CResident(ident, name, phone, household, building.id, rank, groups)
+            )
+        for ident, person, role, unit, building, path in conn.execute(
+            """SELECT id, person_id, role, org_unit_id, building_id, path::text FROM position
+                WHERE ended_at IS NULL AND role IN ('VOLUNTEER', 'SECONDED_CADRE',
+                      'REGISTERED_PARTY_MEMBER', 'COMMUNITY_ADMIN', 'PROPERTY_STAFF',
+                      'GRID_WORKER') ORDER BY id"""
+        ):
+            self.positions[role].append((ident, person, unit, building, path))
+        self.categories = dict(conn.execute("SELECT code, id FROM service_category"))
+
+    def community_of(self, path: str) -> int:
+        return int(path.split(".")[3])
+
+    def of_community(self, role: str) -> dict[int, list[tuple[int, int, str]]]:
+        """(position, person, path) of a role, by the community its place lies in."""
+        found: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        for ident, person, _, _, path in self.positions[role]:
+            if path.count(".") >= 3:
+                found[self.community_of(path)].append((ident, person, path))
+        return found
+
+    # -- places ---------------------------------------------------------------------------
+
+    def _jitter(self, centre: tuple[float, float], spread: float) -> tuple[float, float]:
+        lat, lon = centre
+        return (
+            round(lat + self.rng.uniform(-spread, spread), 6),
+            round(lon + self.rng.uniform(-spread, spread), 6),
+        )
+
+    def plan_places(self) -> None:
+        """Coordinates of communities, grids and buildings; an estate per grid with its
+        buildings (a few old buildings scattered outside any); 红色物业 companies managing the
+        new, commercial and resettlement estates and a quarter of the old ones."""
+        rng = self.rng
+        for ident, (kind, _, _, path, _) in self.units.items():
+            if kind == "COMMUNITY":
+                seat = self.units[int(path.split(".")[1])][1]
+                spread = 0.03 if seat in DISTRICT_CENTRES else 0.05
+                self.centre[ident] = self._jitter(CITY_CENTRES[seat], spread)
+        districts = {i: u for i, u in self.units.items() if u[0] == "DISTRICT"}
+        made: dict[int, list[int]] = defaultdict(list)  # district -> companies
+        brands = ("红城", "黔北", "凤凰", "娄山", "鸿鑫", "德润", "众诚", "安居", "和美", "金桂")
+        total = self.targets.party_property_companies + self.targets.other_property_companies
+        for k in range(total):
+            district = list(districts)[k % len(districts)]
+            name, path = districts[district][1], districts[district][3]
+            party = k < self.targets.party_property_companies
+            company = self.add(
+                "property_company",
+                f"{name.removesuffix('区').removesuffix('县').removesuffix('市')}"
+                f"{brands[k // len(districts) % len(brands)]}物业服务有限公司第{k + 1}分公司",
+                f"91520300MA{k:05d}X{k % 9}Y",
+                district,
+                f"0851-{2800_0000 + k}",
+                party,
+                date(2020, 1, 1) + timedelta(days=rng.randrange(1500)) if party else None,
+                path,
+            )
+            made[district].append(company)
+        for grid, buildings in self._grids().items():
+            kind, name, _, path, grid_type = self.units[grid]
+            community = int(path.split(".")[3])
+            centre = self._jitter(self.centre[community], 0.006)
+            self.centre[grid] = centre
+            match = _BUILDING_NAME.match(buildings[0].name)
+            estate_name = match.group(1) if match and match.group(1) else f"{name}小区"
+            managed = grid_type != "OLD_ESTATE" or rng.random() < 0.25
+            companies = made[int(path.split(".")[1])]
+            manager = rng.choice(companies) if managed and companies else None
+            estate = self.add("estate", grid, estate_name, manager, centre[0], centre[1], path)
+            for building in buildings:
+                building.latitude, building.longitude = self._jitter(centre, 0.0015)
+                if grid_type != "OLD_ESTATE" or rng.random() > 0.05:
+                    building.estate = estate
+
+    def _grids(self) -> dict[int, list[_CBuilding]]:
+        found: dict[int, list[_CBuilding]] = defaultdict(list)
+        for building in self.buildings.values():
+            found[building.grid].append(building)
+        return found
+
+    # -- providers ------------------------------------------------------------------------
+
+    def plan_providers(self) -> tuple[dict[int, int], dict[int, list[int]]]:
+        """519 stations, 200 红色跑团, 五里碑's 7 teams, 灵犀's 44 红管家 cadres; the items they
+        offer; Party-member posts. Returns each community's station and team members."""
+        rng = self.rng
+        admins = {
+            c: p for c, rows in self.of_community("COMMUNITY_ADMIN").items() for p in rows[:1]
+        }
+        communities = sorted(self.by_community, key=lambda c: -len(self.residents[c]))
+        stations: dict[int, int] = {}  # community -> its first station
+        grids = self._grids()
+        counts = apportion(
+            self.targets.stations,
+            [float(len(self.residents[c]) or 1) for c in communities],
+            minimum=1 if self.targets.stations >= len(communities) else 0,
+        )
+        for community, count in zip(communities, counts, strict=True):
+            mine = sorted({b.grid for b in self.by_community[community]})
+            for k in range(count):
+                # each station serves a share of the community's grids, where they lie
+                share = mine[k::count] or mine[:1]
+                station = self._station(community, k, share, grids, admins.get(community))
+                stations.setdefault(community, station)
+        members: dict[int, list[int]] = {}
+        volunteers = self.of_community("VOLUNTEER")
+        for community in communities[: self.targets.running_teams]:
+            _, name, _, path, _ = self.units[community]
+            people = [p for _, p, _ in volunteers.get(community, [])][:10]
+            residents = self.residents[community]
+            people += [r.id for r in rng.sample(residents, min(6, len(residents)))]
+            team = self._team(
+                f"{name.removesuffix('社区')}红色跑团",
+                "RED_RUNNING",
+                community,
+                None,
+                list(dict.fromkeys(people)),
+            )
+            members[community] = list(dict.fromkeys(people))
+            for code in ("PROXY_PURCHASE", "HOME_HEALTH_CHECK", "ESCORT_TO_HOSPITAL"):
+                self._item(code, path, team=team)
+            self.teams[community] = team
+        self._wulibei()
+        self._lingxi()
+        self._companies_items()
+        self._posts()
+        return stations, members
+
+    def _station(
+        self,
+        community: int,
+        k: int,
+        share: list[int],
+        grids: dict[int, list[_CBuilding]],
+        admin: tuple[int, int, str] | None,
+    ) -> int:
+        rng = self.rng
+        _, name, _, path, _ = self.units[community]
+        lat, lon = self._jitter(self.centre[share[0]], 0.002)
+        served = [b for grid in share for b in grids[grid]]
+        stem = name.removesuffix("社区")
+        facilities = {"ACTIVITY_ROOM", "SERVICE_DESK", *rng.sample([f.value for f in Facility], 4)}
+        station = self.add(
+            "service_station",
+            f"{stem}红城驿站·睦邻之家" if k == 0 else f"{stem}第{k + 1}睦邻之家",
+            community,
+            served[0].estate if served else None,
+            f"{self.units[share[0]][1]}党群服务站",
+            f"0851-{2900_0000 + community * 10 + k}",
+            lat,
+            lon,
+            Jsonb([o.as_json() for o in _OPENING]),
+            sorted(facilities),
+            path,
+        )
+        for building in served:
+            self.add("station_building", station, building.id, building.path)
+        if admin is not None:
+            self.add("station_manager", station, admin[0], path, self.ago(400))
+        codes = ("MEAL_ASSISTANCE", "LEGAL_AID", "CHILD_GROWTH", "PSYCHOLOGICAL", "DIGITAL_HELP")
+        for code in rng.sample(codes, 3):
+            self._item(code, path, station=station)
+        return station
+
+    def _team(
+        self, name: str, kind: str, community: int, category: str | None, people: Sequence[int]
+    ) -> int:
+        path = self.units[community][3]
+        team = self.add(
+            "service_team",
+            name,
+            kind,
+            community,
+            self.categories[category] if category else None,
+            path,
+            self.ago(self.rng.randint(400, 900)),
+        )
+        for i, person in enumerate(people):
+            role = "LEADER" if i == 0 else "DEPUTY_LEADER" if i == 1 else "MEMBER"
+            self.add("team_member", team, person, role, path, self.ago(self.rng.randint(30, 400)))
+        return team
+
+    def _item(
+        self, code: str, path: str, *, station: int | None = None, team: int | None = None,
+        company: int | None = None,
+    ) -> int:  # fmt: skip
+        name, description, groups = _ITEMS[code]
+        return self.add(
+            "service_item",
+            self.categories[code],
+            name,
+            description,
+            station,
+            team,
+            company,
+            [str(g) for g in groups],
+            self.rng.choice((30, 60, 60, 90, 120)),
+            path,
+        )
+
+    def _named(self, name: str) -> int:
+        return next(i for i, u in self.units.items() if u[1] == name and u[0] == "COMMUNITY")
+
+    def _wulibei(self) -> None:
+        """五里碑: 120 Party members and residents in 7 teams (矛盾调解、环境整治 ...)."""
+        community = self._named("五里碑社区")
+        people = sorted(
+            self.residents[community], key=lambda r: ("PARTY_MEMBER" not in r.groups, r.id)
+        )
+        chosen = [r.id for r in people[: self.targets.wulibei_members]]
+        sizes = apportion(len(chosen), [1.0] * self.targets.wulibei_teams)
+        start = 0
+        for (name, code), size in zip(_WULIBEI_TEAMS, sizes, strict=True):
+            team = self._team(name, "VOLUNTEER", community, code, chosen[start : start + size])
+            self._item(code, self.units[community][3], team=team)
+            start += size
+
+    def _lingxi(self) -> None:
+        """灵犀: 44 district and street Party-member cadres in the 楼栋红管家 team."""
+        community = self._named("灵犀社区")
+        cadres = [p for _, p, _ in self.of_community("SECONDED_CADRE").get(community, [])]
+        district = self.units[community][3].split(".")[1]
+        if len(set(cadres)) < self.targets.lingxi_cadres:
+            nearby = [
+                p
+                for _, p, _, _, path in self.positions["SECONDED_CADRE"]
+                if path.split(".")[1] == district
+            ]
+            cadres += nearby
+        chosen = list(dict.fromkeys(cadres))[: self.targets.lingxi_cadres]
+        self.lingxi_team = self._team("灵犀社区楼栋红管家队", "STEWARDS", community, None, chosen)
+        self.lingxi_cadres = chosen
+
+    def _companies_items(self) -> None:
+        for row in self.rows["property_company"]:
+            self._item("REPAIRS", row[-1], company=row[0])
+            self._item("ENVIRONMENT", row[-1], company=row[0])
+
+    def _posts(self) -> None:
+        """党员先锋岗 and 党员责任区, held by Party members registered with the community."""
+        rng = self.rng
+        registered = self.of_community("REGISTERED_PARTY_MEMBER")
+        buildings = [b for b in self.buildings.values() if registered.get(b.community)]
+        titles = ("楼道安全先锋岗", "环境卫生先锋岗", "邻里调解先锋岗", "关爱老人先锋岗")
+        for building in rng.sample(buildings, min(len(buildings), self.targets.party_posts)):
+            position, holder, _ = rng.choice(registered[building.community])
+            responsibility = rng.random() < 0.4
+            self.add(
+                "party_post",
+                "RESPONSIBILITY_AREA" if responsibility else "PIONEER_POST",
+                building.id,
+                holder,
+                position,
+                "党员责任区" if responsibility else rng.choice(titles),
+                f"{rng.randint(1, 3)}单元" if responsibility else None,
+                building.path,
+                self.ago(rng.randint(30, 600)),
+            )
+
+    # -- orders (红色代办) ------------------------------------------------------------------
+
+    def plan_orders(self, stations: dict[int, int], members: dict[int, list[int]]) -> None:
+        """23,000 handled orders over two years, 2,000 open ones, some cancelled or
+        rejected; each with its timeline, the rating when rated, and the volunteer time of
+        the one who carried it out."""
+        rng = self.rng
+        admins = {
+            c: p for c, rows in self.of_community("COMMUNITY_ADMIN").items() for _, p, _ in rows[:1]
+        }
+        managers = {s: admins.get(c) for c, s in stations.items()}
+        items = defaultdict(list)  # (kind, provider) -> [(item, category, groups, minutes)]
+        for ident, category, name, _, station, team, _, groups, minutes, _ in self.rows[
+            "service_item"
+        ]:
+            if station is not None:
+                items[("station", station)].append(
+                    (ident, category, name, frozenset(groups), minutes)
+                )
+            elif team is not None:
+                items[("team", team)].append((ident, category, name, frozenset(groups), minutes))
+        places = [
+            c for c in self.by_community if (c in self.teams or c in stations) and self.residents[c]
+        ]
+        weights = [len(self.residents[c]) for c in places]
+        t = self.targets
+        handled = apportion(t.handled_orders, [18, 4, 1])
+        open_ = apportion(t.open_orders, [500, 700, 400, 250, 100, 50])
+        dropped = apportion(round(t.handled_orders * 400 / 23_000), [3, 1])
+        plan = [
+            *zip(("CLOSED", "CLOSED_UNRATED", "DONE"), handled, strict=True),
+            *zip(
+                ("SUBMITTED", "DISPATCHED", "ACCEPTED", "SCHEDULED", "RETURNED", "ESCALATED"),
+                open_,
+                strict=True,
+            ),
+            *zip(("CANCELLED", "REJECTED"), dropped, strict=True),
+        ]
+        for status, count in plan:
+            made = 0
+            while made < count:
+                [community] = rng.choices(places, weights)
+                if community in self.teams and (community not in stations or rng.random() < 0.7):
+                    provider = ("team", self.teams[community])
+                    doers = members[community]
+                else:
+                    provider = ("station", stations[community])
+                    doers = [p for p in (managers.get(stations[community]),) if p is not None]
+                resident = rng.choice(self.residents[community])
+                fitting = [i for i in items[provider] if not i[3] or i[3] & resident.groups]
+                if fitting and doers:
+                    self._order(
+                        status, provider, rng.choice(fitting), resident, rng.choice(doers),
+                        admins.get(community),
+                    )  # fmt: skip
+                    made += 1
+
+    def _order(
+        self,
+        status: str,
+        provider: tuple[str, int],
+        item: tuple[int, int, str, frozenset[str], int],
+        resident: _CResident,
+        doer: int,
+        dispatcher: int | None,
+    ) -> None:
+        rng = self.rng
+        building = self.buildings[resident.building]
+        household = next(h for h in building.households if h[0] == resident.household)
+        if status == "DONE":
+            submitted = self.ago(rng.uniform(1.5, 6))
+        elif status in _OPEN_CITY:
+            submitted = self.ago(rng.uniform(0.05, 1.5))
+        else:
+            submitted = self.ago(rng.uniform(8, 730))
+        run = _Run(self, resident, building, provider, doer, dispatcher, submitted)
+        for action in _CITY_FLOWS[status]:
+            run.step(action)
+        item_id, category, name, _, minutes = item
+        order_id = self.next_id("service_order")
+        key = f"city-order-{order_id:06d}"
+        self.add(
+            "service_order", item_id, category, resident.id, None, "ONLINE", building.id,
+            resident.household, resident.name, resident.phone, f"{household[1]} {household[2]}",
+            building.path, run.owner_level, run.owner_path, int(run.owner_path.split(".")[-1]),
+            resident.rank, None, run.team, run.station, run.assignee, run.scheduled,
+            ["services/2024/done.jpg"] if run.done else [], "已完成" if run.done else None,
+            minutes if run.done else None, run.current, len(run.steps), key,
+            content_hash({"key": key}), submitted, run.due, run.dispatched, run.accepted,
+            run.done, run.closed, run.at,
+        )  # fmt: skip
+        for version, (action, from_status, to_status, actor, when) in enumerate(run.steps, 1):
+            note = "rated" if action == "CLOSE" else None
+            self.add(
+                "service_order_event", order_id, action, from_status, to_status, actor, note,
+                version, building.path, when,
+            )  # fmt: skip
+        if run.current == "CLOSED":
+            rating = rng.choices(("SATISFIED", "BASICALLY_SATISFIED", "UNSATISFIED"), (80, 15, 5))
+            self.add("service_rating", order_id, rating[0], None, building.path, run.closed)
+        if run.done is not None and run.assignee is not None:
+            self.hours(
+                run.assignee, "SERVICE", minutes, rs.SOURCE_ORDER, order_id, f"红色代办: {name}",
+                building.path, run.done,
+            )  # fmt: skip
+
+    def hours(
+        self, person: int, kind: str, minutes: int, source: str, source_id: int | None,
+        note: str | None, path: str, at: datetime, *, as_cadre: bool = False,
+    ) -> None:  # fmt: skip
+        ident = self.next_id("volunteer_hours")
+        self.add(
+            "volunteer_hours", person, kind, minutes, source,
+            ident if source_id is None else source_id, note, as_cadre, path, at,
+        )  # fmt: skip
+        self.hours_people.add(person)
+
+    # -- cadres' services, activities ----------------------------------------------------------
+
+    def plan_cadre_services(self) -> None:
+        """下沉干部在楼栋开展志愿服务4.1万余次、办理实事好事1.8万余件, at the buildings of
+        their posts."""
+        rng = self.rng
+        posts = [
+            (p, self.buildings[b].path) for _, p, _, b, _ in self.positions["SECONDED_CADRE"] if b
+        ]
+        wanted = max(1, (self.targets.cadre_services + self.targets.cadre_good_deeds) // 2)
+        chosen = rng.sample(posts, min(len(posts), wanted))
+        deeds = _DEEDS
+        for k in range(self.targets.cadre_services + self.targets.cadre_good_deeds):
+            person, path = chosen[k % len(chosen)]
+            deed = k >= self.targets.cadre_services
+            self.hours(
+                person, "GOOD_DEED" if deed else "SERVICE", rng.choice((30, 60, 90, 120, 180)),
+                rs.SOURCE_RECORD, None, deeds[k % len(deeds)], path, self.ago(rng.uniform(1, 700)),
+                as_cadre=True,
+            )  # fmt: skip
+
+    def plan_activities(self, stations: dict[int, int]) -> None:
+        """2,300 activities (2,250 held, 50 coming), whose participants with everyone else
+        who served make exactly 190,000 volunteers."""
+        rng = self.rng
+        communities = [c for c in self.by_community if self.residents[c]]
+        upcoming = min(50, self.targets.activities // 10)
+        held = self.targets.activities - upcoming
+        least = 1 if held >= len(communities) else 0
+        per = dict(
+            zip(
+                communities,
+                apportion(held, [len(self.residents[c]) for c in communities], minimum=least),
+                strict=True,
+            )
+        )
+        newcomers = self.targets.volunteers - len(self.hours_people)
+        pools = {
+            c: [r.id for r in self.residents[c] if r.id not in self.hours_people]
+            for c in communities
+        }
+        quota = dict(
+            zip(
+                communities,
+                apportion(newcomers, [float(len(pools[c])) for c in communities]),
+                strict=True,
+            )
+        )
+        kinds = list(ActivityKind)
+        titles = {
+            "PERFORMANCE": "文艺汇演", "NEIGHBOURHOOD": "邻里互动", "MICRO_VISIT": "微走访",
+            "MICRO_COMPANY": "微陪伴", "FESTIVAL": "我们的节日", "CLEAN_UP": "楼道清洁日",
+            "PATROL": "夜间巡查", "POLICY_OUTREACH": "政策宣讲进楼栋", "HEALTH": "义诊进社区",
+            "OTHER": "志愿服务日",
+        }  # fmt: skip
+        for community in communities:
+            _, name, _, path, _ = self.units[community]
+            people = rng.sample(pools[community], min(quota[community], len(pools[community])))
+            count = per[community]
+            groups: list[list[int]] = [people[i::count] for i in range(count)]
+            for group in groups:
+                again = rng.sample(people, min(len(people), len(group) // 7))
+                crowd = list(dict.fromkeys(group + again))
+                self._activity(community, name, path, crowd, stations, titles, kinds, held=True)
+        for community in rng.sample(communities, min(upcoming, len(communities))):
+            _, name, _, path, _ = self.units[community]
+            self._activity(community, name, path, [], stations, titles, kinds, held=False)
+
+    def _activity(
+        self, community: int, name: str, path: str, crowd: list[int], stations: dict[int, int],
+        titles: dict[str, str], kinds: list[ActivityKind], *, held: bool,
+    ) -> None:  # fmt: skip
+        rng = self.rng
+        kind = rng.choice(kinds).value
+        starts = (
+            self.ago(rng.uniform(2, 700))
+            if held
+            else self.until + timedelta(days=rng.uniform(1, 20))
+        )
+        starts = starts.replace(minute=0, second=0, microsecond=0)
+        minutes = rng.choice((60, 90, 120, 180))
+        organiser = rng.random()
+        team = self.teams.get(community) if organiser < 0.4 else None
+        station = stations.get(community) if team is None and organiser < 0.8 else None
+        unit = community if team is None and station is None else None
+        capacity = max(len(crowd) + rng.randint(0, 20), 20)
+        status = "FINISHED" if held else "OPEN"
+        changed = starts + timedelta(minutes=minutes + 60) if held else starts - timedelta(days=7)
+        activity = self.add(
+            "volunteer_activity", f"{name.removesuffix('社区')}{titles[kind]}", kind, team, station,
+            unit, f"{name}党群服务中心", starts, starts + timedelta(minutes=minutes), capacity,
+            len(crowd), len(crowd), minutes, status, 2 if held else 1, path,
+            starts - timedelta(days=7), changed,
+        )  # fmt: skip
+        self.add(
+            "volunteer_activity_event",
+            activity,
+            "PUBLISH",
+            None,
+            "OPEN",
+            1,
+            path,
+            starts - timedelta(days=7),
+        )
+        if held:
+            self.add(
+                "volunteer_activity_event", activity, "FINISH", "OPEN", "FINISHED", 2, path,
+                starts + timedelta(minutes=minutes + 60),
+            )  # fmt: skip
+        for person in crowd:
+            checked = starts + timedelta(minutes=rng.randint(-20, 15))
+            self.add(
+                "activity_signup",
+                activity,
+                person,
+                path,
+                starts - timedelta(days=rng.uniform(1, 6)),
+                checked,
+            )
+            self.hours(
+                person,
+                "ACTIVITY",
+                minutes,
+                rs.SOURCE_ACTIVITY,
+                activity,
+                f"{titles[kind]}",
+                path,
+                checked,
+            )
+
+    # -- door visits and an emergency ---------------------------------------------------------
+
+    def plan_visits(self) -> None:
+        """灵犀: 200 visits by its 44 cadres, 48 disputes collected and mediated; 20,000 visits
+        elsewhere by grid workers, with what they found."""
+        rng = self.rng
+        lingxi = self._named("灵犀社区")
+        homes = [h for b in self.by_community[lingxi] for h in b.households]
+        for k in range(self.targets.lingxi_visits):
+            dispute = k < self.targets.lingxi_disputes
+            self._visit(
+                rng.choice(homes),
+                self.lingxi_cadres[k % len(self.lingxi_cadres)],
+                self.lingxi_team,
+                dispute=dispute,
+                mediated=dispute,
+            )
+        workers = self.of_community("GRID_WORKER")
+        places = [c for c in self.by_community if workers.get(c) and c != lingxi]
+        weights = [sum(len(b.households) for b in self.by_community[c]) for c in places]
+        for community in rng.choices(places, weights, k=self.targets.other_visits):
+            building = rng.choice(self.by_community[community])
+            home = rng.choice(building.households)
+            _, visitor, _ = rng.choice(workers[community])
+            dispute = rng.random() < 0.06
+            self._visit(
+                home, visitor, None, dispute=dispute, mediated=dispute and rng.random() < 0.7
+            )
+
+    def _visit(
+        self, home: tuple[int, str, str, str], visitor: int, team: int | None, *,
+        dispute: bool, mediated: bool,
+    ) -> None:  # fmt: skip
+        rng = self.rng
+        household, _, _, path = home
+        building = int(path.split(".")[-2].removeprefix("b"))
+        at = self.ago(rng.uniform(1, 360))
+        visit = self.add(
+            "door_visit", household, building, visitor, team,
+            rng.choice(("BIG_VISIT", "HOME_VISIT")), at, rng.choice(_VISIT_NOTES), path, at,
+        )  # fmt: skip
+        if dispute:
+            resolved = at + timedelta(days=rng.uniform(1, 10)) if mediated else None
+            self.add(
+                "visit_finding", visit, "DISPUTE", self.categories["DISPUTE_MEDIATION"],
+                rng.choice(_DISPUTES), visitor, "MEDIATED" if mediated else None,
+                "上门调解，双方达成一致" if mediated else None, visitor if mediated else None,
+                resolved, resolved, path,
+            )  # fmt: skip
+        elif rng.random() < 0.3:
+            code, text = rng.choice(_NEEDS)
+            met = rng.random() < 0.5
+            when = at + timedelta(days=2) if met else None
+            self.add(
+                "visit_finding", visit, "NEED", self.categories[code], text, visitor,
+                "RESOLVED" if met else None, "已协调解决" if met else None,
+                visitor if met else None, when, when, path,
+            )  # fmt: skip
+
+    def plan_emergency(self) -> None:
+        """新蒲新区's flood emergency of last summer: every cadre at their buildings."""
+        district = next(i for i, u in self.units.items() if u[1] == "新蒲新区")
+        path = self.units[district][3]
+        began = self.ago(160)
+        ended = began + timedelta(days=3)
+        period = self.add(
+            "emergency_period", district, "强降雨防汛：全员下沉楼栋", path, began, ended, "雨情解除"
+        )
+        for position, cadre, _, building, post in self.positions["SECONDED_CADRE"]:
+            if building is None or not post.startswith(path + "."):
+                continue
+            checked = (
+                began + timedelta(hours=self.rng.uniform(0.5, 6))
+                if self.rng.random() < 0.85
+                else None
+            )
+            self.add(
+                "emergency_roster", period, cadre, position, building,
+                self.buildings[building].path, began, checked, ended,
+            )  # fmt: skip
+
+
+def load_city_services(
+    conn: psycopg.Connection[Any],
+    *,
+    until: datetime | None = None,
+    seed: int = CITY_SERVICES_SEED,
+    targets: ServiceTargets = SERVICE_TARGETS,
+    lap: Callable[[str], None] = lambda _: None,
+) -> dict[str, int]:
+    """Plan and COPY the city's services inside the caller's transaction; rows per table.
+    Ids continue after those the tables hold (each table's sequence is moved past them)."""
+    until = until or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first: dict[str, int] = {}
+    for table in _CITY_COLUMNS:
+        row = conn.execute(
+            psycopg_sql.SQL("SELECT coalesce(max(id), 0) + 1 FROM {}").format(
+                psycopg_sql.Identifier(table)
+            )
+        ).fetchone()
+        assert row is not None
+        first[table] = int(row[0])
+    city = _CityServices(random.Random(seed), until, targets, first)
+    city.read(conn)
+    lap("read the city: places, residents, positions")
+    city.plan_places()
+    stations, members = city.plan_providers()
+    city.plan_orders(stations, members)
+    city.plan_cadre_services()
+    city.plan_activities(stations)
+    city.plan_visits()
+    city.plan_emergency()
+    lap(f"planned {sum(map(len, city.rows.values())):,} rows")
+    counts: dict[str, int] = {}
+    for table in ("property_company", "estate"):
+        counts[table] = _copy_rows(conn, table, city.rows[table])
+    conn.execute(
+        "CREATE TEMPORARY TABLE building_place (id bigint, estate_id bigint, latitude float8,"
+        " longitude float8) ON COMMIT DROP"
+    )
+    places = ((b.id, b.estate, b.latitude, b.longitude) for b in city.buildings.values())
+    with conn.cursor() as cur, cur.copy("COPY building_place FROM STDIN") as copy:
+        for row in places:
+            copy.write_row(row)
+    conn.execute(
+        "UPDATE building b SET estate_id = p.estate_id, latitude = p.latitude,"
+        " longitude = p.longitude FROM building_place p WHERE p.id = b.id"
+    )
+    lap("estates and coordinates of every building")
+    for table in _CITY_COLUMNS:
+        if table in counts:
+            continue
+        counts[table] = _copy_rows(conn, table, city.rows[table])
+        lap(f"copied {counts[table]:,} rows into {table}")
+    for table in _CITY_COLUMNS:
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+            (table, max(city.next_id(table) - 1, 1)),
+        )
+    return counts
+
+
+def _copy_rows(conn: psycopg.Connection[Any], table: str, rows: Sequence[Sequence[Any]]) -> int:
+    statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg_sql.Identifier(table),
+        psycopg_sql.SQL(", ").join(map(psycopg_sql.Identifier, _CITY_COLUMNS[table])),
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)
+
+
+def seed_city_services(libpq_uri: str) -> None:
+    """Bulk-load the city's services in one transaction (into a city without any)."""
+    import time
+
+    from seeds.run import report
+
+    started = last = time.perf_counter()
+
+    def lap(what: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        report(f"  {what:<60}{now - last:6.1f}s")
+        last = now
+
+    with psycopg.connect(libpq_uri) as conn, conn.transaction():
+        exists = conn.execute("SELECT EXISTS (SELECT 1 FROM service_station)").fetchone()
+        if exists and exists[0]:
+            raise RuntimeError("services exist already: load them into a fresh city")
+        counts = load_city_services(conn, lap=lap)
+    with psycopg.connect(libpq_uri, autocommit=True) as conn:
+        for table in (*counts, "building", "volunteer_total"):
+            conn.execute(psycopg_sql.SQL("ANALYZE {}").format(psycopg_sql.Identifier(table)))
+    report(
+        f"seeded services ({sum(counts.values()):,} rows) in {time.perf_counter() - started:.1f}s"
+    )

@@ -34,9 +34,13 @@ class Ltree(UserDefinedType[str]):
 TRIGGERS = """
 CREATE FUNCTION path_of_parent() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    fields jsonb := to_jsonb(NEW);
+    fields jsonb;
     i int := 0;
 BEGIN
+    IF NEW.path IS NOT NULL THEN  -- bulk loads give it: no lookup
+        RETURN NEW;
+    END IF;
+    fields := to_jsonb(NEW);
     WHILE NEW.path IS NULL AND i < TG_NARGS LOOP
         IF fields ->> TG_ARGV[i + 1] IS NOT NULL THEN
             EXECUTE format('SELECT path FROM %I WHERE id = $1', TG_ARGV[i])

@@ -378,3 +378,27 @@ async def test_concurrent_check_ins_keep_every_total_equal_to_its_lines(
     for _, minutes, attended, entries, lines in rows:
         assert (minutes, attended, entries, lines) == (4 * 30, 4, 4, 4 * 30)
     assert checked == len(people) * len(activities)
+
+
+async def test_a_persons_hours_are_theirs_and_their_admins(
+    admin: GraphQLClient,
+    renter: GraphQLClient,
+    integrator: GraphQLClient,
+    demo: DemoCity,
+    session: AsyncSession,
+) -> None:
+    """The head's hours (a volunteer of 仁和苑, living there): his admin reads them, with
+    totals equal to the lines; his neighbour and an integrator read nothing."""
+    query = """query($id: ID!) { volunteerHours(personId: $id) { totalHours
+        entries(first: 100) { totalCount nodes { hours } } } }"""
+    head = {"id": gid("Person", demo.building_head.id)}
+    found = (await admin(query, head))["volunteerHours"]
+    lines = await scalar(
+        session,
+        "SELECT count(*) FROM volunteer_hours WHERE person_id = :p",
+        p=demo.building_head.id,
+    )
+    assert found["entries"]["totalCount"] == lines > 0
+    assert found["totalHours"] == pytest.approx(sum(n["hours"] for n in found["entries"]["nodes"]))
+    assert (await renter(query, head))["volunteerHours"] is None
+    assert (await integrator(query, head))["volunteerHours"] is None
