@@ -11,6 +11,7 @@ first) it is given as a plain function.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Callable, Sequence
@@ -1402,6 +1403,9 @@ async def act_on_order(
         raise ORDERS.conflict(order, expected_version)
     if ORDERS.target(order.status, action) is None or action in (_A.CLOSE, _A.CLOSE_UNRATED):
         raise ORDERS.refusal(order, action)
+    item: ServiceItem = await get_row(session, ServiceItem, order.item_id, "item", "id")
+    if action == _A.COMPLETE and step.minutes is None:
+        step = dataclasses.replace(step, minutes=item.default_minutes)
     values, note, event = await _effects(session, order, action, actor_person_id, step, now)
     moved = await ORDERS.move(
         session,
@@ -1415,7 +1419,6 @@ async def act_on_order(
         event=event,
     )
     if action == _A.COMPLETE and moved.assignee_id is not None:
-        item: ServiceItem = await get_row(session, ServiceItem, moved.item_id, "item", "id")
         assert moved.id is not None
         await credit_hours(
             session,

@@ -256,7 +256,7 @@ async def _sums_match(session: AsyncSession) -> bool:
            WHERE (t.minutes, t.entries, t.activities, t.services, t.good_deeds)
                  IS DISTINCT FROM (s.minutes, s.entries, s.activities, s.services, s.good_deeds)""",
     )
-    return wrong == 0
+    return bool(wrong == 0)
 
 
 async def test_the_ledger_refuses_edits(session: AsyncSession, demo: DemoCity) -> None:

@@ -4,17 +4,23 @@ queues; versions and idempotency; the scheduler's escalations and returns."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
+from permissions import services as rules
 from resolvers import services as rs
+from resolvers.errors import DomainError
 from seeds.demo import DemoCity
 from tests.conftest import GraphQLClient, scalar
 from tests.permissions.support import gid
+from tests.services.conftest import Committed
 from tests.services.helpers import act, codes, key, order, run, seen
 
 POINTS = "{ myPoints { balance entries { points sourceType sourceId } } }"
@@ -340,3 +346,37 @@ async def test_a_done_order_nobody_rated_closes_after_a_week(
         {"id": o["id"]},
     )
     assert late["rateServiceOrder"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+
+async def test_concurrent_retries_of_one_order_make_one(
+    committed: Committed, demo: DemoCity
+) -> None:
+    """Eight retries of one submission at once, on their own connections: one order, one
+    timeline entry; the same key with other content is refused."""
+    k = key()
+    draft = rs.OrderDraft(
+        item_id=demo.services.open_item.id or 0,
+        resident_id=demo.renter.id or 0,
+        details="周末上午",
+    )
+
+    async def retry(d: rs.OrderDraft) -> Any:
+        async with committed.session() as s, s.begin():
+            return await rs.order_service(
+                s, d, idempotency_key=k, eligible=rules.eligible, rank=rules.queue_rank
+            )
+
+    results = await asyncio.gather(*(retry(draft) for _ in range(8)))
+    ids = {r.id for r in results}
+    committed.orders.update(i for i in ids if i is not None)
+    assert len(ids) == 1
+    async with committed.session() as s:
+        events = await s.scalar(
+            sa.text("SELECT count(*) FROM service_order_event WHERE order_id = :o"),
+            {"o": ids.pop()},
+        )
+    assert events == 1
+    other = dataclasses.replace(draft, details="周一下午")
+    with pytest.raises(DomainError) as refused:
+        await retry(other)
+    assert refused.value.code == rs.ServiceCode.IDEMPOTENCY_KEY_REUSED

@@ -5,6 +5,7 @@ the notes."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ STATS = """query($id: ID!, $since: DateTime) { node(id: $id) { ... on OrgUnit {
   serviceStats(since: $since) { doorVisits householdsVisited disputes disputesResolved } } } }"""
 
 
-async def record(client: GraphQLClient, demo: DemoCity, **more: object) -> dict[str, object]:
+async def record(client: GraphQLClient, demo: DemoCity, **more: object) -> dict[str, Any]:
     household = demo.renter.household_id
     return await run(
         client,
