@@ -13,7 +13,7 @@ LOCK_ARGS ?=
 AUDIT := tests/http_audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.package-lock.json
 
-.PHONY: run test lint format schema seed-city migrate bench bench-inprocess clean-data lock
+.PHONY: run test lint format schema seed-city migrate bench bench-inprocess bench-register clean-data lock
 
 # A changed lock (or pyproject) rebuilds the venv from scratch: nothing stale survives.
 $(STAMP): pyproject.toml $(LOCK)
@@ -73,6 +73,10 @@ bench: $(STAMP) $(PGL)/node_modules/.package-lock.json
 # The earlier in-process latency bench (no network, no PostGraphile) against .data/.
 bench-inprocess: $(STAMP)
 	$(PY) -m bench.inprocess
+
+# The register (台账) import at 10,000 residents, on a throwaway database beside .data's.
+bench-register: $(STAMP)
+	$(PY) -m bench.register
 
 clean-data:
 	rm -rf .data

@@ -52,12 +52,25 @@ class StaffKind(enum.StrEnum):
     ELECTRICIAN = "ELECTRICIAN"
 
 
+class HouseholdRelationship(enum.StrEnum):
+    """与户主关系: how a resident stands to the head of their household (the register's column)."""
+
+    HEAD = "HEAD"  # 户主
+    SPOUSE = "SPOUSE"  # 配偶
+    CHILD = "CHILD"  # 子女
+    PARENT = "PARENT"  # 父母
+    GRANDCHILD = "GRANDCHILD"  # 孙子女
+    SIBLING = "SIBLING"  # 兄弟姐妹
+    OTHER = "OTHER"  # 其他
+
+
 class Person(SQLModel, table=True):
     __tablename__ = "person"
     __table_args__ = (
         sa.Index("ix_person_path", "path", postgresql_using="gist"),
         sa.Index("ix_person_name_prefix", "name", postgresql_ops={"name": "text_pattern_ops"}),
-        sa.Index("ix_person_id_card_hash", "id_card_hash"),
+        # one person per ID number, whoever registers it (createPerson, the register import)
+        sa.Index("ix_person_id_card_hash", "id_card_hash", unique=True),
     )
 
     id: int | None = pk()
@@ -75,6 +88,7 @@ class Person(SQLModel, table=True):
     lives_alone: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     is_renter: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     health_notes: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    relationship: HouseholdRelationship | None = enum_column(HouseholdRelationship, nullable=True)
     path: str | None = ltree_column(nullable=True)
     created_at: datetime = timestamp()
 

@@ -94,6 +94,8 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
         "isElderly": personal(CARERS | {R.SERVICE, R.ADMIN}),
         "livesAlone": personal(CARERS | {R.SERVICE, R.ADMIN}),
         "healthNotes": personal(CARERS, {R.ADMIN}),
+        # 与户主关系 tells who lives with whom, as `household` does
+        "relationship": personal(VISIBLE - {R.CONTACT, R.INTEGRATOR}),
         # integrators may not regroup people into households (members are denied to them)
         "household": FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR}),
         "partyOrganisation": public(),

@@ -254,6 +254,11 @@ async def rename_org_unit(session: AsyncSession, *, unit_id: int, name: str) -> 
     return unit
 
 
+#: Columns holding the path of a place or node: a move re-paths each where it lies under
+#: the moved unit (`path` first: a petition's owner follows its place by trigger).
+PATH_COLUMNS = ("path", "owner_path")
+
+
 def path_tables() -> list[sa.Table]:
     """Every table that carries the path of its place: a move re-paths them all."""
     return [t for t in SQLModel.metadata.sorted_tables if "path" in t.c]
@@ -276,17 +281,20 @@ async def move_org_unit(session: AsyncSession, *, unit_id: int, new_parent_id: i
     old = sa.func.text2ltree(sa.literal(old_path))
     new = sa.func.text2ltree(sa.literal(new_path))
     for table in path_tables():
-        column = table.c.path
-        moved = sa.case(
-            (column == old, new),
-            else_=new.op("||")(sa.func.subpath(column, sa.func.nlevel(old))),
-        )
-        await session.execute(
-            sa.update(table)
-            .where(column.op("<@")(old))
-            .values(path=moved)
-            .execution_options(synchronize_session=False)
-        )
+        for name in PATH_COLUMNS:
+            column = table.c.get(name)
+            if column is None:
+                continue
+            moved = sa.case(
+                (column == old, new),
+                else_=new.op("||")(sa.func.subpath(column, sa.func.nlevel(old))),
+            )
+            await session.execute(
+                sa.update(table)
+                .where(column.op("<@")(old))
+                .values({name: moved})
+                .execution_options(synchronize_session=False)
+            )
     unit.parent_id = parent.id
     await session.flush()
     # Rows already loaded in this session (by loaders, permission checks) hold old paths.

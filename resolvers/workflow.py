@@ -12,7 +12,7 @@ the actor it is given.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -52,6 +52,9 @@ class Workflow(Generic[R, S, A]):
     required: Mapping[A, frozenset[str]] = field(default_factory=dict)
     #: extra event columns for a move by `actor_person_id` (e.g. hiding an anonymous reporter)
     event_values: Callable[[R, int | None], dict[str, Any]] | None = None
+    #: bookkeeping every recorded step implies (e.g. a petition's stages), in the same
+    #: transaction, after the row moved: no caller can forget it
+    after_record: Callable[[AsyncSession, R, A, datetime], Awaitable[None]] | None = None
 
     def legal(self, status: S) -> frozenset[A]:
         return frozenset(self.transitions[status])
@@ -124,6 +127,8 @@ class Workflow(Generic[R, S, A]):
         if self.event_values is not None:
             values.update(self.event_values(row, actor_person_id))
         await session.execute(sa.insert(self.event).values(**values))
+        if self.after_record is not None:
+            await self.after_record(session, row, action, now)
 
     async def move(
         self,

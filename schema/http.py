@@ -23,9 +23,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.config import ROOT, get_settings
 from models.db import Readiness, make_engine, make_sessionmaker
+from ops.metrics import Telemetry, metrics_endpoint, watch_pool
 from permissions.limits import Limits
 from resolvers.scheduler import run_scheduler
 from schema.errors import INTERNAL
+from schema.open311 import Open311
 from schema.root import schema
 from schema.transport import GraphQLEndpoint
 
@@ -139,13 +141,18 @@ def build_app(
             await engine.dispose()
 
     app = FastAPI(title="红色美丽楼栋 GraphQL", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(Telemetry)  # inside RequestIds: it logs the request's id
     app.add_middleware(RequestIds)
+    if engine is not None:
+        watch_pool(engine.sync_engine.pool)
+    app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
 
     page = GRAPHIQL_DIR / "index.html"
     endpoint = GraphQLEndpoint(schema, sessions, limits, page if page.exists() else None)
     # Every method reaches the endpoint, which answers those it does not serve with a
     # GraphQL-shaped 405.
     app.router.routes.append(Route("/graphql", endpoint, include_in_schema=False))
+    app.router.routes.extend(Open311(sessions).routes())
     if Path(GRAPHIQL_DIR).exists():
         app.mount("/graphiql-static", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql")
 

@@ -31,6 +31,14 @@ from schema.operations import forbidden
 from schema.relay import expect_id, to_global_id
 
 
+@strawberry.type(description="One level's share of cases closed or passed on in its own time.")
+class LevelOnTime:
+    level: m.Level
+    due: int | None
+    on_time: int | None
+    rate: float | None
+
+
 @strawberry.type(description="Counts and rates of a group of petitions; null rates have no base.")
 class PetitionRates:
     submitted: int | None
@@ -41,7 +49,10 @@ class PetitionRates:
     )
     due: int | None
     on_time: int | None
-    on_time_rate: float | None = strawberry.field(description="Resolved by due time / due.")
+    on_time_rate: float | None = strawberry.field(
+        description="Per case: resolved by the case's deadline / due (escalation never "
+        "restarts it)."
+    )
     rated: int | None
     resolution_rate: float | None = strawberry.field(
         description="Rated (basically) satisfied / rated."
@@ -54,6 +65,10 @@ class PetitionRates:
     building_closure_share: float | None = strawberry.field(
         description="Closed at building level / closed."
     )
+    on_time_by_level: list[LevelOnTime] = strawberry.field(
+        description="Per level: cases it closed or passed on within its own deadline / cases "
+        "with a judged turn there (of the on-time rate's cases)."
+    )
 
     @classmethod
     def of(
@@ -64,6 +79,17 @@ class PetitionRates:
 
         def rate(value: float | None, numerator: str, denominator: str) -> float | None:
             return displayed_rate(actor, value, n(numerator), n(denominator))
+
+        def level(x: r.LevelOnTime) -> LevelOnTime:
+            due, on_time = f"level_due_{x.level.value}", f"level_on_time_{x.level.value}"
+            shown_due = displayed(actor, x.due, withheld=due in withheld)
+            shown = displayed(actor, x.on_time, withheld=on_time in withheld)
+            return LevelOnTime(
+                level=x.level,
+                due=shown_due,
+                on_time=shown,
+                rate=displayed_rate(actor, x.rate, shown, shown_due),
+            )
 
         return cls(
             submitted=n("submitted"),
@@ -81,6 +107,7 @@ class PetitionRates:
             closed=n("closed"),
             closed_at_building=n("closed_at_building"),
             building_closure_share=rate(x.building_closure_share, "closed_at_building", "closed"),
+            on_time_by_level=[level(lv) for lv in x.on_time_by_level],
         )
 
 
@@ -188,6 +215,9 @@ class FeedbackItem:
     resolved_on: str | None
     resolution_note: str | None
     rating: m.RatingValue | None
+    on_time: bool | None = strawberry.field(
+        description="Met its case deadline, as the on-time rate judges it; null while open."
+    )
 
     @classmethod
     def of(cls, view: FeedbackView, x: r.FeedbackItem) -> FeedbackItem:
@@ -200,6 +230,7 @@ class FeedbackItem:
             resolved_on=x.resolved_on.isoformat() if x.resolved_on else None,
             resolution_note=x.resolution_note if "resolutionNote" in shown else None,
             rating=x.rating,
+            on_time=x.on_time if "onTime" in shown else None,
         )
 
 

@@ -35,6 +35,7 @@ expose(m.Role, name="Role", description="A role held through a position.")
 expose(m.SelectionMethod, name="SelectionMethod")
 expose(m.PriorityBasis, name="PriorityBasis", description="三优先")
 expose(m.StaffKind, name="StaffKind", description="红管家")
+expose(m.HouseholdRelationship, name="HouseholdRelationship", description="与户主关系")
 expose(r.AgeBand, name="AgeBand")
 expose(r.PersonOrder, name="PersonOrder")
 
@@ -145,6 +146,9 @@ class PersonNode(Node):
     lives_alone: bool | None = column()
     is_renter: bool | None = column()
     health_notes: str | None = column()
+    relationship: m.HouseholdRelationship | None = column(
+        description="与户主关系: how the resident stands to the head of the household."
+    )
     household: HouseholdNode | None = reference(m.Person.household_id)
     party_organisation: PartyOrganisationNode | None = reference(
         m.Person.party_org_id, description="The Party organisation a Party member belongs to."

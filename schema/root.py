@@ -35,11 +35,14 @@ _MACHINERY = frozenset(
         "extensions",
         "http",
         "limits",
+        "open311",
         "operations",
+        "persisted",
         "policy",
         "relay",
         "root",
         "transport",
+        "uploads",
     }
 )
 MAX_NODES = 100

@@ -2,7 +2,7 @@
 Party-member posts, service orders, volunteer activities and hours, door visits, emergencies
 
 Revision ID: 0007
-Revises: 0004 (until the lead's 0006 lands on main: re-chained at merge)
+Revises: 0010 (main's head when merged; the brief names 0006: the lead re-chains at merge)
 Create Date: 2026-12-01 01:26:00.966771
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import UserDefinedType
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

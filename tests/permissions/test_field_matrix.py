@@ -291,6 +291,7 @@ async def person_values(session: AsyncSession, actor: Actor, person: Person) -> 
         "isElderly": person.is_elderly,
         "livesAlone": person.lives_alone,
         "healthNotes": person.health_notes,
+        "relationship": str(person.relationship) if person.relationship else None,
         "household": await one_visible(
             session, actor, "Household", Household, col(Household.id) == person.household_id
         ),
