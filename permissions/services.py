@@ -25,6 +25,7 @@ from models.services import (
     Eligibility,
     Estate,
     OrderAction,
+    OrderStatus,
     StationManager,
     TeamMember,
     VolunteerActivity,
@@ -43,6 +44,7 @@ from permissions.rules import (
     Facts,
     Other,
     Party,
+    Queue,
     SignedIn,
     all_of,
     any_of,
@@ -149,6 +151,51 @@ class OwnBehalf:
         named = facts.row(self.person)
         return named is None or named.id == actor.person_id
 
+
+def order_party_sql(actor: Actor, party: Party) -> Any | None:
+    """`order_parties` in SQL: the actor is `party` to the order row."""
+    me = actor.person_id
+    match party:
+        case P.HANDLER:
+            owned = [
+                sa.and_(
+                    col(Order.owner_level) == level,
+                    under(col(Order.owner_path), actor.grant_paths(*relations)),
+                )
+                for level, relations in DISPATCHERS.items()
+                if actor.grant_paths(*relations)
+            ]
+            places = actor.grant_paths(*PLACE_DISPATCHERS)
+            if places:
+                owned.append(
+                    sa.and_(
+                        col(Order.owner_level) == DispatchLevel.COMMUNITY,
+                        under(col(Order.path), places),
+                    )
+                )
+            return sa.or_(*owned) if owned else None
+        case P.KEEPER if me is not None:
+            return _providing(Order, me)
+        case P.ASSIGNEE if me is not None:
+            return col(Order.assignee_id) == me
+        case P.REPORTER if me is not None:
+            return col(Order.resident_id) == me
+        case P.RECORDER if me is not None:
+            return col(Order.recorded_by_id) == me
+    return None
+
+
+#: What waits for an actor: orders to dispatch (dispatchers), to accept (the provider's
+#: people), to schedule and carry out (the one who took it on), and their own done orders
+#: awaiting their rating. Returning, escalating, rejecting and cancelling are choices, not
+#: work waiting.
+ORDER_QUEUE: Queue[OrderAction] = Queue(
+    ORDER_ACTIONS,
+    col(Order.status),
+    order_party_sql,
+    forward=frozenset({A.DISPATCH, A.ACCEPT, A.SCHEDULE, A.COMPLETE}),
+    also={P.REPORTER: frozenset({OrderStatus.DONE})},
+)
 
 #: A resident orders for themselves; staff serving the resident's home order for them (红色代办).
 ORDER_SERVICE = any_of(
@@ -304,19 +351,27 @@ def _staffed_companies(person_id: int) -> Any:
     )
 
 
-def _orders_taken_part_in(order: Any, me: int) -> sa.ColumnElement[bool]:
-    """The resident's own orders, those recorded or carried out by the actor, and those
-    dispatched to a team they belong to, a station they manage, a company they work for."""
+def _providing(order: Any, me: int) -> sa.ColumnElement[bool]:
+    """Dispatched to a team the person belongs to, a station they manage, a company they
+    work for (the SQL of `provider_people`)."""
     teams = sa.select(col(TeamMember.team_id)).where(
         col(TeamMember.person_id) == me, col(TeamMember.left_at).is_(None)
     )
     return sa.or_(
-        order.resident_id == me,
-        order.recorded_by_id == me,
-        order.assignee_id == me,
         order.team_id.in_(teams),
         order.station_id.in_(_managed_stations(me)),
         order.property_company_id.in_(_staffed_companies(me)),
+    )
+
+
+def _orders_taken_part_in(order: Any, me: int) -> sa.ColumnElement[bool]:
+    """The resident's own orders, those recorded or carried out by the actor, and those
+    dispatched to a provider they act for."""
+    return sa.or_(
+        order.resident_id == me,
+        order.recorded_by_id == me,
+        order.assignee_id == me,
+        _providing(order, me),
     )
 
 

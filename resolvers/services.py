@@ -88,7 +88,7 @@ from resolvers.common import (
 from resolvers.errors import DomainError, invalid, not_found
 from resolvers.incentives import credit
 from resolvers.loaders import Children, Loaders, ScopeFn
-from resolvers.pagination import Listing, Ordering, Parent, asc, desc
+from resolvers.pagination import Listing, Narrowing, Ordering, Parent, asc, desc
 from resolvers.petitions import SATISFIED_POINTS, building_head_at, content_hash
 from resolvers.scheduler import scheduled
 from resolvers.workflow import Flow, Workflow
@@ -2361,9 +2361,13 @@ class OrderFilter:
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
     order: OrderOrder = OrderOrder.SUBMITTED
+    #: only what waits for an actor (the permission layer's condition)
+    waiting: Narrowing | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
+        if self.waiting is not None:
+            found.append(self.waiting.condition())
         if self.statuses:
             found.append(col(ServiceOrder.status).in_([str(s) for s in self.statuses]))
         if self.category_ids:
@@ -2392,45 +2396,6 @@ class OrderFilter:
 DISPATCH_QUEUE_FILTER: Final = OrderFilter(
     statuses=tuple(sorted(AT_DISPATCH)), order=OrderOrder.QUEUE
 )
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """What an actor may act on next: orders waiting for dispatch where they dispatch
-    (`dispatch_paths`: owner nodes; `place_paths`: places they dispatch while the community
-    owns the order), orders dispatched to a provider they act for, orders they took on."""
-
-    person_id: int | None
-    dispatch_paths: tuple[str, ...] = ()
-    place_paths: tuple[str, ...] = ()
-    order: OrderOrder = OrderOrder.QUEUE
-
-    def conditions(self) -> list[Any]:
-        from permissions.scope import under  # a SQL helper: the path predicate
-
-        waiting = col(ServiceOrder.status).in_(sorted(AT_DISPATCH))
-        mine: list[Any] = [
-            sa.and_(waiting, under(col(ServiceOrder.owner_path), self.dispatch_paths)),
-            sa.and_(
-                waiting,
-                col(ServiceOrder.owner_level) == DispatchLevel.COMMUNITY,
-                under(col(ServiceOrder.path), self.place_paths),
-            ),
-        ]
-        me = self.person_id
-        if me is not None:
-            providing = sa.literal(me, sa.BigInteger) == sa.any_(ServiceOrder.provider_people)  # type: ignore[attr-defined]
-            mine += [
-                sa.and_(col(ServiceOrder.status) == OrderStatus.DISPATCHED, providing),
-                sa.and_(
-                    col(ServiceOrder.status).in_([OrderStatus.ACCEPTED, OrderStatus.SCHEDULED]),
-                    col(ServiceOrder.assignee_id) == me,
-                ),
-            ]
-        return [sa.or_(*mine)]
-
-    def ordering(self) -> Ordering:
-        return ORDER_ORDERINGS[self.order]
 
 
 @dataclass(frozen=True)
@@ -2581,8 +2546,9 @@ ORDERS_UNDER = Listing("org_unit.service_orders", ServiceOrder, _Within)
 DISPATCH_QUEUE = Listing(
     "org_unit.service_dispatch_queue", ServiceOrder, Parent(column=ServiceOrder.owner_org_unit_id)
 )
-#: Everything the actor may act on next (for the lead's `myQueue`): see `QueueFilter`.
-SERVICE_QUEUE = Listing("service_queue", ServiceOrder)
+#: What waits for the actor, across every place they handle (`waiting` in the filter): for
+#: `serviceQueue`, and `myQueue`.
+MY_SERVICE_ORDERS = Listing("my.service_orders", ServiceOrder)
 ORDER_TIMELINE = Children(
     ServiceOrderEvent, ServiceOrderEvent.order_id, Ordering.of(asc(ServiceOrderEvent.version))
 )

@@ -380,3 +380,44 @@ async def test_concurrent_retries_of_one_order_make_one(
     with pytest.raises(DomainError) as refused:
         await retry(other)
     assert refused.value.code == rs.ServiceCode.IDEMPOTENCY_KEY_REUSED
+
+
+FORWARD = {"DISPATCH", "ACCEPT", "SCHEDULE", "COMPLETE"}
+VISIBLE = """query($after: String) { serviceOrders(first: 100, after: $after) {
+  pageInfo { hasNextPage endCursor } nodes { id status allowedActions resident { id } } } }"""
+QUEUE = """query($after: String) { serviceQueue(first: 100, after: $after) {
+  pageInfo { hasNextPage endCursor } nodes { id status allowedActions } } }"""
+
+
+async def walk(client: GraphQLClient, query: str, field: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = (await client(query, {"after": after}))[field]
+        found += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_every_demo_service_queue_agrees_with_allowed_actions(
+    as_account: Any, accounts: dict[str, Any], anonymous: GraphQLClient, demo: DemoCity
+) -> None:
+    """A service queue holds exactly the visible orders the account may move on (dispatch,
+    accept, schedule, complete), and its own done orders awaiting its rating."""
+    busy = {"grid-worker", "community-admin", "building-head", "renter"}
+    for handle, account in accounts.items():
+        client = as_account(handle)
+        me = gid("Person", account.person_id)
+        visible = await walk(client, VISIBLE, "serviceOrders")
+        expected = {
+            o["id"]
+            for o in visible
+            if FORWARD & set(o["allowedActions"])
+            or (o["status"] == "DONE" and o["resident"] == {"id": me})
+        }
+        assert expected or handle not in busy, f"{handle}: the demo gives them work"
+        queue = await walk(client, QUEUE, "serviceQueue")
+        assert {o["id"] for o in queue} == expected, handle
+    refused = await anonymous.errors("{ serviceQueue { nodes { id } } }")
+    assert refused[0]["extensions"]["code"] == "UNAUTHENTICATED"
