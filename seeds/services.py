@@ -2008,13 +2008,20 @@ def load_city_services(
     until = until or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     first: dict[str, int] = {}
     for table in _CITY_COLUMNS:
+        # after every id the table holds and every id its sequence gave (sequences are not
+        # transactional: a rolled-back load leaves them ahead)
+        [(sequence,)] = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,))
         row = conn.execute(
-            psycopg_sql.SQL("SELECT coalesce(max(id), 0) + 1 FROM {}").format(
-                psycopg_sql.Identifier(table)
+            psycopg_sql.SQL(
+                "SELECT greatest((SELECT coalesce(max(id), 0) FROM {}),"
+                " (SELECT last_value FROM {}))"
+            ).format(
+                psycopg_sql.Identifier(table),
+                psycopg_sql.Identifier(*str(sequence).split(".")),
             )
         ).fetchone()
         assert row is not None
-        first[table] = int(row[0])
+        first[table] = int(row[0]) + 1
     city = _CityServices(random.Random(seed), until, targets, first)
     city.read(conn)
     lap("read the city: places, residents, positions")
