@@ -3,9 +3,12 @@ property companies and Party-member posts through GraphQL."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from schema.relay import from_global_id
 from seeds.demo import DemoCity
 from tests.conftest import GraphQLClient, scalar
 from tests.permissions.support import gid, rows
@@ -117,7 +120,12 @@ async def test_estates_are_drawn_in_their_grid(
     assert codes(across) == ["VALIDATION"]
     assert across["errors"][0]["field"] == "estateId"
     # the database holds the rule too, whoever writes
-    assert await scalar(session, "SELECT count(*) FROM building WHERE estate_id IS NOT NULL") > 0
+    with pytest.raises(DBAPIError, match="estate lies in the building's grid"):
+        async with session.begin_nested():
+            await session.execute(
+                sa.text("UPDATE building SET estate_id = :e WHERE id = :b"),
+                {"e": int(from_global_id(estate["id"])[1]), "b": other_grid_building},
+            )
     company = gid("PropertyCompany", demo.services.property_company.id)
     managed = await run(
         admin,
