@@ -25,6 +25,8 @@ class Role(enum.StrEnum):
     VOLUNTEER = "VOLUNTEER"
     PROPERTY_STAFF = "PROPERTY_STAFF"
     SHOP_OPERATOR = "SHOP_OPERATOR"
+    #: 兼职委员: a leading cadre of a department on a street or community Party committee
+    PARTY_COMMITTEE_MEMBER = "PARTY_COMMITTEE_MEMBER"
     COMMUNITY_ADMIN = "COMMUNITY_ADMIN"
     STREET_ADMIN = "STREET_ADMIN"
     DISTRICT_ADMIN = "DISTRICT_ADMIN"
@@ -148,3 +150,31 @@ class Pairing(SQLModel, table=True):
     path: str | None = ltree_column()
     started_at: datetime = timestamp()
     ended_at: datetime | None = timestamp(nullable=True, default_now=False)
+
+
+class HouseholdMembership(SQLModel, table=True):
+    """Who lived in which household when: written when a person moves (renters in and out),
+    so the register keeps its history while `Person.household_id` says where they live now."""
+
+    __tablename__ = "household_membership"
+    __table_args__ = (
+        sa.Index("ix_household_membership_path", "path", postgresql_using="gist"),
+        sa.Index("ix_household_membership_person", "person_id", "started_at"),
+        sa.Index(
+            "uq_household_membership_current",
+            "person_id",
+            unique=True,
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+        sa.CheckConstraint(
+            "ended_at IS NULL OR ended_at >= started_at", name="ck_household_membership_period"
+        ),
+    )
+
+    id: int | None = pk()
+    person_id: int = fk("person.id", index=False)
+    household_id: int = fk("household.id")
+    path: str | None = ltree_column()
+    started_at: datetime = timestamp()
+    ended_at: datetime | None = timestamp(nullable=True, default_now=False)
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))

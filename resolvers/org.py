@@ -43,6 +43,7 @@ class OrgCode(enum.StrEnum):
     DUPLICATE = "DUPLICATE"
     NOT_EMPTY = "NOT_EMPTY"
     RETIRED = "RETIRED"
+    ALREADY_ENDED = "ALREADY_ENDED"
 
 
 # --- reading -------------------------------------------------------------------
@@ -534,6 +535,30 @@ async def pair_work_unit(
         ),
     )
     await refresh_path(session, pairing)
+    return pairing
+
+
+async def end_central_household(session: AsyncSession, *, central_id: int) -> CentralHousehold:
+    """End a 党员中心户 designation; it stays in the history."""
+    central: CentralHousehold = await get_row(
+        session, CentralHousehold, central_id, "central household", "id"
+    )
+    if central.ended_at is not None:
+        raise DomainError(OrgCode.ALREADY_ENDED, "this designation has already ended", "id")
+    central.ended_at = max(utcnow(), central.designated_at)
+    await session.flush()
+    return central
+
+
+async def end_work_unit_pairing(session: AsyncSession, *, pairing_id: int) -> WorkUnitPairing:
+    """End a 双报到 pairing of a work unit with a community; it stays in the history."""
+    pairing: WorkUnitPairing = await get_row(
+        session, WorkUnitPairing, pairing_id, "work unit pairing", "id"
+    )
+    if pairing.ended_at is not None:
+        raise DomainError(OrgCode.ALREADY_ENDED, "this pairing has already ended", "id")
+    pairing.ended_at = max(utcnow(), pairing.started_at)
+    await session.flush()
     return pairing
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -29,6 +30,11 @@ from resolvers.loaders import Loaders
 from schema.context import Info
 from schema.operations import forbidden
 from schema.relay import expect_id, to_global_id
+
+if TYPE_CHECKING:
+    from schema.cogovernance import ConventionCoverage
+
+Coverage = Annotated["ConventionCoverage", strawberry.lazy("schema.cogovernance")]
 
 
 @strawberry.type(description="One level's share of cases closed or passed on in its own time.")
@@ -236,6 +242,7 @@ class FeedbackItem:
 
 @strawberry.type(description="楼栋说事室: what a building asked for and what came of it.")
 class FeedbackReport:
+    building_id: strawberry.Private[int]
     building_name: str
     since: datetime
     until: datetime
@@ -243,6 +250,15 @@ class FeedbackReport:
     resolved: int
     pending: int
     items: list[FeedbackItem]
+
+    @strawberry.field(
+        description="《红色美丽楼栋公约》 in force and the share of households that signed it.",
+        graphql_type=Coverage,
+    )
+    async def convention_coverage(self, info: Info) -> object:
+        from schema.cogovernance import building_coverage
+
+        return await building_coverage(info, self.building_id)
 
 
 @strawberry.input(
@@ -507,6 +523,7 @@ class MetricsQuery:
             loaders or context.loaders, building_id=ident, since=since, until=until
         )
         return FeedbackReport(
+            building_id=ident,
             building_name=x.building_name,
             since=x.since,
             until=x.until,

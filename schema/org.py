@@ -34,7 +34,9 @@ from schema.operations import Mutation, Refs
 from schema.relay import Connection, Node, connection, expect_id
 
 if TYPE_CHECKING:
+    from schema.cogovernance import ConventionCoverage, ConventionNode, LiaisonNode
     from schema.people import PersonFilterInput, PersonNode, PositionNode
+    from schema.recognition import AwardNode, RoleModelNode, WallPostNode
     from schema.services import (
         EmergencyPeriodNode,
         EstateNode,
@@ -45,6 +47,12 @@ if TYPE_CHECKING:
     )
 
 People = Annotated["PersonNode", strawberry.lazy("schema.people")]
+RoleModels = Annotated["RoleModelNode", strawberry.lazy("schema.recognition")]
+WallPosts = Annotated["WallPostNode", strawberry.lazy("schema.recognition")]
+Awards = Annotated["AwardNode", strawberry.lazy("schema.recognition")]
+Conventions = Annotated["ConventionNode", strawberry.lazy("schema.cogovernance")]
+Coverage = Annotated["ConventionCoverage", strawberry.lazy("schema.cogovernance")]
+Liaisons = Annotated["LiaisonNode", strawberry.lazy("schema.cogovernance")]
 OrgUnits = Annotated["OrgUnitNode", strawberry.lazy("schema.org")]
 PersonFilterArg = Annotated["PersonFilterInput", strawberry.lazy("schema.people")]
 Positions = Annotated["PositionNode", strawberry.lazy("schema.people")]
@@ -411,6 +419,60 @@ class BuildingNode(Node):
     central_households: list[CentralHouseholdNode] = many(
         r.CENTRAL_HOUSEHOLDS_OF_BUILDING, description="党员中心户"
     )
+
+    @strawberry.field(
+        description="Role models (老党员, 劳动模范, 道德模范) on the building's wall.",
+        graphql_type=list[RoleModels],
+    )
+    async def role_models(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.recognition import ROLE_MODELS
+
+        return await info.context.loaders.children(ROLE_MODELS, root.id)
+
+    @strawberry.field(
+        description="宣传墙: the building's publicity wall, newest first.",
+        graphql_type=list[WallPosts],
+    )
+    async def publicity_wall(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.recognition import WALL_POSTS
+
+        return await info.context.loaders.children(WALL_POSTS, root.id)
+
+    @strawberry.field(
+        description="Awards the building won, newest first.", graphql_type=list[Awards]
+    )
+    async def awards(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.recognition import AWARDS_OF_BUILDING
+
+        return await info.context.loaders.children(AWARDS_OF_BUILDING, root.id)
+
+    @strawberry.field(
+        description="《红色美丽楼栋公约》 in force (its newest version).",
+        graphql_type=Conventions | None,
+    )
+    async def convention(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from schema.cogovernance import building_convention
+
+        assert root.id is not None
+        return await building_convention(info, root.id)
+
+    @strawberry.field(
+        description="How many of its households signed the convention in force.",
+        graphql_type=Coverage,
+    )
+    async def convention_coverage(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from schema.cogovernance import building_coverage
+
+        assert root.id is not None
+        return await building_coverage(info, root.id)
+
+    @strawberry.field(
+        description="商铺联户 and 单位联户 of the building.", graphql_type=list[Liaisons]
+    )
+    async def liaisons(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.cogovernance import LIAISONS_OF_BUILDING
+
+        return await info.context.loaders.children(LIAISONS_OF_BUILDING, root.id)
 
     @strawberry.field(metadata=listing(rp.RESIDENTS_OF_BUILDING))
     async def residents(
@@ -911,6 +973,35 @@ class PairWorkUnit(Mutation[PairWorkUnitInput, m.WorkUnitPairing, WorkUnitPairin
         )
 
 
+@strawberry.input
+class EndInput:
+    id: strawberry.ID
+
+
+class EndCentralHousehold(Mutation[EndInput, m.CentralHousehold, CentralHouseholdPayload]):
+    """End a 党员中心户 designation (it stays in the history)."""
+
+    refs = {"id": m.CentralHousehold}
+    permission = rules.END_CENTRAL_HOUSEHOLD
+    errors = OrgError
+    error_fields = {"central_id": "id"}
+
+    async def perform(self, ctx: Context, input: EndInput, refs: Refs) -> m.CentralHousehold:
+        return await r.end_central_household(ctx.session, central_id=refs.need("id"))
+
+
+class EndWorkUnitPairing(Mutation[EndInput, m.WorkUnitPairing, WorkUnitPairingPayload]):
+    """End a 双报到 pairing (it stays in the history)."""
+
+    refs = {"id": m.WorkUnitPairing}
+    permission = rules.END_WORK_UNIT_PAIRING
+    errors = OrgError
+    error_fields = {"pairing_id": "id"}
+
+    async def perform(self, ctx: Context, input: EndInput, refs: Refs) -> m.WorkUnitPairing:
+        return await r.end_work_unit_pairing(ctx.session, pairing_id=refs.need("id"))
+
+
 @strawberry.type
 class OrgMutation:
     create_org_unit = CreateOrgUnit.field()
@@ -924,3 +1015,5 @@ class OrgMutation:
     designate_central_household = DesignateCentralHousehold.field()
     create_work_unit = CreateWorkUnit.field()
     pair_work_unit = PairWorkUnit.field()
+    end_central_household = EndCentralHousehold.field()
+    end_work_unit_pairing = EndWorkUnitPairing.field()

@@ -52,7 +52,7 @@ def known_relations(context: Context, type_name: str, row: Any) -> set[Relation]
     found = context.relations.get((type_name, row.id))
     if found is not None:
         return found
-    path = row.path
+    path = getattr(row, "path", None)  # a ledger entry is placed nowhere
     if path is None:
         return None
     return _settle(context, type_name, row, context.actor.relations_to(path))

@@ -46,7 +46,7 @@ from schema.relay import Connection, Node, connection, expect_id
 expose(m.Facility, name="Facility", description="What a 红城驿站 offers on site.")
 expose(m.Weekday, name="Weekday")
 expose(m.ProviderKind, name="ProviderKind")
-expose(m.Eligibility, name="Eligibility", description="Groups an item may be reserved for.")
+expose(m.Eligibility, name="ServiceEligibility", description="Groups an item may be reserved for.")
 expose(m.TeamKind, name="TeamKind")
 expose(m.TeamRole, name="TeamRole")
 expose(m.PostKind, name="PartyPostKind", description="党员先锋岗 / 党员责任区")

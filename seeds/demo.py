@@ -51,6 +51,7 @@ from models.people import (
 )
 from seeds import builders, names
 from seeds.builders import PositionFields
+from seeds.incentives import seed_demo_incentives
 from seeds.services import DemoServices, seed_demo_services
 
 SEED = 2024
@@ -626,6 +627,7 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
     await demo.staff()
     admins = await demo.admins()
     await demo.insert_held()
+    await seed_demo_incentives(session, _pk(demo.pinned[0].building))
 
     units = demo.units
     main = demo.pinned[0]

@@ -25,7 +25,7 @@ from sqlmodel import col
 from models.crypto import decrypt_id_card
 from models.identity import TokenRole
 from models.org import Building, CentralHousehold, GridType, Household, PartyOrganisation
-from models.people import Pairing, Person, Position
+from models.people import HouseholdMembership, Pairing, Person, Position
 from permissions.actor import Actor
 from permissions.policy import FIELD_POLICY, Access, decide, rule
 from permissions.roles import Relation
@@ -318,6 +318,13 @@ async def person_values(session: AsyncSession, actor: Actor, person: Person) -> 
             col(Pairing.party_member_id) == person.id,
             col(Pairing.ended_at).is_(None),
         ),
+        "householdHistory": await visible_ids(
+            session,
+            actor,
+            "HouseholdMembership",
+            HouseholdMembership,
+            col(HouseholdMembership.person_id) == person.id,
+        ),
     }
 
 
@@ -553,8 +560,13 @@ async def test_field_access(
 
 
 def test_every_policy_cell_is_covered() -> None:
-    """Each field of each guarded type is read under every access level somewhere."""
+    """Each field of each guarded type is read under every access level somewhere (here, or
+    in the matrix of the domain whose types are read otherwise than by `node`)."""
+    from tests.incentives.test_field_policy import COVERED_TYPES
+
     for type_name, fields in FIELD_POLICY.items():
+        if type_name in COVERED_TYPES:
+            continue
         cases = [c for c in CASES if c.type_name == type_name]
         assert cases, type_name
         for field in fields:
