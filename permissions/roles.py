@@ -22,6 +22,7 @@ class Relation(enum.StrEnum):
     ADMIN = "ADMIN"  # community, street, district or city admin above the row
     INTEGRATOR = "INTEGRATOR"
     DISPLAY = "DISPLAY"
+    TASKED = "TASKED"  # the row is a task of the actor's (a service order they took on)
     OTHER = "OTHER"  # in scope, nothing closer: public fields only
 
 

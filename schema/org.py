@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from models import org as m
+from models import services as ms
 from models.people import Person, Position, Role
 from permissions import org as rules
 from permissions.aggregates import (
@@ -36,6 +37,14 @@ if TYPE_CHECKING:
     from schema.cogovernance import ConventionCoverage, ConventionNode, LiaisonNode
     from schema.people import PersonFilterInput, PersonNode, PositionNode
     from schema.recognition import AwardNode, RoleModelNode, WallPostNode
+    from schema.services import (
+        EmergencyPeriodNode,
+        EstateNode,
+        NearbyStation,
+        PartyPostNode,
+        ServiceStationNode,
+        ServiceStatsType,
+    )
 
 People = Annotated["PersonNode", strawberry.lazy("schema.people")]
 RoleModels = Annotated["RoleModelNode", strawberry.lazy("schema.recognition")]
@@ -47,6 +56,12 @@ Liaisons = Annotated["LiaisonNode", strawberry.lazy("schema.cogovernance")]
 OrgUnits = Annotated["OrgUnitNode", strawberry.lazy("schema.org")]
 PersonFilterArg = Annotated["PersonFilterInput", strawberry.lazy("schema.people")]
 Positions = Annotated["PositionNode", strawberry.lazy("schema.people")]
+Estates = Annotated["EstateNode", strawberry.lazy("schema.services")]
+Stations = Annotated["ServiceStationNode", strawberry.lazy("schema.services")]
+NearbyStations = Annotated["NearbyStation", strawberry.lazy("schema.services")]
+PartyPosts = Annotated["PartyPostNode", strawberry.lazy("schema.services")]
+ServiceCounts = Annotated["ServiceStatsType", strawberry.lazy("schema.services")]
+Emergencies = Annotated["EmergencyPeriodNode", strawberry.lazy("schema.services")]
 
 expose(m.OrgKind, name="OrgKind", description="Level of the administrative tree.")
 expose(m.GridType, name="GridType")
@@ -280,6 +295,32 @@ class OrgUnitNode(Node):
             }
         )
 
+    @strawberry.field(
+        description="Service counts (stations, teams, orders done, volunteer services and hours, "
+        "visits, disputes resolved ...) over the subtree, optionally of a period.",
+        graphql_type=ServiceCounts,
+    )
+    async def service_stats(
+        self,
+        root: strawberry.Parent[m.OrgUnit],
+        info: Info,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Any:
+        from schema.services import service_stats_for
+
+        return await service_stats_for(info, root, since, until)
+
+    @strawberry.field(
+        description="平急结合: the emergency this unit is in, if any.",
+        graphql_type=Emergencies | None,
+    )
+    async def emergency(self, root: strawberry.Parent[m.OrgUnit], info: Info) -> Any:
+        from resolvers.services import ACTIVE_EMERGENCY
+
+        found = await info.context.loaders.children(ACTIVE_EMERGENCY, root.id)
+        return found[0] if found else None
+
 
 @row_type(m.Building, name="Building", description="A residential building (楼栋) in a grid.")
 class BuildingNode(Node):
@@ -288,7 +329,43 @@ class BuildingNode(Node):
     culture_labels: list[m.CultureLabel] = column()
     motto: str | None = column()
     created_at: datetime = column()
+    latitude: float | None = column(description="GCJ-02 (the estate's point when none).")
+    longitude: float | None = column(description="GCJ-02")
     grid: OrgUnitNode | None = reference(m.Building.grid_id)
+    estate: Estates | None = reference(m.Building.estate_id, description="小区, if any.")
+
+    @strawberry.field(
+        description="15分钟服务圈: stations within `minutes`' walk, nearest first.",
+        graphql_type=list[NearbyStations],
+    )
+    async def nearby_stations(
+        self, root: strawberry.Parent[m.Building], info: Info, minutes: int = 15
+    ) -> Any:
+        from resolvers.services import nearby_stations
+        from schema.services import as_nearby
+
+        assert root.id is not None
+        return as_nearby(await nearby_stations(info.context.loaders, root.id, minutes))
+
+    @strawberry.field(
+        description="The stations serving this building.", graphql_type=list[Stations]
+    )
+    async def serving_stations(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from resolvers.services import STATIONS_SERVING
+
+        links = await info.context.loaders.children(STATIONS_SERVING, root.id)
+        found = await info.context.loaders.get_many(
+            ms.ServiceStation, [s.station_id for s in links]
+        )
+        return [row for row in found if row is not None]
+
+    @strawberry.field(
+        description="党员先锋岗 and 党员责任区 of this building.", graphql_type=list[PartyPosts]
+    )
+    async def party_posts(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from resolvers.services import POSTS_OF_BUILDING
+
+        return await info.context.loaders.children(POSTS_OF_BUILDING, root.id)
 
     @strawberry.field(metadata=listing(r.HOUSEHOLDS))
     async def households(

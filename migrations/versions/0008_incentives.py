@@ -1,7 +1,7 @@
 """incentives, recognition, co-governance; the register's history; part-time committee members
 
 Revision ID: 0008
-Revises: 0006 (chained to the head of main when merged; the lead re-chains it after 0007)
+Revises: 0007
 Create Date: 2026-12-01 01:22:40.440151
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import UserDefinedType
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

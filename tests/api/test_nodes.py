@@ -73,6 +73,7 @@ async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, s
     found["Petition"] = cases["petitions"]["nodes"][0]["id"]
     found["PetitionCategory"] = cases["petitions"]["nodes"][0]["category"]["id"]
     found["MicroWish"] = cases["wishWall"]["nodes"][0]["id"]
+    found |= await one_id_of_each_service_type(gql, found["Building"], demo)
     found |= {
         "RoleModel": b["roleModels"][0]["id"],
         "WallPost": b["publicityWall"][0]["id"],
@@ -108,6 +109,48 @@ async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, s
         "HouseholdMembership": history[0]["id"],
     }
     return {name: str(value) for name, value in found.items()}
+
+
+#: One query reaching every Node type of services in the building.
+SERVICE_IDS_QUERY = """query($id: ID!, $city: ID!) {
+  building: node(id: $id) { ... on Building {
+    estate { id }
+    servingStations { id items { id category { id } } }
+    partyPosts { id } } }
+  serviceTeams(first: 1) { nodes { id } }
+  propertyCompanies(first: 1) { nodes { id } }
+  serviceOrders(first: 20, filter: { statuses: [CLOSED] }) {
+    nodes { id finding { id visit { id } } } }
+  volunteerActivities(first: 1) { nodes { id } }
+  emergencyPeriods(under: $city, first: 1) { nodes { id roster(first: 1) { nodes { id } } } }
+}"""
+
+
+async def one_id_of_each_service_type(
+    gql: GraphQLClient, building: str, demo: DemoCity
+) -> dict[str, str]:
+    assert demo.city.id is not None
+    city = to_global_id("OrgUnit", demo.city.id)
+    data = await gql(SERVICE_IDS_QUERY, {"id": building, "city": city})
+    b = data["building"]
+    station = b["servingStations"][0]
+    order = next(o for o in data["serviceOrders"]["nodes"] if o["finding"])
+    period = data["emergencyPeriods"]["nodes"][0]
+    return {
+        "Estate": b["estate"]["id"],
+        "PropertyCompany": data["propertyCompanies"]["nodes"][0]["id"],
+        "ServiceStation": station["id"],
+        "ServiceItem": station["items"][0]["id"],
+        "ServiceCategory": station["items"][0]["category"]["id"],
+        "PartyPost": b["partyPosts"][0]["id"],
+        "ServiceTeam": data["serviceTeams"]["nodes"][0]["id"],
+        "ServiceOrder": order["id"],
+        "VisitFinding": order["finding"]["id"],
+        "DoorVisit": order["finding"]["visit"]["id"],
+        "VolunteerActivity": data["volunteerActivities"]["nodes"][0]["id"],
+        "EmergencyPeriod": period["id"],
+        "EmergencyRosterEntry": period["roster"]["nodes"][0]["id"],
+    }
 
 
 def type_name_of(global_id: str) -> str:
