@@ -2547,7 +2547,7 @@ DISPATCH_QUEUE = Listing(
     "org_unit.service_dispatch_queue", ServiceOrder, Parent(column=ServiceOrder.owner_org_unit_id)
 )
 #: What waits for the actor, across every place they handle (`waiting` in the filter): for
-#: `serviceQueue`, and `myQueue`.
+#: `myQueue.serviceOrders`.
 MY_SERVICE_ORDERS = Listing("my.service_orders", ServiceOrder)
 ORDER_TIMELINE = Children(
     ServiceOrderEvent, ServiceOrderEvent.order_id, Ordering.of(asc(ServiceOrderEvent.version))

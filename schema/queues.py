@@ -1,5 +1,6 @@
 """`myQueue`: what waits for the signed-in person, across every place they handle, per
-process: petitions to move on (or to rate), micro-wishes to publish, fulfil or confirm."""
+process: petitions to move on (or to rate), micro-wishes to publish, fulfil or confirm,
+service orders to dispatch, accept, schedule, carry out (or to rate)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import strawberry
 from sqlmodel import col
 
 from models import petitions as mpet
+from models import services as mserv
 from models import wishes as mw
 from models.petitions import OPEN_STATUSES
 from permissions import petitions as petition_rules
 from permissions import queues as rules
+from permissions import services as service_rules
 from permissions import wishes as wish_rules
 from permissions.rules import Waiting
 from resolvers import petitions as rp
 from resolvers import queues as r
+from resolvers import services as rserv
 from resolvers import wishes as rw
 from resolvers.pagination import PageArgs
 from schema.context import Info
@@ -23,12 +27,18 @@ from schema.declare import listing
 from schema.operations import authorize
 from schema.petitions import PetitionFilterInput, PetitionNode, petition_filter
 from schema.relay import Connection, connection
+from schema.services import ServiceOrderNode
 from schema.wishes import MicroWishNode
 
 #: Open and past the nearer of its two deadlines.
 _PAST_DEADLINE = sa.and_(
     col(mpet.Petition.status).in_(sorted(OPEN_STATUSES)),
     col(mpet.Petition.next_due_at) < sa.func.now(),
+)
+#: Its clock runs (waiting for dispatch or acceptance) and is past its deadline.
+_ORDER_PAST_DEADLINE = sa.and_(
+    col(mserv.ServiceOrder.status).in_(sorted(mserv.CLOCKED)),
+    col(mserv.ServiceOrder.due_at) < sa.func.now(),
 )
 
 
@@ -47,6 +57,15 @@ class WishQueueCount:
     count: int
 
 
+@strawberry.type(description="How many service orders of a queue are in one status.")
+class ServiceOrderQueueCount:
+    status: mserv.OrderStatus
+    count: int
+    past_deadline: int = strawberry.field(
+        description="Of them, waiting for dispatch or acceptance past the order's deadline."
+    )
+
+
 @strawberry.type(
     description="What waits for you, across every place you handle: each list holds what "
     "you may act on now (or, for your own petitions, rate)."
@@ -54,6 +73,7 @@ class WishQueueCount:
 class MyQueue:
     petition_waiting: strawberry.Private[Waiting]
     wish_waiting: strawberry.Private[Waiting]
+    order_waiting: strawberry.Private[Waiting]
 
     @strawberry.field(
         description="Petitions you may move on now (and your own awaiting your rating), the "
@@ -108,6 +128,39 @@ class MyQueue:
         found = await r.status_counts(info.context.loaders, mw.MicroWish, f)
         return [WishQueueCount(status=mw.WishStatus(c.status), count=c.count) for c in found]
 
+    @strawberry.field(
+        description="Service orders waiting for you: to dispatch (dispatchers of the owning "
+        "level), to accept, schedule or complete (the team or provider), your own done "
+        "orders to rate; 鳏寡孤独 first, then the nearer deadline.",
+        metadata=listing(rserv.MY_SERVICE_ORDERS),
+    )
+    async def service_orders(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ServiceOrderNode]:
+        args = PageArgs.parse(first, after, last, before)
+        f = self._order_filter()
+        return connection(await info.context.loaders.page(rserv.MY_SERVICE_ORDERS, None, args, f))
+
+    @strawberry.field(description="The service orders of the queue per status (none: left out).")
+    async def service_order_counts(self, info: Info) -> list[ServiceOrderQueueCount]:
+        found = await r.status_counts(
+            info.context.loaders, mserv.ServiceOrder, self._order_filter(), _ORDER_PAST_DEADLINE
+        )
+        return [
+            ServiceOrderQueueCount(
+                status=mserv.OrderStatus(c.status), count=c.count, past_deadline=c.late
+            )
+            for c in found
+        ]
+
+    def _order_filter(self) -> rserv.OrderFilter:
+        return rserv.OrderFilter(order=rserv.OrderOrder.QUEUE, waiting=self.order_waiting)
+
 
 @strawberry.type
 class QueueQuery:
@@ -118,4 +171,5 @@ class QueueQuery:
         return MyQueue(
             petition_waiting=Waiting(petition_rules.PETITION_QUEUE, rp.PETITIONS, actor),
             wish_waiting=Waiting(wish_rules.WISH_QUEUE, rw.WISHES, actor),
+            order_waiting=Waiting(service_rules.ORDER_QUEUE, rserv.ORDERS, actor),
         )

@@ -16,7 +16,6 @@ from models import petitions as mpet
 from models import services as m
 from models.base import utcnow
 from permissions import services as rules
-from permissions.actor import Actor
 from permissions.aggregates import (
     CountKind,
     Tree,
@@ -26,8 +25,6 @@ from permissions.aggregates import (
     withheld_by_unit,
 )
 from permissions.policy import filterable
-from permissions.queues import MY_QUEUE
-from permissions.rules import Waiting
 from resolvers import aggregates as ra
 from resolvers import services as r
 from resolvers.errors import Common, DomainError, invalid
@@ -37,7 +34,7 @@ from resolvers.workflow import Flow
 from schema.context import Context, Info
 from schema.declare import column, computed, expose, listing, many, reference, row_type
 from schema.errors import UserError, domain_error
-from schema.operations import Mutation, Refs, allowed_actions, authorize
+from schema.operations import Mutation, Refs, allowed_actions
 from schema.org import BuildingNode, HouseholdNode, OrgUnitNode
 from schema.people import PersonNode, PositionNode
 from schema.petitions import PetitionNode
@@ -1017,28 +1014,6 @@ class ServiceQuery:
         )
         return connection(page)
 
-    @strawberry.field(
-        description="Your service queue (signed-in people): orders waiting for you to dispatch, "
-        "accept, schedule or carry out, and your own done orders to rate; 鳏寡孤独 first.",
-        metadata=listing(r.MY_SERVICE_ORDERS),
-    )
-    async def service_queue(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ServiceOrderNode]:
-        await authorize(info, MY_QUEUE)
-        page = await info.context.loaders.page(
-            r.MY_SERVICE_ORDERS,
-            None,
-            _page(first, after, last, before),
-            service_queue_filter(info.context.actor),
-        )
-        return connection(page)
-
     @strawberry.field(description="Volunteer activities.", metadata=listing(r.ACTIVITIES_ALL))
     async def volunteer_activities(
         self,
@@ -1168,13 +1143,6 @@ async def _my_groups(info: Info) -> tuple[m.Eligibility, ...]:
     if person is None:
         return ()
     return tuple(g for g in m.Eligibility if rules.eligible(person, [g]))
-
-
-def service_queue_filter(actor: Actor) -> r.OrderFilter:
-    """What waits for the actor (for `serviceQueue`, and for `myQueue`)."""
-    return r.OrderFilter(
-        order=r.OrderOrder.QUEUE, waiting=Waiting(rules.ORDER_QUEUE, r.ORDERS, actor)
-    )
 
 
 # --- mutations: places and providers --------------------------------------------------------

@@ -322,6 +322,8 @@ DEEP = """
     }
     petitionCounts { status count }
     wishes { nodes { id } }
+    serviceOrders(first: 50) { nodes { id item { name } building { name } allowedActions } }
+    serviceOrderCounts { status count pastDeadline }
 } }
 """
 

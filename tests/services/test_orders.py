@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -261,7 +262,9 @@ async def test_queues_put_special_groups_first(
     ranks = [n["specialGroup"] for n in nodes]
     assert ranks == sorted(ranks, reverse=True), "every special case before every other"
 
-    mine = (await worker("{ serviceQueue(first: 100) { nodes { id } } }"))["serviceQueue"]["nodes"]
+    mine = (await worker("{ myQueue { serviceOrders(first: 100) { nodes { id } } } }"))["myQueue"][
+        "serviceOrders"
+    ]["nodes"]
     mine_ids = [n["id"] for n in mine]
     assert mine_ids.index(hers["id"]) < mine_ids.index(his["id"])
 
@@ -270,10 +273,15 @@ async def test_the_renter_queue_holds_what_his_team_was_given(
     renter: GraphQLClient, worker: GraphQLClient, resident: GraphQLClient, demo: DemoCity
 ) -> None:
     o = (await order(resident, demo.services.open_item.id))["order"]
-    query = "{ serviceQueue(first: 100) { nodes { id status } } }"
-    assert o["id"] not in {n["id"] for n in (await renter(query))["serviceQueue"]["nodes"]}
+    query = "{ myQueue { serviceOrders(first: 100) { nodes { id status } } } }"
+
+    async def queue() -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = (await renter(query))["myQueue"]["serviceOrders"]["nodes"]
+        return nodes
+
+    assert o["id"] not in {n["id"] for n in await queue()}
     await act(worker, o, "DISPATCH", teamId=team_of(demo))
-    queued = {n["id"]: n["status"] for n in (await renter(query))["serviceQueue"]["nodes"]}
+    queued = {n["id"]: n["status"] for n in await queue()}
     assert queued[o["id"]] == "DISPATCHED"
     assert gid("ServiceOrder", demo.services.order_dispatched.id) in queued
 
@@ -385,15 +393,19 @@ async def test_concurrent_retries_of_one_order_make_one(
 FORWARD = {"DISPATCH", "ACCEPT", "SCHEDULE", "COMPLETE"}
 VISIBLE = """query($after: String) { serviceOrders(first: 100, after: $after) {
   pageInfo { hasNextPage endCursor } nodes { id status allowedActions resident { id } } } }"""
-QUEUE = """query($after: String) { serviceQueue(first: 100, after: $after) {
-  pageInfo { hasNextPage endCursor } nodes { id status allowedActions } } }"""
+QUEUE = """query($after: String) { myQueue { serviceOrders(first: 100, after: $after) {
+  pageInfo { hasNextPage endCursor } nodes { id status allowedActions } }
+  serviceOrderCounts { status count pastDeadline } } }"""
 
 
 async def walk(client: GraphQLClient, query: str, field: str) -> list[dict[str, Any]]:
+    """Every node of the connection at `field` (dotted: `myQueue.serviceOrders`)."""
     found: list[dict[str, Any]] = []
     after = None
     while True:
-        page = (await client(query, {"after": after}))[field]
+        page = await client(query, {"after": after})
+        for name in field.split("."):
+            page = page[name]
         found += page["nodes"]
         if not page["pageInfo"]["hasNextPage"]:
             return found
@@ -417,7 +429,11 @@ async def test_every_demo_service_queue_agrees_with_allowed_actions(
             or (o["status"] == "DONE" and o["resident"] == {"id": me})
         }
         assert expected or handle not in busy, f"{handle}: the demo gives them work"
-        queue = await walk(client, QUEUE, "serviceQueue")
+        queue = await walk(client, QUEUE, "myQueue.serviceOrders")
         assert {o["id"] for o in queue} == expected, handle
-    refused = await anonymous.errors("{ serviceQueue { nodes { id } } }")
+        counts = (await client(QUEUE, {"after": None}))["myQueue"]["serviceOrderCounts"]
+        per_status = Counter(o["status"] for o in queue)
+        assert {c["status"]: c["count"] for c in counts} == dict(per_status), handle
+        assert all(0 <= c["pastDeadline"] <= c["count"] for c in counts), handle
+    refused = await anonymous.errors("{ myQueue { serviceOrders { nodes { id } } } }")
     assert refused[0]["extensions"]["code"] == "UNAUTHENTICATED"
