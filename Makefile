@@ -12,8 +12,11 @@ LOCK_ARGS ?=
 # The GraphQL-over-HTTP audit (npm graphql-http), pinned by its own lock file.
 AUDIT := tests/http_audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.package-lock.json
+# The npm graphql-ws client the subscription tests run unchanged, pinned the same way.
+WS_CLIENT := tests/live/graphql_ws
+WS_CLIENT_STAMP := $(WS_CLIENT)/node_modules/.package-lock.json
 
-.PHONY: run test lint format schema seed-city migrate bench bench-inprocess clean-data lock
+.PHONY: run test lint format schema seed-city migrate bench bench-inprocess bench-live bench-register clean-data lock
 
 # A changed lock (or pyproject) rebuilds the venv from scratch: nothing stale survives.
 $(STAMP): pyproject.toml $(LOCK)
@@ -40,7 +43,10 @@ seed-city: $(STAMP)
 $(AUDIT_STAMP): $(AUDIT)/package.json $(AUDIT)/package-lock.json
 	cd $(AUDIT) && npm ci --no-audit --no-fund --loglevel=error
 
-test: $(STAMP) $(AUDIT_STAMP)
+$(WS_CLIENT_STAMP): $(WS_CLIENT)/package.json $(WS_CLIENT)/package-lock.json
+	cd $(WS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(AUDIT_STAMP) $(WS_CLIENT_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing on purpose"; exit 1; fi; exit $$rc
 
@@ -73,6 +79,14 @@ bench: $(STAMP) $(PGL)/node_modules/.package-lock.json
 # The earlier in-process latency bench (no network, no PostGraphile) against .data/.
 bench-inprocess: $(STAMP)
 	$(PY) -m bench.inprocess
+
+# Live data at city scale (figures, polling screens, subscriptions) on .data-bench/.
+bench-live: $(STAMP)
+	$(PY) -m bench.live $(BENCH_ARGS)
+
+# The register (台账) import at 10,000 residents, on a throwaway database beside .data's.
+bench-register: $(STAMP)
+	$(PY) -m bench.register
 
 clean-data:
 	rm -rf .data

@@ -1,4 +1,5 @@
-"""Entry point: `create_app()` and the command line (serve, migrate, seed, token, export-schema)."""
+"""Entry point: `create_app()` and the command line (serve, migrate, seed, token,
+import-register, export-schema)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def create_app(libpq_uri: str | None = None, readiness: Readiness | None = None)
     import os
 
     from models.db import external_readiness, libpq_url
+    from ops.metrics import configure_request_log
     from schema.http import build_app
 
+    configure_request_log()
     every = float(os.environ.get("PETITION_SCHEDULER_SECONDS", "60"))
     return build_app(
         libpq_uri or libpq_url(),
@@ -102,7 +105,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
             asyncio.run(seed(uri, "demo", force=False))
         print(f"GraphQL and GraphiQL on http://{args.host}:{args.port}/graphql")
         readiness = supervisor.readiness if supervisor is not None else external_readiness
-        uvicorn.run(create_app(uri, readiness), host=args.host, port=args.port, log_level="info")
+        # No per-message compression on WebSockets: screens get small JSON messages, and a
+        # compressor per connection costs about 60 KiB of memory and CPU per message sent.
+        uvicorn.run(
+            create_app(uri, readiness),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            ws_per_message_deflate=False,
+        )
     except Stop as stop:
         log.info("stopping on %s", stop)
     finally:
@@ -123,6 +134,58 @@ def cmd_token(args: argparse.Namespace) -> None:
     secret = asyncio.run(issue_token(uri, args.org_unit, args.role, args.name, args.days))
     print(f"{args.role} token for {args.org_unit} (shown once, store it now):")
     print(secret)
+
+
+def cmd_import_register(args: argparse.Namespace) -> None:
+    """Check (and without --dry-run import) a register file for a community or grid, as the
+    operator with access to the database itself; the same checks and audit as the API."""
+    from models.db import libpq_url, make_engine, make_sessionmaker
+    from models.migrate import upgrade
+    from resolvers.errors import DomainError
+    from resolvers.register import RowStatus, write_report
+    from schema.register import import_from_command_line
+
+    uri = libpq_url()
+    upgrade(uri)
+    path = Path(args.file)
+    content = path.read_bytes()
+
+    async def run() -> int:
+        engine = make_engine(uri)
+        try:
+            outcome = await import_from_command_line(
+                make_sessionmaker(engine), args.org_unit, content, path.name, write=not args.dry_run
+            )
+        except DomainError as error:
+            print(f"refused: {error.code}: {error.message}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        check = outcome.check
+        print(
+            f"{len(check.rows)} rows: {check.count(RowStatus.NEW)} new residents in"
+            f" {len(check.new_households)} new households, {check.count(RowStatus.UNCHANGED)}"
+            f" unchanged, {check.invalid} with problems"
+        )
+        for problem in check.problems[:20]:
+            print(f"  row {problem.row}: {problem.code}: {problem.message}")
+        if args.report:
+            report = write_report(check)
+            await asyncio.to_thread(Path(args.report).write_bytes, report)
+            print(f"report written to {args.report}")
+        if outcome.imported is not None:
+            imported = outcome.imported
+            print(
+                f"imported {len(imported.person_ids)} residents,"
+                f" {len(imported.household_ids)} households"
+            )
+        elif not args.dry_run:
+            print("nothing imported: fix the rows with problems and run again", file=sys.stderr)
+        return 1 if check.invalid else 0
+
+    code = asyncio.run(run())
+    if code:
+        raise SystemExit(code)
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
@@ -162,6 +225,15 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--days", type=int, default=90, help="lifetime (1-366 days)")
     token.set_defaults(func=cmd_token)
 
+    register = sub.add_parser(
+        "import-register", help="check and import a register (台账) .xlsx for a community or grid"
+    )
+    register.add_argument("file", help="the .xlsx, one row per resident (see README)")
+    register.add_argument("--org-unit", required=True, help="code of the community or grid")
+    register.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    register.add_argument("--report", help="write the checked rows, problems marked, to this .xlsx")
+    register.set_defaults(func=cmd_import_register)
+
     export = sub.add_parser("export-schema", help="print the GraphQL SDL (or write --output)")
     export.add_argument("--output", help="file to write instead of standard output")
     export.set_defaults(func=cmd_export_schema)
@@ -170,6 +242,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ops.metrics import configure_request_log
+
+    configure_request_log()
     args = parser().parse_args(argv)
     args.func(args)
 

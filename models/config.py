@@ -24,6 +24,7 @@ class ConfigurationError(RuntimeError):
 #: Environment variables overriding the request limits of `permissions.limits.Limits`.
 LIMIT_VARIABLES: dict[str, str] = {
     "max_body_bytes": "GRAPHQL_MAX_BODY_BYTES",
+    "max_upload_bytes": "GRAPHQL_MAX_UPLOAD_BYTES",
     "max_document_bytes": "GRAPHQL_MAX_DOCUMENT_BYTES",
     "max_tokens": "GRAPHQL_MAX_TOKENS",
     "max_depth": "GRAPHQL_MAX_DEPTH",

@@ -19,3 +19,7 @@ def alembic_config(libpq_uri: str) -> Config:
 
 def upgrade(libpq_uri: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(libpq_uri), revision)
+    if revision == "head":
+        from models.figures import ensure_figures
+
+        ensure_figures(libpq_uri)

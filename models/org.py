@@ -96,6 +96,10 @@ class OrgUnit(SQLModel, table=True):
 
 
 class Building(SQLModel, table=True):
+    """A building of a grid; it may belong to an estate (小区) of the same grid, or to none (a
+    scattered old building). Coordinates are GCJ-02 (see `models.services`); a building
+    without its own is placed at its estate's."""
+
     __tablename__ = "building"
     __table_args__ = (
         sa.Index("ix_building_path", "path", postgresql_using="gist"),
@@ -104,14 +108,22 @@ class Building(SQLModel, table=True):
             "culture_labels <@ ARRAY['" + "','".join(CultureLabel) + "']::text[]",
             name="ck_building_culture_labels",
         ),
+        sa.CheckConstraint(
+            "(latitude IS NULL) = (longitude IS NULL)"
+            " AND latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180",
+            name="ck_building_coordinates",
+        ),
     )
 
     id: int | None = pk()
     grid_id: int = fk("org_unit.id")
+    estate_id: int | None = fk("estate.id", nullable=True)
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     address: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     culture_labels: list[str] = text_array()
     motto: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    latitude: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    longitude: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     path: str | None = ltree_column()
     created_at: datetime = timestamp()
 

@@ -25,6 +25,8 @@ class Role(enum.StrEnum):
     VOLUNTEER = "VOLUNTEER"
     PROPERTY_STAFF = "PROPERTY_STAFF"
     SHOP_OPERATOR = "SHOP_OPERATOR"
+    #: 兼职委员: a leading cadre of a department on a street or community Party committee
+    PARTY_COMMITTEE_MEMBER = "PARTY_COMMITTEE_MEMBER"
     COMMUNITY_ADMIN = "COMMUNITY_ADMIN"
     STREET_ADMIN = "STREET_ADMIN"
     DISTRICT_ADMIN = "DISTRICT_ADMIN"
@@ -52,12 +54,25 @@ class StaffKind(enum.StrEnum):
     ELECTRICIAN = "ELECTRICIAN"
 
 
+class HouseholdRelationship(enum.StrEnum):
+    """与户主关系: how a resident stands to the head of their household (the register's column)."""
+
+    HEAD = "HEAD"  # 户主
+    SPOUSE = "SPOUSE"  # 配偶
+    CHILD = "CHILD"  # 子女
+    PARENT = "PARENT"  # 父母
+    GRANDCHILD = "GRANDCHILD"  # 孙子女
+    SIBLING = "SIBLING"  # 兄弟姐妹
+    OTHER = "OTHER"  # 其他
+
+
 class Person(SQLModel, table=True):
     __tablename__ = "person"
     __table_args__ = (
         sa.Index("ix_person_path", "path", postgresql_using="gist"),
         sa.Index("ix_person_name_prefix", "name", postgresql_ops={"name": "text_pattern_ops"}),
-        sa.Index("ix_person_id_card_hash", "id_card_hash"),
+        # one person per ID number, whoever registers it (createPerson, the register import)
+        sa.Index("ix_person_id_card_hash", "id_card_hash", unique=True),
     )
 
     id: int | None = pk()
@@ -75,6 +90,7 @@ class Person(SQLModel, table=True):
     lives_alone: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     is_renter: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False))
     health_notes: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    relationship: HouseholdRelationship | None = enum_column(HouseholdRelationship, nullable=True)
     path: str | None = ltree_column(nullable=True)
     created_at: datetime = timestamp()
 
@@ -134,3 +150,31 @@ class Pairing(SQLModel, table=True):
     path: str | None = ltree_column()
     started_at: datetime = timestamp()
     ended_at: datetime | None = timestamp(nullable=True, default_now=False)
+
+
+class HouseholdMembership(SQLModel, table=True):
+    """Who lived in which household when: written when a person moves (renters in and out),
+    so the register keeps its history while `Person.household_id` says where they live now."""
+
+    __tablename__ = "household_membership"
+    __table_args__ = (
+        sa.Index("ix_household_membership_path", "path", postgresql_using="gist"),
+        sa.Index("ix_household_membership_person", "person_id", "started_at"),
+        sa.Index(
+            "uq_household_membership_current",
+            "person_id",
+            unique=True,
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+        sa.CheckConstraint(
+            "ended_at IS NULL OR ended_at >= started_at", name="ck_household_membership_period"
+        ),
+    )
+
+    id: int | None = pk()
+    person_id: int = fk("person.id", index=False)
+    household_id: int = fk("household.id")
+    path: str | None = ltree_column()
+    started_at: datetime = timestamp()
+    ended_at: datetime | None = timestamp(nullable=True, default_now=False)
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))

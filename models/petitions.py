@@ -5,6 +5,11 @@ carries its ltree `path`; it is owned by a node of the administrative tree (`own
 `owner_path`), starting at the lowest level whose remit covers its category and moving one
 level up per escalation. Its lifecycle is a transition table in `resolvers.petitions`; every
 change bumps `version` (optimistic concurrency) and writes a `petition_event` row.
+
+Two clocks run on a case: the case's own deadline (`case_due_at`, from receipt, by its
+priority's due time) and the deadline of the level that owns it now (`due_at`, restarted for
+each new owner). Each level's turn with a case is a `petition_stage` row, judged against its
+own deadline.
 """
 
 from __future__ import annotations
@@ -184,6 +189,12 @@ class Petition(SQLModel, table=True):
             "status_changed_at",
             postgresql_where=sa.text("status IN ('RESOLVED', 'NOT_RESOLVABLE')"),
         ),
+        sa.Index(
+            "ix_petition_open_next_due",
+            "next_due_at",
+            "id",
+            postgresql_where=sa.text("status IN (" + OPEN_STATUSES_SQL + ")"),
+        ),
         sa.Index("ix_petition_status", "status"),
         sa.Index("ix_petition_submitted_at", "submitted_at"),
         sa.Index("ix_petition_duplicate_of", "duplicate_of_id"),
@@ -259,7 +270,26 @@ class Petition(SQLModel, table=True):
     )
     content_hash: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     submitted_at: datetime = timestamp()
+    #: the owning level's deadline: set at receipt, escalation and reopening; the scheduler
+    #: escalates a case whose level deadline passed
     due_at: datetime = timestamp(default_now=False)
+    #: the case's deadline: receipt + the priority's due time; escalation leaves it alone,
+    #: reopening sets a new one (reopen time + due time)
+    case_due_at: datetime = timestamp(default_now=False)
+    #: an earlier round was resolved after its case deadline: the case is late for good
+    late_earlier: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    #: the nearer of the two deadlines, which queues are ordered by
+    next_due_at: datetime | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.DateTime(timezone=True),
+            sa.Computed("LEAST(due_at, case_due_at)", persisted=True),
+            nullable=False,
+        ),
+    )
+    #: the first acceptance, assignment and contact of the case (per level: `petition_stage`)
     accepted_at: datetime | None = timestamp(nullable=True, default_now=False)
     assigned_at: datetime | None = timestamp(nullable=True, default_now=False)
     first_contact_at: datetime | None = timestamp(nullable=True, default_now=False)
@@ -332,3 +362,62 @@ class PetitionRating(SQLModel, table=True):
     resolved_level: Level = enum_column(Level)
     path: str | None = ltree_column()
     at: datetime = timestamp()
+
+
+class PetitionStage(SQLModel, table=True):
+    """One level's turn with a case, judged against that level's own deadline.
+
+    A stage starts when a level receives the case (submission, escalation to it, reopening)
+    and ends with the action that takes the case from it (resolution, declaration, rejection,
+    merging as a duplicate, escalation). `round` is the petition's reopen count when it
+    started; `accepted_at`, `assigned_at` and `first_contact_at` are the first of each during
+    the stage.
+    """
+
+    __tablename__ = "petition_stage"
+    __table_args__ = (
+        sa.Index("ix_petition_stage_path", "path", postgresql_using="gist"),
+        sa.UniqueConstraint("petition_id", "seq", name="uq_petition_stage_seq"),
+        # one running stage per case
+        sa.Index(
+            "uq_petition_stage_running",
+            "petition_id",
+            unique=True,
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+        sa.CheckConstraint("due_at > started_at", name="ck_petition_stage_due"),
+        sa.CheckConstraint(
+            "ended_at IS NULL OR ended_at >= started_at", name="ck_petition_stage_ended"
+        ),
+        sa.CheckConstraint(
+            "(ended_at IS NULL) = (ended_by IS NULL)", name="ck_petition_stage_ended_by"
+        ),
+        sa.CheckConstraint(
+            "(level = 'BUILDING') = (owner_org_unit_id IS NULL)", name="ck_petition_stage_owner"
+        ),
+    )
+
+    id: int | None = pk()
+    petition_id: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger, sa.ForeignKey("petition.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    seq: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    round: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+    level: Level = enum_column(Level, check="ck_petition_stage_level")
+    #: the node that had the turn: when the place later moves under another parent, a past
+    #: turn stays with the node that had it (unlike the petition's current owner)
+    owner_path: str | None = ltree_column()
+    owner_org_unit_id: int | None = fk("org_unit.id", nullable=True, index=False)
+    #: the petition's place (row scope follows the case)
+    path: str | None = ltree_column()
+    started_at: datetime = timestamp(default_now=False)
+    due_at: datetime = timestamp(default_now=False)
+    accepted_at: datetime | None = timestamp(nullable=True, default_now=False)
+    assigned_at: datetime | None = timestamp(nullable=True, default_now=False)
+    first_contact_at: datetime | None = timestamp(nullable=True, default_now=False)
+    ended_at: datetime | None = timestamp(nullable=True, default_now=False)
+    ended_by: PetitionAction | None = enum_column(
+        PetitionAction, check="ck_petition_stage_ended_by_action", nullable=True
+    )

@@ -55,6 +55,8 @@ class Actor:
     contact_ids: frozenset[int] = frozenset()
     #: a Party member (党员), whatever positions they hold
     party_member: bool = False
+    #: a token held to an allow-list: the SHA-256 of the operations it may run (None: any)
+    allowed_operations: frozenset[str] | None = None
 
     @classmethod
     def system(cls) -> Actor:

@@ -35,6 +35,9 @@ class Limits:
 
     #: bytes of the HTTP body (BODY_TOO_LARGE, HTTP 400)
     max_body_bytes: int = 262_144
+    #: bytes of a multipart upload, files included (BODY_TOO_LARGE, HTTP 400): a register
+    #: of 10,000 residents is about 700 KiB as .xlsx
+    max_upload_bytes: int = 8_388_608
     #: nesting of the JSON body, variables included (BAD_REQUEST)
     max_json_depth: int = 32
     #: bytes of the GraphQL document (DOCUMENT_TOO_LARGE)
@@ -128,6 +131,11 @@ FIELD_WEIGHTS: dict[str, int] = {
     "Mutation.signIn": 10_000,
     "Mutation.changePassword": 10_000,
     "Mutation.createAccount": 10_000,
+    # a register file: up to 20,000 rows read, checked and written (seconds of CPU, off the
+    # event loop in part): one per request
+    "Mutation.checkRegisterImport": 10_000,
+    "Mutation.importRegister": 10_000,
+    "Query.exportRegister": 10_000,
 }
 
 #: Assumed length of lists that are not paginated (upper bounds from the domain).
@@ -153,6 +161,9 @@ LIST_SIZES: dict[str, int] = {
     "Query.petitionDueTimes": 4,
     "Query.unitRankings": 100,
     "Viewer.grants": 10,
+    "DisplayFigures.figures": 20,  # one per figure of `models.figures.FIGURES`
+    "DisplayFigures.trend": 60,  # `count` is at most 60
+    "DisplayFigures.rankings": 100,
 }
 #: Any other list of objects; a payload's `errors` lists at most one refusal.
 DEFAULT_LIST_SIZE = 20

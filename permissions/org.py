@@ -21,9 +21,11 @@ UPDATE_BUILDING_CULTURE = over(R.ADMIN, R.GRID, R.BUILDING_STAFF, on=("id",))
 CREATE_HOUSEHOLD = over(R.ADMIN, R.GRID, on=("building_id",))
 CREATE_PARTY_ORGANISATION = over(R.ADMIN, on=("org_unit_id", "building_id"))
 DESIGNATE_CENTRAL_HOUSEHOLD = over(R.ADMIN, on=("household_id",))
+END_CENTRAL_HOUSEHOLD = over(R.ADMIN, on=("id",))
 #: Work units belong to no place: any admin registers one.
 CREATE_WORK_UNIT = Anywhere(frozenset({R.ADMIN}))
 PAIR_WORK_UNIT = over(R.ADMIN, on=("community_id",))
+END_WORK_UNIT_PAIRING = over(R.ADMIN, on=("id",))
 
 #: How rows of the tree's tables are reached (see `permissions.scope.Reach`).
 ROW_SCOPE: dict[str, Reach] = {

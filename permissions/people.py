@@ -30,6 +30,12 @@ END_POSITION = all_of(
     Manages("id", attribute="person_id"),
 )
 CREATE_PAIRING = over(R.ADMIN, R.GRID, on=("household_id",))
+END_PAIRING = over(R.ADMIN, R.GRID, on=("id",))
+#: Staff keep the register of the residents of their place; someone holding positions only
+#: by the admins who manage every one of them (and nobody edits their own record).
+UPDATE_PERSON = all_of(over(R.ADMIN, R.GRID, R.BUILDING_STAFF, on=("id",)), Manages("id"))
+#: A move takes a person out of one household into another (or out): the actor keeps both.
+MOVE_PERSON = all_of(over(R.ADMIN, R.GRID, on=("id", "household_id")), Manages("id"))
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,14 @@ ROW_SCOPE: dict[str, Reach] = {
     "person": Reach.PERSON,
     "position": Reach.PLACE,
     "pairing": Reach.PERSONAL,
+    "household_membership": Reach.PERSONAL,
 }
 
-#: A person row is about that person.
-SUBJECTS: dict[str, str] = {"Person": "id"}
+#: A person row is about that person, a membership about its member.
+SUBJECTS: dict[str, str] = {"Person": "id", "HouseholdMembership": "person_id"}
+
+#: Where a person lives: not for a resident's contacts, nor integrators (no regrouping).
+LIVES_IN = FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR})
 
 FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
     "Person": {
@@ -94,11 +104,22 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
         "isElderly": personal(CARERS | {R.SERVICE, R.ADMIN}),
         "livesAlone": personal(CARERS | {R.SERVICE, R.ADMIN}),
         "healthNotes": personal(CARERS, {R.ADMIN}),
+        # 与户主关系 tells who lives with whom, as `household` does
+        "relationship": personal(VISIBLE - {R.CONTACT, R.INTEGRATOR}),
         # integrators may not regroup people into households (members are denied to them)
-        "household": FieldRule(full=VISIBLE - {R.CONTACT, R.INTEGRATOR}),
+        "household": LIVES_IN,
         "partyOrganisation": public(),
         "positions": public(),
         "pairings": PAIRING,
+        "householdHistory": LIVES_IN,
+    },
+    # who lived in which household when: where a person lives, like `Person.household`
+    "HouseholdMembership": {
+        "id": public(),
+        "household": LIVES_IN,
+        "startedAt": LIVES_IN,
+        "endedAt": LIVES_IN,
+        "reason": LIVES_IN,
     },
     # a 1+N pairing names a Party member and a household they look after
     "Pairing": {
@@ -112,6 +133,7 @@ FIELD_POLICY: dict[str, dict[str, FieldRule]] = {
 
 RELATION_PATHS: dict[tuple[str, str], tuple[str, str] | None] = {
     ("Person", "household"): ("Person", "household"),
+    ("HouseholdMembership", "household"): ("Person", "household"),
     ("Pairing", "partyMember"): ("Person", "pairings"),
     ("Pairing", "household"): ("Person", "pairings"),
     ("Position", "person"): None,

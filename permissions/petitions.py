@@ -12,7 +12,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from models.petitions import Level, PetitionAction
+import sqlalchemy as sa
+from sqlmodel import col
+
+from models.petitions import AWAITING_RATING, Level, Petition, PetitionAction
 from permissions.actor import Actor, is_under
 from permissions.policy import VISIBLE, FieldRule
 from permissions.roles import Relation
@@ -23,10 +26,11 @@ from permissions.rules import (
     CityAdmin,
     LivesAt,
     Party,
+    Queue,
     any_of,
     over,
 )
-from permissions.scope import Reach
+from permissions.scope import Reach, under
 
 R = Relation
 A = PetitionAction
@@ -85,6 +89,37 @@ PETITION_ACTIONS: ActionTable[PetitionAction] = ActionTable(
     petition_parties,
 )
 
+
+def petition_party_sql(actor: Actor, party: Party) -> Any | None:
+    """`petition_parties` in SQL: the actor is `party` to the petition row."""
+    me = actor.person_id
+    match party:
+        case P.HANDLER:
+            owned = [
+                sa.and_(
+                    col(Petition.owner_level) == level,
+                    under(col(Petition.owner_path), actor.grant_paths(*relations)),
+                )
+                for level, relations in HANDLERS.items()
+                if actor.grant_paths(*relations)
+            ]
+            return sa.or_(*owned) if owned else None
+        case P.ASSIGNEE if me is not None:
+            return col(Petition.assignee_id) == me
+        case P.REPORTER if me is not None:
+            return col(Petition.reporter_id) == me
+    return None
+
+
+#: What waits for an actor: every case they may move on now, and their own resolved cases
+#: awaiting their rating.
+PETITION_QUEUE: Queue[PetitionAction] = Queue(
+    PETITION_ACTIONS,
+    col(Petition.status),
+    petition_party_sql,
+    also={P.REPORTER: AWAITING_RATING},
+)
+
 _PLACE = ("building_id", "org_unit_id")
 #: A resident files their own petition where they live; staff record one for a resident at
 #: a place they serve.
@@ -111,10 +146,19 @@ class FeedbackView(enum.Enum):
 #: Item fields each view shows; the others read null.
 FEEDBACK_FIELDS: dict[FeedbackView, frozenset[str]] = {
     FeedbackView.BOARD: frozenset(
-        {"categoryName", "status", "submittedOn", "resolvedOn", "rating"}
+        {"categoryName", "status", "submittedOn", "resolvedOn", "rating", "onTime"}
     ),
     FeedbackView.CASES: frozenset(
-        {"categoryName", "status", "submittedOn", "resolvedOn", "rating", "title", "resolutionNote"}
+        {
+            "categoryName",
+            "status",
+            "submittedOn",
+            "resolvedOn",
+            "rating",
+            "onTime",
+            "title",
+            "resolutionNote",
+        }
     ),
 }
 #: Relations (over the building) that read the report of the cases they may see.
@@ -149,6 +193,7 @@ ROW_SCOPE: dict[str, Reach] = {
     "petition": Reach.CASE,
     "petition_event": Reach.CASE,
     "petition_rating": Reach.CASE,
+    "petition_stage": Reach.CASE,
     "petition_category": Reach.PUBLIC,
     "petition_due_time": Reach.PUBLIC,
 }

@@ -78,6 +78,9 @@ PAIRING = FieldRule(full=VISIBLE - {R.CONTACT})
 SUBJECTS: Collected[str, str] = Collected("SUBJECTS")
 FIELD_POLICY: Collected[str, dict[str, FieldRule]] = Collected("FIELD_POLICY")
 FIELD_RULES: Collected[tuple[str, str], FieldRule] = Collected("FIELD_RULES")
+#: Type -> columns naming the people a row is a task of (a person id, or an array of them):
+#: they stand to it as TASKED (the volunteer who took on a service order, who visited).
+TASKED_BY: Collected[str, tuple[str, ...]] = Collected("TASKED_BY")
 RELATION_PATHS: Collected[tuple[str, str], tuple[str, str] | None] = Collected("RELATION_PATHS")
 
 

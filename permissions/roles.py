@@ -17,10 +17,12 @@ class Relation(enum.StrEnum):
     CONTACT = "CONTACT"  # the row is a building head / liaison / grid worker of the actor's place
     BUILDING_STAFF = "BUILDING_STAFF"  # building head, household liaison of the row's building
     SERVICE = "SERVICE"  # seconded cadre, registered Party member, volunteer, property staff
+    SHOP = "SHOP"  # a partner shop's operator: no resident's data, a redeemer's masked name
     GRID = "GRID"  # grid worker of the row's grid
     ADMIN = "ADMIN"  # community, street, district or city admin above the row
     INTEGRATOR = "INTEGRATOR"
     DISPLAY = "DISPLAY"
+    TASKED = "TASKED"  # the row is a task of the actor's (a service order they took on)
     OTHER = "OTHER"  # in scope, nothing closer: public fields only
 
 
@@ -33,7 +35,8 @@ ROLE_RELATION: dict[str, Relation] = {
     Role.REGISTERED_PARTY_MEMBER: Relation.SERVICE,
     Role.VOLUNTEER: Relation.SERVICE,
     Role.PROPERTY_STAFF: Relation.SERVICE,
-    Role.SHOP_OPERATOR: Relation.SERVICE,
+    Role.SHOP_OPERATOR: Relation.SHOP,
+    Role.PARTY_COMMITTEE_MEMBER: Relation.SERVICE,
     Role.COMMUNITY_ADMIN: Relation.ADMIN,
     Role.STREET_ADMIN: Relation.ADMIN,
     Role.DISTRICT_ADMIN: Relation.ADMIN,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import sqlalchemy as sa
+
 from permissions.actor import Actor, is_under
 from permissions.roles import Relation, rank
 
@@ -266,6 +268,59 @@ class ActionTable(Generic[A]):
             return frozenset(self.by_action)
         mine = self.parties(actor, row)
         return frozenset(a for a, allowed in self.by_action.items() if allowed & mine)
+
+
+@dataclass(frozen=True, eq=False)
+class Queue(Generic[A]):
+    """What waits for an actor in one process: rows in a status where one of the `forward`
+    actions is legal and the actor is a party the table lets take it, and rows in a status of
+    `also` for the parties it names (a step outside the table, such as a rating).
+
+    `party_sql(actor, party)` is the SQL condition "the actor is this party to the row", or
+    None when the actor cannot be; it says in SQL what `table.parties` says in Python, and
+    the tests hold the two to each other.
+    """
+
+    table: ActionTable[A]
+    status: Any
+    party_sql: Callable[[Actor, Party], Any | None]
+    #: the actions that move the work on; None: every action of the table
+    forward: frozenset[A] | None = None
+    also: Mapping[Party, frozenset[Any]] = field(default_factory=dict)
+
+    def statuses(self, transitions: Mapping[Any, Mapping[A, Any]], party: Party) -> list[Any]:
+        actions = {
+            action
+            for action, parties in self.table.by_action.items()
+            if party in parties and (self.forward is None or action in self.forward)
+        }
+        found = {status for status, moves in transitions.items() if actions & set(moves)}
+        return sorted(found | self.also.get(party, frozenset()))
+
+    def condition(self, actor: Actor, transitions: Mapping[Any, Mapping[A, Any]]) -> Any:
+        if actor.unrestricted:
+            every = {s for party in Party for s in self.statuses(transitions, party)}
+            return self.status.in_(sorted(every))
+        parts = []
+        for party in Party:
+            statuses = self.statuses(transitions, party)
+            who = self.party_sql(actor, party) if statuses else None
+            if who is not None:
+                parts.append(sa.and_(who, self.status.in_(statuses)))
+        return sa.or_(*parts) if parts else sa.false()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The condition "waits for `actor`" of a queue, over a workflow's transitions; hashable,
+    so a listing's filter can carry it."""
+
+    queue: Queue[Any]
+    workflow: Any
+    actor: Actor
+
+    def condition(self) -> Any:
+        return self.queue.condition(self.actor, self.workflow.transitions)
 
 
 @dataclass(frozen=True)

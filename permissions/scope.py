@@ -52,14 +52,19 @@ class Reach(enum.Enum):
     ADMIN = "admin"  # under an admin grant only
     CITY = "city"  # city admins only (the audit log)
     CASE = "case"  # a petition's rows: under a non-display grant, or the resident's own case
+    HANDLED = "handled"  # under a grant of a handling relation (CASE_HANDLERS); see OWN_ROWS
+    AREA = "area"  # under or above a non-display grant or own household (places, facilities)
     LEDGER = "ledger"  # points: one's own, or a person under an admin grant
+    BENEFIT = "benefit"  # redemptions: one's own, the shop's operator, admins above the place
     PUBLIC = "public"  # any identified actor (no path: e.g. work units)
 
 
 #: How each table is reached, as its domain's permissions module declares it.
 ROW_SCOPE: Collected[str, Reach] = Collected("ROW_SCOPE")
 
-_NOT_DISPLAY = tuple(r for r in Relation if r != Relation.DISPLAY)
+#: Grants that admit the rows of a place: not displays (counts only), nor shop operators, who
+#: are businesses, not staff (they see their shop's redemptions, `Reach.BENEFIT`).
+_NOT_DISPLAY = tuple(r for r in Relation if r not in (Relation.DISPLAY, Relation.SHOP))
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,12 @@ class Private:
 
 #: Statuses in which a row is its owners' only, as its domain declares them.
 PRIVATE_WHILE: Collected[str, Private] = Collected("PRIVATE_WHILE")
+
+#: A condition over a table's rows and the actor.
+RowCondition = Callable[[Any, Actor], sa.ColumnElement[bool]]
+#: Rows a domain admits to the people taking part in them besides its reach (the resident who
+#: ordered a service, the team it is dispatched to, the volunteer who visited a household).
+OWN_ROWS: Collected[str, RowCondition] = Collected("OWN_ROWS")
 
 
 def _serving(model: Any, granted: tuple[str, ...]) -> sa.ColumnElement[bool]:
@@ -135,6 +146,26 @@ def _ledger(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     return sa.or_(own, managed)
 
 
+def _benefit(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
+    """A benefit taken (a redemption, a fee reduction): the person's own, its shop's operator's
+    (`shop_id`, when the table has one), and admins' above its place."""
+    from models.incentives import Shop
+
+    found = [under(model.path, actor.grant_paths(Relation.ADMIN))]
+    if actor.person_id is not None:
+        found.append(model.person_id == actor.person_id)
+        if hasattr(model, "shop_id") and actor.grant_paths(Relation.SHOP):
+            shop = sa.orm.aliased(Shop, name="benefit_shop")
+            found.append(
+                sa.exists().where(
+                    col(shop.id) == model.shop_id,
+                    col(shop.operator_person_id) == actor.person_id,
+                    under(col(shop.path), actor.grant_paths(Relation.SHOP)),
+                )
+            )
+    return sa.or_(*found)
+
+
 def _contacts(model: Any, actor: Actor) -> sa.ColumnElement[bool]:
     """The building head, liaison and grid worker of a resident's own place."""
     if not actor.contact_ids:
@@ -187,9 +218,14 @@ def _reach_condition(model: Any, actor: Actor, reach: Reach) -> sa.ColumnElement
             under(model.path, actor.grant_paths(*CASE_HANDLERS)), _own_case(model, actor)
         ),
         Reach.LEDGER: lambda: _ledger(model, actor),
+        Reach.HANDLED: lambda: under(model.path, actor.grant_paths(*CASE_HANDLERS)),
+        Reach.BENEFIT: lambda: _benefit(model, actor),
         Reach.TREE: lambda: sa.or_(
             under(model.path, actor.grant_paths() + own),
             above(model.path, actor.grant_paths() + own),
+        ),
+        Reach.AREA: lambda: sa.or_(
+            under(model.path, granted + own), above(model.path, granted + own)
         ),
         Reach.PLACE: lambda: sa.or_(under(model.path, granted), above(model.path, own)),
         Reach.PERSONAL: lambda: _personal_rows(model, actor, granted),
@@ -221,6 +257,9 @@ def visible(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
     if actor.kind == ActorKind.ANONYMOUS or reach is None:
         return [sa.false()]  # deny by default: a new table must be given a reach
     found = [] if reach is Reach.PUBLIC else [_reach_condition(model, actor, reach)]
+    taking_part = OWN_ROWS.get(model.__tablename__)
+    if taking_part is not None and found:
+        found = [sa.or_(found[0], taking_part(model, actor))]
     private = PRIVATE_WHILE.get(model.__tablename__)
     if private is not None:
         found.append(_private_rows(model, actor, private))

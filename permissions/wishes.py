@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import col
+
 from models.people import Role
 from models.wishes import MicroWish, WishAction, WishStatus
 from permissions.actor import Actor
 from permissions.petitions import RECORDERS, holds
 from permissions.roles import Relation
-from permissions.rules import ActionTable, Acts, LivesAt, Other, Party, all_of, any_of, over
-from permissions.scope import Private, Reach
+from permissions.rules import (
+    ActionTable,
+    Acts,
+    LivesAt,
+    Other,
+    Party,
+    Queue,
+    all_of,
+    any_of,
+    over,
+)
+from permissions.scope import Private, Reach, under
 
 R = Relation
 W = WishAction
@@ -68,6 +80,34 @@ WISH_ACTIONS: ActionTable[WishAction] = ActionTable(
         W.CANCEL: frozenset({P.REPORTER, P.RECORDER, P.KEEPER}),
     },
     wish_parties,
+)
+
+
+def wish_party_sql(actor: Actor, party: Party) -> Any | None:
+    """`wish_parties` in SQL, for the parties a queue asks about (not CLAIMER: the open wall
+    is the wall, not a queue)."""
+    me = actor.person_id
+    match party:
+        case P.KEEPER:
+            keeps = actor.grant_paths(*WALL_KEEPERS)
+            return under(col(MicroWish.path), keeps) if keeps else None
+        case P.CLAIMANT if me is not None:
+            return col(MicroWish.claimant_id) == me
+        case P.REPORTER if me is not None:
+            return col(MicroWish.resident_id) == me
+        case P.RECORDER if me is not None:
+            return col(MicroWish.recorded_by_id) == me
+    return None
+
+
+#: What waits for an actor: wishes to publish (keepers), to fulfil (claimants), to confirm
+#: (the resident or their recorder). Claiming, releasing and cancelling are always open
+#: choices, not work waiting.
+WISH_QUEUE: Queue[WishAction] = Queue(
+    WISH_ACTIONS,
+    col(MicroWish.status),
+    wish_party_sql,
+    forward=frozenset({W.PUBLISH, W.FULFIL, W.CONFIRM}),
 )
 
 _PLACE = ("building_id", "community_id")

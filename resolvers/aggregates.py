@@ -9,7 +9,7 @@ could give the count away. Each table is read in one SQL statement.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, cast
@@ -98,14 +98,23 @@ def _cell_of(root: str, path: str) -> int:
     return _ids(path if is_under(path, root) else root)[-1]
 
 
+#: Counts of many units, one object (with the measures as attributes) per id, in order.
+StatsLoader = Callable[[Loaders, list[int]], Awaitable[Sequence[Any]]]
+
+
 async def stats_table(
-    loaders: Loaders, root: str, units: Sequence[OrgUnit], measures: Sequence[str]
+    loaders: Loaders,
+    root: str,
+    units: Sequence[OrgUnit],
+    measures: Sequence[str],
+    load: StatsLoader = load_org_stats,
 ) -> Table:
-    """The dashboard counts (`measures`) of every unit of the table deciding `units`."""
+    """The counts (`measures`, read by `load`: the dashboard's by default) of every unit of
+    the table deciding `units`."""
     layout, paths = await _org_layout(loaders, root, [(u.path or "", False) for u in units])
     ids = sorted(paths)
     values: dict[Cell, int] = {}
-    for ident, stats in zip(ids, await load_org_stats(loaders, ids), strict=True):
+    for ident, stats in zip(ids, await load(loaders, ids), strict=True):
         values.update({(ident, None, m): int(getattr(stats, m)) for m in measures})
     cells = {u.id: _cell_of(root, u.path or "") for u in units if u.id is not None}
     return Table(layout, values, cells)

@@ -704,6 +704,8 @@ class Principal:
     party_member: bool = False
     #: the lookup noted the token's use: commit it (a query's own transaction is rolled back)
     wrote: bool = False
+    #: a token held to an allow-list: the SHA-256 of the operations it may run
+    allowed_operations: frozenset[str] | None = None
 
 
 async def principal_for_bearer(
@@ -821,6 +823,12 @@ async def _token_principal(session: AsyncSession, secret: str) -> Principal:
     """One statement: find the token and, at most once a minute, note that it was used
     (a write per request would make concurrent requests of one token wait for each other)."""
     table = _table("api_token")
+    allow_list = _table("token_allow_list")
+    allowed = (
+        sa.select(allow_list.c.operations)
+        .where(allow_list.c.token_id == table.c.id)
+        .scalar_subquery()
+    )
     found = (
         sa.select(
             table.c.id,
@@ -829,6 +837,7 @@ async def _token_principal(session: AsyncSession, secret: str) -> Principal:
             table.c.revoked_at,
             table.c.expires_at,
             table.c.last_used_at,
+            allowed.label("allowed"),
         )
         .where(table.c.token_hash == _digest(secret))
         .cte("found")
@@ -858,6 +867,7 @@ async def _token_principal(session: AsyncSession, secret: str) -> Principal:
                 found.c.path,
                 found.c.revoked_at,
                 found.c.expires_at,
+                found.c.allowed,
                 noted.label("noted"),
             )
         )
@@ -871,6 +881,7 @@ async def _token_principal(session: AsyncSession, secret: str) -> Principal:
         token_id=int(row.id),
         grants=((str(row.role), row.path or ""),),
         wrote=bool(row.noted),
+        allowed_operations=frozenset(row.allowed) if row.allowed is not None else None,
     )
 
 

@@ -9,24 +9,43 @@ Cohorts
     *Submitted cohort*: petitions placed in the subtree (`petition.path <@ unit.path`) and
     submitted in ``[since, until)``. Counts by status, response, ratings, durations,
     escalations and closures are about this cohort.
-    *Due cohort* (on-time rate only): petitions placed in the subtree whose current due time
-    (`due_at`) falls in ``[since, until)``, whenever they were submitted, except REJECTED and
-    DUPLICATE ones (they leave the handling process), and except those neither resolved nor
-    yet due at `as_of` (their clock still runs). Every deadline is so judged in the period in
-    which it falls, once.
+    *Due cohort* (on-time rates only): petitions placed in the subtree whose case deadline
+    (`case_due_at`) falls in ``[since, until)``, whenever they were submitted, and whose
+    on-time fact is judged at `as_of` (`case_on_time` below is not null): not REJECTED nor
+    DUPLICATE (they leave the handling process), and resolved, or past the case deadline, or
+    late for good from an earlier round. Every deadline is so judged once, in the period in
+    which it falls.
+
+Deadlines (see `resolvers.petitions`)
+    case deadline        `case_due_at` = receipt + the priority's due time (2 h, 24 h, 7 d,
+                         15 d as set by city admins). Escalation does not move it; reopening
+                         (an UNSATISFIED rating) sets reopen time + due time, and when the
+                         round before was not resolved by its own case deadline the case
+                         stays late for good (`late_earlier`).
+    level deadline       `petition_stage.due_at` = the time the level received the case
+                         (submission, escalation to it, reopening) + the due time.
 
 Rates (each `float | None`: None when the denominator is 0)
     response rate        responded_in_time / assigned. *assigned*: petitions of the submitted
-                         cohort with an assignment (`assigned_at`, the first one) whose first
-                         contact (`first_contact_at`, set by the first ACKNOWLEDGE) happened,
-                         or whose `response_limit` has run out by `as_of`;
-                         *responded_in_time*: first contact at most `response_limit` after
-                         the first assignment.
-    on-time rate         on_time / due. *on_time*: petitions of the due cohort with a
-                         resolution timestamp (`resolved_at`: RESOLVED, or CLOSED /
-                         CLOSED_UNRATED after a resolution) at or before `due_at`. A petition
-                         declared NOT_RESOLVABLE has no resolution timestamp: once due it
-                         counts as not on time.
+                         cohort with an assignment (`assigned_at`, the case's first one) whose
+                         first contact (`first_contact_at`, the case's first ACKNOWLEDGE,
+                         whichever level made it) happened, or whose `response_limit` has run
+                         out by `as_of`; *responded_in_time*: first contact at most
+                         `response_limit` after the first assignment.
+    on-time rate         on_time / due, per case. *on_time*: petitions of the due cohort not
+                         late for good and resolved (`resolved_at`: RESOLVED, or CLOSED /
+                         CLOSED_UNRATED after a resolution) at or before `case_due_at`. A
+                         petition declared NOT_RESOLVABLE has no resolution timestamp: once
+                         due it counts as not on time. Escalating never makes a late case on
+                         time.
+    per-level on-time    level_on_time(L) / level_due(L), for each level L. *level_due(L)*:
+    rate                 petitions of the due cohort with a judged turn at L (ended, or
+                         past its level deadline at `as_of`); *level_on_time(L)*: those whose
+                         every judged turn at L ended (resolved, declared not resolvable,
+                         rejected, merged or escalated) at or before its level deadline. A
+                         level that escalates a case after its own deadline, by hand or by
+                         the scheduler, is late; the level receiving it is judged against its
+                         own new deadline.
     resolution rate      rated_resolved / rated, and
     satisfaction rate    rated_satisfied / rated. *rated*: petitions of the submitted cohort
                          with at least one rating; a petition counts with its latest rating
@@ -47,11 +66,6 @@ Durations (median and 90th percentile, `percentile_cont` over epoch seconds, Non
 petition has the timestamp): time to first contact = `first_contact_at - submitted_at`;
 time to resolution = `resolved_at - submitted_at` (petitions of the submitted cohort that
 have the timestamp; a reopened petition has none until it is resolved again).
-
-Surprising facts of the petitions core the definitions follow: `due_at` is replaced at each
-escalation and reopening (the deadline judged is the last one); `assigned_at` and
-`first_contact_at` keep the first assignment and contact for good; REOPEN clears
-`resolved_at`.
 """
 
 from __future__ import annotations
@@ -78,17 +92,16 @@ from models.petitions import (
     PetitionCategory,
     PetitionEvent,
     PetitionRating,
+    PetitionStage,
     PetitionStatus,
     RatingValue,
 )
 from resolvers.errors import Common, DomainError, not_found
 from resolvers.loaders import Loaders
 from resolvers.people import CHINA
+from resolvers.petitions import case_on_time_sql, stage_on_time_sql
 
 _S = PetitionStatus
-
-#: Statuses that take a petition out of handling without a resolution to judge on time.
-NOT_HANDLED: Final = (_S.REJECTED, _S.DUPLICATE)
 #: Statuses counted as closed for the building closure share.
 CLOSED: Final = (_S.CLOSED, _S.CLOSED_UNRATED)
 #: Latest ratings counted as resolved for the resolution rate.
@@ -103,6 +116,17 @@ DEFAULT_MIN_RATED: Final = 10
 def ratio(numerator: int, denominator: int) -> float | None:
     """`numerator / denominator`, or None when nothing was counted."""
     return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class LevelOnTime:
+    """Of the due cohort's petitions with a judged turn at `level`: those whose every such
+    turn ended (closed or passed on) within the level's own deadline."""
+
+    level: Level
+    due: int
+    on_time: int
+    rate: float | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +151,7 @@ class PetitionRates:
     closed: int
     closed_at_building: int
     building_closure_share: float | None
+    on_time_by_level: tuple[LevelOnTime, ...]
 
 
 @dataclass(frozen=True)
@@ -220,6 +245,8 @@ class FeedbackItem:
     resolved_on: date | None
     resolution_note: str | None
     rating: RatingValue | None
+    #: met its case deadline (as the on-time rate judges it); None while undecided
+    on_time: bool | None
 
 
 @dataclass(frozen=True)
@@ -345,25 +372,25 @@ def _facts(
     until: datetime,
     as_of: datetime,
     response_limit: timedelta,
-) -> tuple[Any, list[Any]]:
-    """Per-petition facts (labelled columns over `petition`), and the condition admitting a
-    petition to either cohort."""
+) -> tuple[Any, list[Any], list[Any]]:
+    """Per-petition facts (labelled columns over `petition`), the condition admitting a
+    petition to either cohort, and the subqueries to join after `petition` for them (`_with_facts`).
+
+    Facts read from other tables come from LATERAL subqueries, computed once per petition
+    however often the counts refer to them."""
     p = Petition
-    submitted_at, due_at = col(p.submitted_at), col(p.due_at)
+    submitted_at, case_due_at = col(p.submitted_at), col(p.case_due_at)
     assigned_at, first_contact_at = col(p.assigned_at), col(p.first_contact_at)
     resolved_at = col(p.resolved_at)
     in_period = sa.and_(submitted_at >= since, submitted_at < until)
-    due_in_period = sa.and_(due_at >= since, due_at < until)
+    due_in_period = sa.and_(case_due_at >= since, case_due_at < until)
     assigned = sa.and_(
         in_period,
         assigned_at.is_not(None),
         sa.or_(first_contact_at.is_not(None), assigned_at + response_limit <= as_of),
     )
-    due = sa.and_(
-        due_in_period,
-        col(p.status).not_in(NOT_HANDLED),
-        sa.or_(resolved_at.is_not(None), due_at <= as_of),
-    )
+    on_time = case_on_time_sql(p, sa.literal(as_of, sa.DateTime(timezone=True)))
+    due = sa.and_(due_in_period, on_time.is_not(None))
     latest_rating = (
         sa.select(col(PetitionRating.rating))
         .where(col(PetitionRating.petition_id) == col(p.id), *loaders.count_scope(PetitionRating))
@@ -371,34 +398,79 @@ def _facts(
         .limit(1)
         .scalar_subquery()
     )
-    escalated_from = _text_array(
-        sa.select(sa.func.array_agg(sa.distinct(col(PetitionEvent.from_level))))
+    escalated_from = (
+        sa.select(
+            _text_array(sa.func.array_agg(sa.distinct(col(PetitionEvent.from_level)))).label(
+                "levels"
+            )
+        )
         .where(
             col(PetitionEvent.petition_id) == col(p.id),
             col(PetitionEvent.action) == PetitionAction.ESCALATE,
             col(PetitionEvent.from_level).is_not(None),
             *loaders.count_scope(PetitionEvent),
         )
-        .scalar_subquery()
+        .lateral("escalated_from")
     )
+    judged = _judged_levels(loaders, as_of)
     facts = [
         in_period.label("in_period"),
         assigned.label("assigned"),
         sa.and_(in_period, first_contact_at <= assigned_at + response_limit).label("responded"),
         due.label("due"),
-        sa.and_(due, resolved_at <= due_at).label("on_time"),
+        sa.and_(due, on_time.is_(True)).label("on_time"),
         latest_rating.label("rating"),
-        escalated_from.label("escalated_from"),
+        escalated_from.c.levels.label("escalated_from"),
+        sa.func.coalesce(judged.c.levels, sa.text("'{}'")).label("judged_levels"),
         sa.case((in_period, _epoch(first_contact_at - submitted_at))).label("first_contact_s"),
         sa.case((in_period, _epoch(resolved_at - submitted_at))).label("resolution_s"),
         col(p.status).label("status"),
         col(p.owner_level).label("owner_level"),
     ]
-    return sa.or_(in_period, due_in_period), facts
+    return sa.or_(in_period, due_in_period), facts, [escalated_from, judged]
+
+
+def _with_facts(joined: Any, laterals: list[Any]) -> Any:
+    """`joined` (which holds `petition`) with the facts' LATERAL subqueries after it."""
+    for lateral in laterals:
+        joined = joined.outerjoin(lateral, sa.true())
+    return joined
+
+
+def _judged_levels(loaders: Loaders, as_of: datetime) -> Any:
+    """The levels whose turns with the petition are judged at `as_of`, each as 'LEVEL' when
+    every such turn of the level ended within its own deadline, 'LEVEL!' when one did not."""
+    s = PetitionStage
+    on_time = stage_on_time_sql(s, sa.literal(as_of, sa.DateTime(timezone=True)))
+    mark = col(s.level) + sa.case((on_time.is_(False), "!"), else_="")
+    return (
+        sa.select(_text_array(sa.func.array_agg(sa.distinct(mark))).label("levels"))
+        .where(
+            col(s.petition_id) == col(Petition.id),
+            on_time.is_not(None),
+            *loaders.count_scope(PetitionStage),
+        )
+        .lateral("judged_levels")
+    )
 
 
 def _count(condition: Any, name: str) -> Any:
     return sa.func.count().filter(condition).label(name)
+
+
+def _level_columns(base: Any) -> list[Any]:
+    """Per level, of the due cohort: petitions with a judged turn at the level, and those
+    whose every judged turn there ended within the level's own deadline."""
+    c = base.c
+    found = []
+    for level in LEVELS:
+        on_time = sa.literal(level.value, sa.Text) == sa.any_(c.judged_levels)
+        late = sa.literal(level.value + "!", sa.Text) == sa.any_(c.judged_levels)
+        found += [
+            _count(sa.and_(c.due, sa.or_(on_time, late)), f"level_due_{level.value}"),
+            _count(sa.and_(c.due, on_time, sa.not_(late)), f"level_on_time_{level.value}"),
+        ]
+    return found
 
 
 def _rate_columns(base: Any) -> list[Any]:
@@ -418,6 +490,7 @@ def _rate_columns(base: Any) -> list[Any]:
             sa.and_(c.in_period, c.status.in_(CLOSED), c.owner_level == Level.BUILDING),
             "closed_at_building",
         ),
+        *_level_columns(base),
     ]
 
 
@@ -458,6 +531,7 @@ RATE_COUNTS: Final = (
     "escalated",
     "closed",
     "closed_at_building",
+    *(f"level_{kind}_{level.value}" for level in LEVELS for kind in ("due", "on_time")),
 )
 BREAKDOWN_COUNTS: Final = (
     *(f"status_{s.value}" for s in PetitionStatus),
@@ -465,8 +539,12 @@ BREAKDOWN_COUNTS: Final = (
     "first_contact_count",
     "resolution_count",
 )
-#: Counts of the due cohort (placed in time by their due time); the others by submission.
-DUE_COUNTS: Final = ("due", "on_time")
+#: Counts of the due cohort (placed in time by their case deadline); the others by submission.
+DUE_COUNTS: Final = (
+    "due",
+    "on_time",
+    *(f"level_{kind}_{level.value}" for level in LEVELS for kind in ("due", "on_time")),
+)
 #: How the counts of one cohort add up: a total, and the counts it is the exact sum of, or
 #: (one part) a subset whose complement is the rest.
 COUNT_LINES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
@@ -483,6 +561,8 @@ COUNT_LINES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("submitted", ("first_contact_count",)),
     ("submitted", ("resolution_count",)),
     *((f"handled_{lv.value}", (f"escalated_{lv.value}",)) for lv in LEVELS),
+    *((f"level_due_{lv.value}", (f"level_on_time_{lv.value}",)) for lv in LEVELS),
+    *(("due", (f"level_due_{lv.value}",)) for lv in LEVELS),
 )
 
 
@@ -508,6 +588,15 @@ def _rates(row: Mapping[str, Any]) -> PetitionRates:
         closed=n("closed"),
         closed_at_building=n("closed_at_building"),
         building_closure_share=ratio(n("closed_at_building"), n("closed")),
+        on_time_by_level=tuple(
+            LevelOnTime(
+                level=level,
+                due=n(f"level_due_{level.value}"),
+                on_time=n(f"level_on_time_{level.value}"),
+                rate=ratio(n(f"level_on_time_{level.value}"), n(f"level_due_{level.value}")),
+            )
+            for level in LEVELS
+        ),
     )
 
 
@@ -540,7 +629,7 @@ def petition_metrics_statement(
         .where(col(OrgUnit.id) == org_unit_id, *loaders.count_scope(OrgUnit))
         .cte("metrics_unit")
     )
-    admitted, facts = _facts(
+    admitted, facts, laterals = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
     )
     conditions = [
@@ -554,6 +643,7 @@ def petition_metrics_statement(
         conditions.append(col(Petition.channel) == channel)
     base = (
         sa.select(col(Petition.category_id), col(Petition.channel), *facts)
+        .select_from(_with_facts(sa.inspect(Petition).local_table, laterals))
         .where(*conditions)
         .cte("metrics_base")
     )
@@ -711,7 +801,7 @@ def display_table_statement(
     in time by submission (`by_due` 0), the due cohort by due time (`by_due` 1); each row
     counts only its own cohort correctly."""
     since, until = year.bounds()
-    admitted, facts = _facts(
+    admitted, facts, laterals = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
     )
     path = col(Petition.path)
@@ -732,9 +822,10 @@ def display_table_statement(
         sa.select(
             key.label("unit_key"),
             month(col(Petition.submitted_at)).label("sub_month"),
-            month(col(Petition.due_at)).label("due_month"),
+            month(col(Petition.case_due_at)).label("due_month"),
             *facts,
         )
+        .select_from(_with_facts(sa.inspect(Petition).local_table, laterals))
         .where(
             path.op("<@")(sa.cast(sa.literal(root_path), Ltree())),
             admitted,
@@ -776,7 +867,7 @@ def unit_rankings_statement(
         .where(col(OrgUnit.id) == parent_org_unit_id, *loaders.count_scope(OrgUnit))
         .subquery("ranking_parent")
     )
-    admitted, facts = _facts(
+    admitted, facts, laterals = _facts(
         loaders, since=since, until=until, as_of=as_of, response_limit=response_limit
     )
     child_on = sa.and_(
@@ -795,7 +886,11 @@ def unit_rankings_statement(
             col(OrgUnit.kind).label("kind"),
             *facts,
         )
-        .select_from(parent.outerjoin(OrgUnit, child_on).outerjoin(Petition, petition_on))
+        .select_from(
+            _with_facts(
+                parent.outerjoin(OrgUnit, child_on).outerjoin(Petition, petition_on), laterals
+            )
+        )
         .cte("ranking_base")
     )
     c = base.c
@@ -880,7 +975,7 @@ async def unit_rankings(
 
 
 def feedback_report_statement(
-    loaders: Loaders, *, building_id: int, since: datetime, until: datetime
+    loaders: Loaders, *, building_id: int, since: datetime, until: datetime, as_of: datetime
 ) -> sa.Select[Any]:
     """One statement: a row per petition (one row with NULLs when there is none; no row when
     the building is not found). Selects no person column at all."""
@@ -915,6 +1010,9 @@ def feedback_report_statement(
             col(Petition.resolved_at).label("resolved_at"),
             col(Petition.resolution_note).label("resolution_note"),
             latest_rating.label("rating"),
+            case_on_time_sql(Petition, sa.literal(as_of, sa.DateTime(timezone=True))).label(
+                "on_time"
+            ),
         )
         .select_from(Building)
         .outerjoin(Petition, petition_on)
@@ -929,7 +1027,12 @@ def _china_date(value: datetime) -> date:
 
 
 async def feedback_report(
-    loaders: Loaders, *, building_id: int, since: datetime, until: datetime
+    loaders: Loaders,
+    *,
+    building_id: int,
+    since: datetime,
+    until: datetime,
+    now: datetime | None = None,
 ) -> FeedbackReport:
     """楼栋说事室: what the building raised in ``[since, until)`` and what came of it.
 
@@ -939,7 +1042,9 @@ async def feedback_report(
     building does not exist or the caller may not count in it.
     """
     _check_period(since, until)
-    stmt = feedback_report_statement(loaders, building_id=building_id, since=since, until=until)
+    stmt = feedback_report_statement(
+        loaders, building_id=building_id, since=since, until=until, as_of=now or utcnow()
+    )
     rows = [row._mapping for row in await loaders.fetch(stmt)]
     if not rows:
         raise not_found("building", "building_id")
@@ -953,6 +1058,7 @@ async def feedback_report(
             resolved_on=_china_date(r["resolved_at"]) if r["resolved_at"] else None,
             resolution_note=r["resolution_note"],
             rating=RatingValue(r["rating"]) if r["rating"] is not None else None,
+            on_time=r["on_time"],
         )
         for r in rows
         if r["petition_id"] is not None

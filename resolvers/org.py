@@ -43,6 +43,7 @@ class OrgCode(enum.StrEnum):
     DUPLICATE = "DUPLICATE"
     NOT_EMPTY = "NOT_EMPTY"
     RETIRED = "RETIRED"
+    ALREADY_ENDED = "ALREADY_ENDED"
 
 
 # --- reading -------------------------------------------------------------------
@@ -254,6 +255,11 @@ async def rename_org_unit(session: AsyncSession, *, unit_id: int, name: str) -> 
     return unit
 
 
+#: Columns holding the path of a place or node: a move re-paths each where it lies under
+#: the moved unit (`path` first: a petition's owner follows its place by trigger).
+PATH_COLUMNS = ("path", "owner_path")
+
+
 def path_tables() -> list[sa.Table]:
     """Every table that carries the path of its place: a move re-paths them all."""
     return [t for t in SQLModel.metadata.sorted_tables if "path" in t.c]
@@ -276,17 +282,20 @@ async def move_org_unit(session: AsyncSession, *, unit_id: int, new_parent_id: i
     old = sa.func.text2ltree(sa.literal(old_path))
     new = sa.func.text2ltree(sa.literal(new_path))
     for table in path_tables():
-        column = table.c.path
-        moved = sa.case(
-            (column == old, new),
-            else_=new.op("||")(sa.func.subpath(column, sa.func.nlevel(old))),
-        )
-        await session.execute(
-            sa.update(table)
-            .where(column.op("<@")(old))
-            .values(path=moved)
-            .execution_options(synchronize_session=False)
-        )
+        for name in PATH_COLUMNS:
+            column = table.c.get(name)
+            if column is None:
+                continue
+            moved = sa.case(
+                (column == old, new),
+                else_=new.op("||")(sa.func.subpath(column, sa.func.nlevel(old))),
+            )
+            await session.execute(
+                sa.update(table)
+                .where(column.op("<@")(old))
+                .values({name: moved})
+                .execution_options(synchronize_session=False)
+            )
     unit.parent_id = parent.id
     await session.flush()
     # Rows already loaded in this session (by loaders, permission checks) hold old paths.
@@ -526,6 +535,30 @@ async def pair_work_unit(
         ),
     )
     await refresh_path(session, pairing)
+    return pairing
+
+
+async def end_central_household(session: AsyncSession, *, central_id: int) -> CentralHousehold:
+    """End a 党员中心户 designation; it stays in the history."""
+    central: CentralHousehold = await get_row(
+        session, CentralHousehold, central_id, "central household", "id"
+    )
+    if central.ended_at is not None:
+        raise DomainError(OrgCode.ALREADY_ENDED, "this designation has already ended", "id")
+    central.ended_at = max(utcnow(), central.designated_at)
+    await session.flush()
+    return central
+
+
+async def end_work_unit_pairing(session: AsyncSession, *, pairing_id: int) -> WorkUnitPairing:
+    """End a 双报到 pairing of a work unit with a community; it stays in the history."""
+    pairing: WorkUnitPairing = await get_row(
+        session, WorkUnitPairing, pairing_id, "work unit pairing", "id"
+    )
+    if pairing.ended_at is not None:
+        raise DomainError(OrgCode.ALREADY_ENDED, "this pairing has already ended", "id")
+    pairing.ended_at = max(utcnow(), pairing.started_at)
+    await session.flush()
     return pairing
 
 

@@ -84,6 +84,15 @@ class Ordering:
         return tuple(getattr(row, s.key) for s in self.sorts)
 
 
+class Narrowing(Protocol):
+    """One SQL condition from outside the resolvers (e.g. the permission layer's "waits for
+    this actor"); hashable, so it can sit in a filter."""
+
+    def __hash__(self) -> int: ...
+
+    def condition(self) -> Any: ...
+
+
 class Filter(Protocol):
     """What a list is narrowed and ordered by; hashable, so equal requests share a batch."""
 

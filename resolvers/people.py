@@ -15,9 +15,10 @@ from sqlmodel import col
 
 from models.base import utcnow
 from models.crypto import encrypt_id_card, id_card_lookup_hash, normalise_id_card
-from models.org import Building, Household, OrgKind, OrgUnit, WorkUnit
+from models.org import Building, CentralHousehold, Household, OrgKind, OrgUnit, WorkUnit
 from models.people import (
     Gender,
+    HouseholdMembership,
     Pairing,
     Person,
     Position,
@@ -288,6 +289,141 @@ async def create_person(session: AsyncSession, data: PersonData) -> Person:
     return person
 
 
+# --- keeping the register up to date ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonChanges:
+    """What changes about a person (None: unchanged; an empty phone or health note: cleared)."""
+
+    name: str | None = None
+    gender: Gender | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    id_card_number: str | None = None
+    is_party_member: bool | None = None
+    is_veteran: bool | None = None
+    is_elderly: bool | None = None
+    lives_alone: bool | None = None
+    is_renter: bool | None = None
+    health_notes: str | None = None
+
+
+async def update_person(session: AsyncSession, person_id: int, c: PersonChanges) -> Person:
+    """Correct or update what the register holds of a person. A new ID number is checked
+    like a registration's (DuplicateIdCardError when someone else holds it)."""
+    person: Person = await get_row(session, Person, person_id, "person", "id")
+    if c.name is not None:
+        person.name = clean_text(c.name, "name", max_length=40)
+    if c.gender is not None:
+        person.gender = c.gender
+    if c.birth_date is not None:
+        if not date(1900, 1, 1) <= c.birth_date <= today():
+            raise DomainError(Common.VALIDATION, "`birth_date` is out of range", "birth_date")
+        person.birth_date = c.birth_date
+    if c.phone is not None:
+        person.phone = validate_phone(c.phone) if c.phone.strip() else None
+    flags = ("is_party_member", "is_veteran", "is_elderly", "lives_alone", "is_renter")
+    for flag in flags:
+        value = getattr(c, flag)
+        if value is not None:
+            setattr(person, flag, value)
+    if c.health_notes is not None:
+        notes = c.health_notes.strip()
+        person.health_notes = clean_text(notes, "health_notes", max_length=500) if notes else None
+    if c.id_card_number is not None:
+        number = validate_id_card(c.id_card_number)
+        lookup = id_card_lookup_hash(number)
+        slot = int.from_bytes(lookup[:4], "big", signed=True)
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(ID_CARD_LOCKS, slot)))
+        existing = await session.scalar(
+            sa.select(col(Person.id))
+            .where(col(Person.id_card_hash) == lookup, col(Person.id) != person_id)
+            .limit(1)
+        )
+        if existing is not None:
+            raise DuplicateIdCardError(existing)
+        person.id_card_cipher = encrypt_id_card(number)
+        person.id_card_hash = lookup
+    await session.flush()
+    return person
+
+
+async def move_person(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    household_id: int | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Person:
+    """Move a person to another household, or out of the register's households (a renter
+    leaving), keeping the history: the membership they leave ends, the new one starts. A
+    central household (党员中心户) the person led in the old household ends with the move."""
+    now = now or utcnow()
+    person: Person = await get_row(session, Person, person_id, "person", "id")
+    if household_id == person.household_id:
+        raise DomainError(Common.VALIDATION, "the person lives there already", "household_id")
+    new_path: str | None = None
+    if household_id is not None:
+        household: Household = await get_row(
+            session, Household, household_id, "household", "household_id"
+        )
+        new_path = household.path
+    note = clean_text(reason, "reason", max_length=200) if reason else None
+    ended = await session.execute(
+        sa.update(HouseholdMembership)
+        .where(
+            col(HouseholdMembership.person_id) == person_id,
+            col(HouseholdMembership.ended_at).is_(None),
+        )
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(ended, "rowcount", 0) and person.household_id is not None:
+        # the first move of someone registered before histories were kept
+        session.add(
+            HouseholdMembership(
+                person_id=person_id,
+                household_id=person.household_id,
+                started_at=min(person.created_at, now),
+                ended_at=now,
+            )
+        )
+    if household_id is not None:
+        session.add(
+            HouseholdMembership(
+                person_id=person_id, household_id=household_id, started_at=now, reason=note
+            )
+        )
+    await session.execute(
+        sa.update(CentralHousehold)
+        .where(
+            col(CentralHousehold.party_member_id) == person_id,
+            col(CentralHousehold.ended_at).is_(None),
+        )
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    person.household_id = household_id
+    person.path = new_path
+    await session.flush()
+    await refresh_path(session, person)
+    return person
+
+
+async def end_pairing(
+    session: AsyncSession, *, pairing_id: int, now: datetime | None = None
+) -> Pairing:
+    """End a 1+N pairing; it stays in the history."""
+    pairing: Pairing = await get_row(session, Pairing, pairing_id, "pairing", "id")
+    if pairing.ended_at is not None:
+        raise DomainError(PeopleCode.ALREADY_ENDED, "this pairing has already ended", "id")
+    pairing.ended_at = max(now or utcnow(), pairing.started_at)
+    await session.flush()
+    return pairing
+
+
 # --- positions -------------------------------------------------------------------
 
 #: Where each role is held: a building, or an org unit of one of these kinds.
@@ -300,6 +436,7 @@ ROLE_PLACES: dict[Role, tuple[bool, frozenset[OrgKind]]] = {
     Role.VOLUNTEER: (True, frozenset({OrgKind.GRID, OrgKind.COMMUNITY})),
     Role.GRID_WORKER: (False, frozenset({OrgKind.GRID})),
     Role.SHOP_OPERATOR: (False, frozenset({OrgKind.COMMUNITY, OrgKind.GRID})),
+    Role.PARTY_COMMITTEE_MEMBER: (False, frozenset({OrgKind.STREET, OrgKind.COMMUNITY})),
     Role.COMMUNITY_ADMIN: (False, frozenset({OrgKind.COMMUNITY})),
     Role.STREET_ADMIN: (False, frozenset({OrgKind.STREET})),
     Role.DISTRICT_ADMIN: (False, frozenset({OrgKind.DISTRICT})),
@@ -359,7 +496,7 @@ def _check_details(a: Appointment, person: Person) -> None:
                 raise _refuse("priority_basis", f"the person does not qualify for {basis}")
     elif a.selection_method or a.priority_basis:
         raise _refuse("selection_method", "only building heads have a selection method")
-    if a.role in (Role.SECONDED_CADRE, Role.REGISTERED_PARTY_MEMBER):
+    if a.role in (Role.SECONDED_CADRE, Role.REGISTERED_PARTY_MEMBER, Role.PARTY_COMMITTEE_MEMBER):
         if a.work_unit_id is None:
             raise _refuse("work_unit_id", f"a {a.role} comes from a work unit")
     elif a.work_unit_id is not None:
@@ -370,6 +507,8 @@ def _check_details(a: Appointment, person: Person) -> None:
         raise _refuse("team", "only seconded cadres have a team")
     if a.role == Role.REGISTERED_PARTY_MEMBER and not person.is_party_member:
         raise _refuse("person_id", "only Party members register with a community")
+    if a.role == Role.PARTY_COMMITTEE_MEMBER and not person.is_party_member:
+        raise _refuse("person_id", "a part-time committee member (兼职委员) is a Party member")
     if (a.role == Role.PROPERTY_STAFF) != (a.staff_kind is not None):
         raise _refuse("staff_kind", "property staff, and only they, have a staff kind")
 
@@ -486,6 +625,11 @@ ACTIVE_POSITIONS_OF_PERSON = Children(
 )
 POSITIONS_OF_BUILDING = Children(Position, Position.building_id, NEWEST_POSITIONS_FIRST)
 HOUSEHOLD_MEMBERS = Children(Person, Person.household_id, Ordering.of(asc(Person.id)))
+HOUSEHOLD_HISTORY = Children(
+    HouseholdMembership,
+    HouseholdMembership.person_id,
+    Ordering.of(desc(HouseholdMembership.started_at), desc(HouseholdMembership.id)),
+)
 PAIRINGS_OF_MEMBER = Children(
     Pairing,
     Pairing.party_member_id,

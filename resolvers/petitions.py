@@ -1,5 +1,6 @@
 """Business rules of petitions (诉求): categories and due times, submission with an idempotency
 key, the lifecycle (one transition table, optimistic versions, a timeline entry per change),
+the two clocks (the case's deadline and the owning level's, each level's turn a stage),
 automatic escalation of overdue petitions, ratings (一事一评) and the points they earn.
 
 Every function takes the caller's `AsyncSession`, validates, raises `DomainError` with a
@@ -45,6 +46,7 @@ from models.petitions import (
     PetitionDueTime,
     PetitionEvent,
     PetitionRating,
+    PetitionStage,
     PetitionStatus,
     Priority,
     RatingValue,
@@ -59,7 +61,7 @@ from resolvers.common import (
 from resolvers.errors import Common, DomainError, invalid, not_found
 from resolvers.incentives import credit
 from resolvers.loaders import Children
-from resolvers.pagination import Listing, Ordering, Parent, asc, desc
+from resolvers.pagination import Listing, Narrowing, Ordering, Parent, asc, desc
 from resolvers.scheduler import scheduled
 from resolvers.workflow import Flow, Workflow
 
@@ -197,6 +199,65 @@ def _event_values(petition: Petition, actor_person_id: int | None) -> dict[str, 
     }
 
 
+# --- the clocks: the case's deadline, and each level's turn (a stage) ------------------------
+
+#: Stage columns an action stamps, the first time it happens during the stage.
+STAGE_STAMPS: Final[dict[Action, str]] = {
+    _A.ACCEPT: "accepted_at",
+    _A.ASSIGN: "assigned_at",
+    _A.ACKNOWLEDGE: "first_contact_at",
+}
+#: Actions that end the owning level's turn: it closed the case or passed it on.
+ENDS_STAGE: Final = frozenset(
+    {_A.RESOLVE, _A.DECLARE_NOT_RESOLVABLE, _A.REJECT, _A.MARK_DUPLICATE, _A.ESCALATE}
+)
+#: Actions after which a level has the case: receipt, escalation to it, reopening.
+STARTS_STAGE: Final = frozenset({_A.SUBMIT, _A.ESCALATE, _A.REOPEN})
+#: Statuses that take a case out of handling: it has no deadline to judge.
+NOT_HANDLED: Final = (PetitionStatus.REJECTED, PetitionStatus.DUPLICATE)
+
+
+async def _keep_stages(
+    session: AsyncSession, petition: Petition, action: Action, now: datetime
+) -> None:
+    """After each recorded step: stamp, end and start stages as the step implies."""
+    running = sa.and_(
+        col(PetitionStage.petition_id) == petition.id, col(PetitionStage.ended_at).is_(None)
+    )
+    changes: dict[str, Any] = {}
+    stamp = STAGE_STAMPS.get(action)
+    if stamp is not None:
+        changes[stamp] = sa.func.coalesce(getattr(PetitionStage, stamp), now)
+    if action in ENDS_STAGE:
+        changes.update(ended_at=now, ended_by=action)
+    if changes:
+        await session.execute(
+            sa.update(PetitionStage)
+            .where(running)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+    if action in STARTS_STAGE:
+        seq = (
+            sa.select(sa.func.coalesce(sa.func.max(col(PetitionStage.seq)), 0) + 1)
+            .where(col(PetitionStage.petition_id) == petition.id)
+            .scalar_subquery()
+        )
+        await session.execute(
+            sa.insert(PetitionStage).values(
+                petition_id=petition.id,
+                seq=seq,
+                round=petition.reopen_count,
+                level=petition.owner_level,
+                owner_path=petition.owner_path,
+                owner_org_unit_id=petition.owner_org_unit_id,
+                path=petition.path,
+                started_at=now,
+                due_at=petition.due_at,
+            )
+        )
+
+
 PETITIONS: Final[Workflow[Petition, PetitionStatus, PetitionAction]] = Workflow(
     noun="petition",
     model=Petition,
@@ -205,16 +266,75 @@ PETITIONS: Final[Workflow[Petition, PetitionStatus, PetitionAction]] = Workflow(
     transitions=TRANSITIONS,
     required=REQUIRED,
     event_values=_event_values,
+    after_record=_keep_stages,
 )
 
 
 def overdue(petition: Petition, now: datetime | None = None) -> bool:
-    """Still being handled and past its due time."""
+    """Still being handled and past its level's due time (the scheduler escalates it)."""
     return petition.status in OPEN_STATUSES and petition.due_at < (now or utcnow())
 
 
 def overdue_sql(table: Any) -> Any:
     return sa.and_(table.status.in_(sorted(OPEN_STATUSES)), table.due_at < sa.func.now())
+
+
+def case_overdue(petition: Petition, now: datetime | None = None) -> bool:
+    """Still being handled and past the case's deadline, whichever level owns it."""
+    return petition.status in OPEN_STATUSES and petition.case_due_at < (now or utcnow())
+
+
+def case_overdue_sql(table: Any) -> Any:
+    return sa.and_(table.status.in_(sorted(OPEN_STATUSES)), table.case_due_at < sa.func.now())
+
+
+def resolved_in_time(petition: Petition) -> bool:
+    """This round was resolved by its case deadline (a declaration is no resolution)."""
+    return petition.resolved_at is not None and petition.resolved_at <= petition.case_due_at
+
+
+def case_on_time(petition: Petition, now: datetime | None = None) -> bool | None:
+    """Whether the case met its deadline: None while that is open (or it left handling).
+
+    Late for good when a round was resolved late (or not resolved) before a reopening;
+    otherwise on time when resolved by the case deadline, late once that passed without.
+    """
+    if petition.status in NOT_HANDLED:
+        return None
+    if petition.late_earlier:
+        return False
+    if petition.resolved_at is not None:
+        return petition.resolved_at <= petition.case_due_at
+    return False if petition.case_due_at <= (now or utcnow()) else None
+
+
+def case_on_time_sql(table: Any, as_of: Any = None) -> Any:
+    """`case_on_time` in SQL, judged at `as_of` (default: now): the metrics' definition."""
+    at = sa.func.now() if as_of is None else as_of
+    return sa.case(
+        (table.status.in_(NOT_HANDLED), sa.null()),
+        (table.late_earlier, sa.false()),
+        (table.resolved_at.is_not(None), table.resolved_at <= table.case_due_at),
+        (table.case_due_at <= at, sa.false()),
+        else_=sa.null(),
+    )
+
+
+def stage_on_time(stage: PetitionStage, now: datetime | None = None) -> bool | None:
+    """Whether the level closed or passed on the case within its own deadline; None while
+    its turn runs and the deadline has not passed."""
+    if stage.ended_at is not None:
+        return stage.ended_at <= stage.due_at
+    return False if stage.due_at <= (now or utcnow()) else None
+
+
+def stage_on_time_sql(table: Any, as_of: Any = None) -> Any:
+    at = sa.func.now() if as_of is None else as_of
+    return sa.case(
+        (table.ended_at.is_not(None), table.ended_at <= table.due_at),
+        (table.due_at <= at, sa.false()),
+        else_=sa.null(),
+    )
 
 
 def level_above(level: Level) -> Level | None:
@@ -507,8 +627,8 @@ async def submit_petition(
         "content_hash": digest,
         "submitted_at": now,
         "status_changed_at": now,
-        "due_at": now + await due_in(session, priority),
     }
+    values["due_at"] = values["case_due_at"] = now + await due_in(session, priority)
     inserted = await session.scalar(
         pg_insert(Petition)
         .values(**values)
@@ -626,9 +746,13 @@ async def _effects(  # noqa: PLR0912  (one case per action of the table)
         case _A.CLOSE | _A.CLOSE_UNRATED:
             values["closed_at"] = now
         case _A.REOPEN:
+            # a new round with a new case deadline; a round that missed its own stays late
+            deadline = now + await due_in(session, petition.priority)
             values.update(
                 reopen_count=petition.reopen_count + 1,
-                due_at=now + await due_in(session, petition.priority),
+                due_at=deadline,
+                case_due_at=deadline,
+                late_earlier=petition.late_earlier or not resolved_in_time(petition),
                 resolved_at=None,
                 resolution_note=None,
             )
@@ -921,7 +1045,7 @@ async def _credit_building_head(
 
 class PetitionOrder(enum.StrEnum):
     SUBMITTED = "SUBMITTED"  # newest first
-    DUE = "DUE"  # soonest due first
+    DUE = "DUE"  # the nearer of its two deadlines first
 
 
 @dataclass(frozen=True)
@@ -931,9 +1055,14 @@ class PetitionFilter:
     category_ids: tuple[int, ...] = ()
     priorities: tuple[Priority, ...] = ()
     owner_levels: tuple[Level, ...] = ()
-    overdue_at: datetime | None = None  # open and due before this instant
+    overdue_at: datetime | None = None  # open and its level's deadline before this instant
+    case_overdue_at: datetime | None = None  # open and the case deadline before this instant
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
+    #: owned by the building it is placed at (the building's queue)
+    owned_by_building: bool = False
+    #: only what waits for an actor (the permission layer's condition)
+    waiting: Narrowing | None = None
     order: PetitionOrder = PetitionOrder.SUBMITTED
 
     def conditions(self) -> list[Any]:
@@ -951,6 +1080,13 @@ class PetitionFilter:
         if self.overdue_at is not None:
             found.append(col(Petition.status).in_(sorted(OPEN_STATUSES)))
             found.append(col(Petition.due_at) < self.overdue_at)
+        if self.case_overdue_at is not None:
+            found.append(col(Petition.status).in_(sorted(OPEN_STATUSES)))
+            found.append(col(Petition.case_due_at) < self.case_overdue_at)
+        if self.owned_by_building:
+            found.append(col(Petition.owner_level) == Level.BUILDING)
+        if self.waiting is not None:
+            found.append(self.waiting.condition())
         if self.submitted_from is not None:
             found.append(col(Petition.submitted_at) >= self.submitted_from)
         if self.submitted_before is not None:
@@ -963,7 +1099,7 @@ class PetitionFilter:
 
 PETITION_ORDERINGS = {
     PetitionOrder.SUBMITTED: Ordering.of(desc(Petition.submitted_at), desc(Petition.id)),
-    PetitionOrder.DUE: Ordering.of(asc(Petition.due_at), asc(Petition.id)),
+    PetitionOrder.DUE: Ordering.of(asc(Petition.next_due_at), asc(Petition.id)),
 }
 
 ALL_PETITIONS = Listing("petitions", Petition)
@@ -973,6 +1109,10 @@ PETITIONS_OF_BUILDING = Listing("building.petitions", Petition, Parent(within=Bu
 OWNED_PETITIONS = Listing(
     "org_unit.owned_petitions", Petition, Parent(column=Petition.owner_org_unit_id)
 )
+#: The queue of a building: petitions placed at it, with `owned_by_building` in the filter.
+BUILDING_QUEUE = Listing("building.owned_petitions", Petition, Parent(column=Petition.building_id))
+#: What waits for the actor, across every place they handle (`waiting` in the filter).
+MY_PETITIONS = Listing("my.petitions", Petition)
 
 TIMELINE = Children(
     PetitionEvent, PetitionEvent.petition_id, Ordering.of(asc(PetitionEvent.version))
@@ -981,3 +1121,4 @@ RATINGS = Children(
     PetitionRating, PetitionRating.petition_id, Ordering.of(asc(PetitionRating.round))
 )
 DUPLICATES = Children(Petition, Petition.duplicate_of_id, Ordering.of(asc(Petition.id)))
+STAGES = Children(PetitionStage, PetitionStage.petition_id, Ordering.of(asc(PetitionStage.seq)))

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
+from ops.metrics import observe_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,13 @@ async def run_scheduler(
         busy = False
         try:
             done = await run_once(sessionmaker, clock(), batch)
+            observe_scheduler(done)
             moved = {name: len(ids) for name, ids in done.items() if ids}
             if moved:
                 log.info("scheduler: %s", ", ".join(f"{n} {c}" for n, c in sorted(moved.items())))
             busy = any(len(ids) >= batch for ids in done.values())
         except Exception:
+            observe_scheduler(None)
             log.exception("scheduler pass failed; retrying next interval")
         if busy:
             continue

@@ -27,7 +27,7 @@ from models.wishes import MicroWish, MicroWishEvent, WishAction, WishStatus
 from resolvers.common import clean_note, clean_references, clean_text, get_row
 from resolvers.errors import DomainError, invalid
 from resolvers.loaders import Children
-from resolvers.pagination import Listing, Ordering, Parent, asc, desc
+from resolvers.pagination import Listing, Narrowing, Ordering, Parent, asc, desc
 from resolvers.workflow import Workflow
 
 
@@ -195,24 +195,32 @@ async def act_on_wish(
 # --- reading (through the request's loaders) -----------------------------------------------
 
 NEWEST_FIRST = Ordering.of(desc(MicroWish.posted_at), desc(MicroWish.id))
+#: A queue: what has waited longest in its status first.
+LONGEST_WAITING = Ordering.of(asc(MicroWish.status_changed_at), asc(MicroWish.id))
 
 
 @dataclass(frozen=True)
 class WishFilter:
     statuses: tuple[WishStatus, ...] = ON_THE_WALL
+    #: only what waits for an actor (the permission layer's condition), longest waiting first
+    waiting: Narrowing | None = None
 
     def conditions(self) -> list[Any]:
-        return [col(MicroWish.status).in_(self.statuses)] if self.statuses else []
+        found = [col(MicroWish.status).in_(self.statuses)] if self.statuses else []
+        if self.waiting is not None:
+            found.append(self.waiting.condition())
+        return found
 
-    @staticmethod
-    def ordering() -> Ordering:
-        return NEWEST_FIRST
+    def ordering(self) -> Ordering:
+        return NEWEST_FIRST if self.waiting is None else LONGEST_WAITING
 
 
 #: The wall of a building: wishes posted on it.
 WALL_OF_BUILDING = Listing("building.wishes", MicroWish, Parent(column=MicroWish.building_id))
 #: A community's wall (its own wishes and its buildings'), or any subtree's wishes.
 WISHES_UNDER = Listing("org_unit.wishes", MicroWish, Parent(within=OrgUnit))
+#: What waits for the actor (`waiting` in the filter).
+MY_WISHES = Listing("my.wishes", MicroWish)
 WISH_TIMELINE = Children(
     MicroWishEvent, MicroWishEvent.wish_id, Ordering.of(asc(MicroWishEvent.version))
 )

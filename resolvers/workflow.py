@@ -5,14 +5,15 @@ A move is a guarded `UPDATE ... WHERE id = :id AND version = :seen AND status = 
 of two concurrent moves exactly one changes the row; the other is VERSION_CONFLICT (or what
 the domain makes of it) and nothing is lost. The event row is written in the same
 transaction and carries the row's `path`, so what happened under a node is one indexed
-predicate. Who may take an action is decided before a move, in permissions/; a move trusts
-the actor it is given.
+predicate; it is announced to subscribers (`resolvers.live.announce`, the topic being the
+workflow's noun) when, and only if, the transaction commits. Who may take an action is
+decided before a move, in permissions/; a move trusts the actor it is given.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.errors import Common, DomainError
+from resolvers.live import announce
 
 R = TypeVar("R")
 S = TypeVar("S", bound=enum.StrEnum)
@@ -52,6 +54,9 @@ class Workflow(Generic[R, S, A]):
     required: Mapping[A, frozenset[str]] = field(default_factory=dict)
     #: extra event columns for a move by `actor_person_id` (e.g. hiding an anonymous reporter)
     event_values: Callable[[R, int | None], dict[str, Any]] | None = None
+    #: bookkeeping every recorded step implies (e.g. a petition's stages), in the same
+    #: transaction, after the row moved: no caller can forget it
+    after_record: Callable[[AsyncSession, R, A, datetime], Awaitable[None]] | None = None
 
     def legal(self, status: S) -> frozenset[A]:
         return frozenset(self.transitions[status])
@@ -123,7 +128,11 @@ class Workflow(Generic[R, S, A]):
         }
         if self.event_values is not None:
             values.update(self.event_values(row, actor_person_id))
-        await session.execute(sa.insert(self.event).values(**values))
+        event: Any = self.event
+        event_id = await session.scalar(sa.insert(event).values(**values).returning(event.id))
+        await announce(session, self.noun, int(event_id), row.path)
+        if self.after_record is not None:
+            await self.after_record(session, row, action, now)
 
     async def move(
         self,

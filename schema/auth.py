@@ -37,6 +37,7 @@ async def actor_for(session: AsyncSession, authorization: str | None) -> Actor:
         grants=tuple(Grant(role, path) for role, path in principal.grants),
         contact_ids=principal.contact_ids,
         party_member=principal.party_member,
+        allowed_operations=principal.allowed_operations,
     )
 
 

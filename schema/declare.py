@@ -328,6 +328,11 @@ def listing(spec: Listing[Any]) -> Mapping[str, Any]:
     return {SOURCE: ListingSource(spec)}
 
 
+def shown(value: object) -> Any:
+    """Rows returned where their GraphQL type is declared: the row is the object."""
+    return value
+
+
 def _generated(
     plan: Callable[..., Any],
     resolve: Callable[..., Any],

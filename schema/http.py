@@ -18,16 +18,21 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import MutableHeaders
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.config import ROOT, get_settings
 from models.db import Readiness, make_engine, make_sessionmaker
+from models.live import LiveSettings, live_settings
+from ops.metrics import Telemetry, metrics_endpoint, watch_pool
 from permissions.limits import Limits
 from resolvers.scheduler import run_scheduler
 from schema.errors import INTERNAL
+from schema.open311 import Open311
 from schema.root import schema
+from schema.screen import screen_routes
 from schema.transport import GraphQLEndpoint
+from schema.websocket import Live
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +110,7 @@ def build_app(
     readiness: Readiness | None = None,
     limits: Limits | None = None,
     compiled: str | None = None,
+    live: LiveSettings | None = None,
 ) -> FastAPI:
     """The app; with `scheduler_seconds` > 0 it also escalates overdue petitions and closes
     unrated ones that often (safe in every instance: rows are claimed with SKIP LOCKED).
@@ -119,6 +125,7 @@ def build_app(
         engine = make_engine(libpq_uri, connect_args=connect_args(limits))
         sessionmaker = make_sessionmaker(engine)
     sessions = sessionmaker
+    subscriptions = Live(schema, sessions, limits, libpq_uri, live or live_settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -132,7 +139,9 @@ def build_app(
             if scheduler_seconds > 0
             else None
         )
+        await subscriptions.start()
         yield
+        await subscriptions.stop()
         stop.set()
         if task is not None:
             await task
@@ -140,7 +149,13 @@ def build_app(
             await engine.dispose()
 
     app = FastAPI(title="红色美丽楼栋 GraphQL", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(Telemetry)  # inside RequestIds: it logs the request's id
     app.add_middleware(RequestIds)
+    app.add_middleware(subscriptions.middleware)
+    app.state.live = subscriptions
+    if engine is not None:
+        watch_pool(engine.sync_engine.pool)
+    app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
 
     page = GRAPHIQL_DIR / "index.html"
     endpoint = GraphQLEndpoint(
@@ -153,6 +168,9 @@ def build_app(
     # Every method reaches the endpoint, which answers those it does not serve with a
     # GraphQL-shaped 405.
     app.router.routes.append(Route("/graphql", endpoint, include_in_schema=False))
+    app.router.routes.append(WebSocketRoute("/graphql", subscriptions))
+    app.router.routes.extend(screen_routes())
+    app.router.routes.extend(Open311(sessions).routes())
     if Path(GRAPHIQL_DIR).exists():
         app.mount("/graphiql-static", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql")
 

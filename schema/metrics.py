@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -30,6 +31,19 @@ from schema.context import Info
 from schema.operations import forbidden
 from schema.relay import expect_id, to_global_id
 
+if TYPE_CHECKING:
+    from schema.cogovernance import ConventionCoverage
+
+Coverage = Annotated["ConventionCoverage", strawberry.lazy("schema.cogovernance")]
+
+
+@strawberry.type(description="One level's share of cases closed or passed on in its own time.")
+class LevelOnTime:
+    level: m.Level
+    due: int | None
+    on_time: int | None
+    rate: float | None
+
 
 @strawberry.type(description="Counts and rates of a group of petitions; null rates have no base.")
 class PetitionRates:
@@ -41,7 +55,10 @@ class PetitionRates:
     )
     due: int | None
     on_time: int | None
-    on_time_rate: float | None = strawberry.field(description="Resolved by due time / due.")
+    on_time_rate: float | None = strawberry.field(
+        description="Per case: resolved by the case's deadline / due (escalation never "
+        "restarts it)."
+    )
     rated: int | None
     resolution_rate: float | None = strawberry.field(
         description="Rated (basically) satisfied / rated."
@@ -54,6 +71,10 @@ class PetitionRates:
     building_closure_share: float | None = strawberry.field(
         description="Closed at building level / closed."
     )
+    on_time_by_level: list[LevelOnTime] = strawberry.field(
+        description="Per level: cases it closed or passed on within its own deadline / cases "
+        "with a judged turn there (of the on-time rate's cases)."
+    )
 
     @classmethod
     def of(
@@ -64,6 +85,17 @@ class PetitionRates:
 
         def rate(value: float | None, numerator: str, denominator: str) -> float | None:
             return displayed_rate(actor, value, n(numerator), n(denominator))
+
+        def level(x: r.LevelOnTime) -> LevelOnTime:
+            due, on_time = f"level_due_{x.level.value}", f"level_on_time_{x.level.value}"
+            shown_due = displayed(actor, x.due, withheld=due in withheld)
+            shown = displayed(actor, x.on_time, withheld=on_time in withheld)
+            return LevelOnTime(
+                level=x.level,
+                due=shown_due,
+                on_time=shown,
+                rate=displayed_rate(actor, x.rate, shown, shown_due),
+            )
 
         return cls(
             submitted=n("submitted"),
@@ -81,6 +113,7 @@ class PetitionRates:
             closed=n("closed"),
             closed_at_building=n("closed_at_building"),
             building_closure_share=rate(x.building_closure_share, "closed_at_building", "closed"),
+            on_time_by_level=[level(lv) for lv in x.on_time_by_level],
         )
 
 
@@ -188,6 +221,9 @@ class FeedbackItem:
     resolved_on: str | None
     resolution_note: str | None
     rating: m.RatingValue | None
+    on_time: bool | None = strawberry.field(
+        description="Met its case deadline, as the on-time rate judges it; null while open."
+    )
 
     @classmethod
     def of(cls, view: FeedbackView, x: r.FeedbackItem) -> FeedbackItem:
@@ -200,11 +236,13 @@ class FeedbackItem:
             resolved_on=x.resolved_on.isoformat() if x.resolved_on else None,
             resolution_note=x.resolution_note if "resolutionNote" in shown else None,
             rating=x.rating,
+            on_time=x.on_time if "onTime" in shown else None,
         )
 
 
 @strawberry.type(description="楼栋说事室: what a building asked for and what came of it.")
 class FeedbackReport:
+    building_id: strawberry.Private[int]
     building_name: str
     since: datetime
     until: datetime
@@ -212,6 +250,15 @@ class FeedbackReport:
     resolved: int
     pending: int
     items: list[FeedbackItem]
+
+    @strawberry.field(
+        description="《红色美丽楼栋公约》 in force and the share of households that signed it.",
+        graphql_type=Coverage,
+    )
+    async def convention_coverage(self, info: Info) -> object:
+        from schema.cogovernance import building_coverage
+
+        return await building_coverage(info, self.building_id)
 
 
 @strawberry.input(
@@ -365,6 +412,87 @@ def _metrics(
     )
 
 
+async def metrics_of(
+    info: Info,
+    org_unit_id: strawberry.ID,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: CalendarPeriodInput | None = None,
+    category_id: strawberry.ID | None = None,
+    channel: m.Channel | None = None,
+    response_limit_hours: float = 24,
+) -> PetitionMetrics:
+    """`petitionMetrics` for the caller, small cells withheld from displays (also read by the
+    display figures)."""
+    actor = info.context.actor
+    start, end, calendar = _period(actor, since, until, period)
+    if for_display(actor):
+        _display_only_defaults(category_id, channel, response_limit_hours)
+    unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
+    found = await r.petition_metrics(
+        info.context.loaders,
+        org_unit_id=unit_id,
+        since=start,
+        until=end,
+        category_id=expect_id(category_id, "PetitionCategory", "category_id")
+        if category_id is not None
+        else None,
+        channel=channel,
+        response_limit=timedelta(hours=response_limit_hours),
+    )
+    withheld = await _withheld(info, unit_id, calendar, children=False, as_of=found.as_of)
+    return _metrics(actor, found, withheld.get(unit_id, frozenset()))
+
+
+async def rankings_of(
+    info: Info,
+    org_unit_id: strawberry.ID,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: CalendarPeriodInput | None = None,
+    min_rated: int = r.DEFAULT_MIN_RATED,
+) -> list[UnitRanking]:
+    """`unitRankings` for the caller, with the display rules (also read by the display
+    figures)."""
+    actor = info.context.actor
+    start, end, calendar = _period(actor, since, until, period)
+    unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
+    as_of = utcnow()
+    rows = await r.unit_rankings(
+        info.context.loaders,
+        parent_org_unit_id=unit_id,
+        since=start,
+        until=end,
+        min_rated=min_rated,
+        now=as_of,
+    )
+    if not for_display(actor):
+        return [UnitRanking.of(actor, u, u.rank) for u in rows]
+    withheld = await _withheld(info, unit_id, calendar, children=True, as_of=as_of)
+    shown = {
+        u.org_unit_id: PetitionRates.of(
+            actor, u.rates, withheld.get(u.org_unit_id, frozenset(ra.PETITION_COUNTS))
+        )
+        for u in rows
+    }
+    ranks = r.rank(
+        {
+            ident: (rates.satisfaction_rate, rates.on_time_rate)
+            for ident, rates in shown.items()
+            if rates.rated is not None
+            and rates.rated >= max(min_rated, SMALL_CELL)
+            and rates.satisfaction_rate is not None
+        }
+    )
+    ordered = sorted(
+        rows,
+        key=lambda u: (ranks.get(u.org_unit_id) is None, ranks.get(u.org_unit_id) or 0, u.code),
+    )
+    return [
+        UnitRanking.of(actor, u, ranks.get(u.org_unit_id), shown[u.org_unit_id]) for u in ordered
+    ]
+
+
 @strawberry.type
 class MetricsQuery:
     @strawberry.field(
@@ -382,24 +510,9 @@ class MetricsQuery:
         channel: m.Channel | None = None,
         response_limit_hours: float = 24,
     ) -> PetitionMetrics:
-        actor = info.context.actor
-        start, end, calendar = _period(actor, since, until, period)
-        if for_display(actor):
-            _display_only_defaults(category_id, channel, response_limit_hours)
-        unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
-        found = await r.petition_metrics(
-            info.context.loaders,
-            org_unit_id=unit_id,
-            since=start,
-            until=end,
-            category_id=expect_id(category_id, "PetitionCategory", "category_id")
-            if category_id is not None
-            else None,
-            channel=channel,
-            response_limit=timedelta(hours=response_limit_hours),
+        return await metrics_of(
+            info, org_unit_id, since, until, period, category_id, channel, response_limit_hours
         )
-        withheld = await _withheld(info, unit_id, calendar, children=False, as_of=found.as_of)
-        return _metrics(actor, found, withheld.get(unit_id, frozenset()))
 
     @strawberry.field(
         description="The child units of a unit, ranked by satisfaction, then on-time rate, "
@@ -415,44 +528,7 @@ class MetricsQuery:
         period: CalendarPeriodInput | None = None,
         min_rated: int = r.DEFAULT_MIN_RATED,
     ) -> list[UnitRanking]:
-        actor = info.context.actor
-        start, end, calendar = _period(actor, since, until, period)
-        unit_id = expect_id(org_unit_id, "OrgUnit", "orgUnitId")
-        as_of = utcnow()
-        rows = await r.unit_rankings(
-            info.context.loaders,
-            parent_org_unit_id=unit_id,
-            since=start,
-            until=end,
-            min_rated=min_rated,
-            now=as_of,
-        )
-        if not for_display(actor):
-            return [UnitRanking.of(actor, u, u.rank) for u in rows]
-        withheld = await _withheld(info, unit_id, calendar, children=True, as_of=as_of)
-        shown = {
-            u.org_unit_id: PetitionRates.of(
-                actor, u.rates, withheld.get(u.org_unit_id, frozenset(ra.PETITION_COUNTS))
-            )
-            for u in rows
-        }
-        ranks = r.rank(
-            {
-                ident: (rates.satisfaction_rate, rates.on_time_rate)
-                for ident, rates in shown.items()
-                if rates.rated is not None
-                and rates.rated >= max(min_rated, SMALL_CELL)
-                and rates.satisfaction_rate is not None
-            }
-        )
-        ordered = sorted(
-            rows,
-            key=lambda u: (ranks.get(u.org_unit_id) is None, ranks.get(u.org_unit_id) or 0, u.code),
-        )
-        return [
-            UnitRanking.of(actor, u, ranks.get(u.org_unit_id), shown[u.org_unit_id])
-            for u in ordered
-        ]
+        return await rankings_of(info, org_unit_id, since, until, period, min_rated)
 
     @strawberry.field(
         description="楼栋说事室: a building's petitions in a period: its residents see every case "
@@ -476,6 +552,7 @@ class MetricsQuery:
             loaders or context.loaders, building_id=ident, since=since, until=until
         )
         return FeedbackReport(
+            building_id=ident,
             building_name=x.building_name,
             since=x.since,
             until=x.until,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from models import org as m
+from models import services as ms
 from models.people import Person, Position, Role
 from permissions import org as rules
 from permissions.actor import Actor
@@ -52,12 +53,34 @@ from schema.operations import Mutation, Refs
 from schema.relay import Connection, Node, expect_id  # noqa: F401  (generated annotations)
 
 if TYPE_CHECKING:
+    from schema.cogovernance import ConventionCoverage, ConventionNode, LiaisonNode
     from schema.people import PersonFilterInput, PersonNode, PositionNode
+    from schema.recognition import AwardNode, RoleModelNode, WallPostNode
+    from schema.services import (
+        EmergencyPeriodNode,
+        EstateNode,
+        NearbyStation,
+        PartyPostNode,
+        ServiceStationNode,
+        ServiceStatsType,
+    )
 
 People = Annotated["PersonNode", strawberry.lazy("schema.people")]
+RoleModels = Annotated["RoleModelNode", strawberry.lazy("schema.recognition")]
+WallPosts = Annotated["WallPostNode", strawberry.lazy("schema.recognition")]
+Awards = Annotated["AwardNode", strawberry.lazy("schema.recognition")]
+Conventions = Annotated["ConventionNode", strawberry.lazy("schema.cogovernance")]
+Coverage = Annotated["ConventionCoverage", strawberry.lazy("schema.cogovernance")]
+Liaisons = Annotated["LiaisonNode", strawberry.lazy("schema.cogovernance")]
 OrgUnits = Annotated["OrgUnitNode", strawberry.lazy("schema.org")]
 PersonFilterArg = Annotated["PersonFilterInput", strawberry.lazy("schema.people")]
 Positions = Annotated["PositionNode", strawberry.lazy("schema.people")]
+Estates = Annotated["EstateNode", strawberry.lazy("schema.services")]
+Stations = Annotated["ServiceStationNode", strawberry.lazy("schema.services")]
+NearbyStations = Annotated["NearbyStation", strawberry.lazy("schema.services")]
+PartyPosts = Annotated["PartyPostNode", strawberry.lazy("schema.services")]
+ServiceCounts = Annotated["ServiceStatsType", strawberry.lazy("schema.services")]
+Emergencies = Annotated["EmergencyPeriodNode", strawberry.lazy("schema.services")]
 
 expose(m.OrgKind, name="OrgKind", description="Level of the administrative tree.")
 expose(m.GridType, name="GridType")
@@ -322,6 +345,32 @@ class OrgUnitNode(Node):
             }
         )
 
+    @strawberry.field(
+        description="Service counts (stations, teams, orders done, volunteer services and hours, "
+        "visits, disputes resolved ...) over the subtree, optionally of a period.",
+        graphql_type=ServiceCounts,
+    )
+    async def service_stats(
+        self,
+        root: strawberry.Parent[m.OrgUnit],
+        info: Info,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Any:
+        from schema.services import service_stats_for
+
+        return await service_stats_for(info, root, since, until)
+
+    @strawberry.field(
+        description="平急结合: the emergency this unit is in, if any.",
+        graphql_type=Emergencies | None,
+    )
+    async def emergency(self, root: strawberry.Parent[m.OrgUnit], info: Info) -> Any:
+        from resolvers.services import ACTIVE_EMERGENCY
+
+        found = await info.context.loaders.children(ACTIVE_EMERGENCY, root.id)
+        return found[0] if found else None
+
 
 @row_type(m.Building, name="Building", description="A residential building (楼栋) in a grid.")
 class BuildingNode(Node):
@@ -330,7 +379,43 @@ class BuildingNode(Node):
     culture_labels: list[m.CultureLabel] = column()
     motto: str | None = column()
     created_at: datetime = column()
+    latitude: float | None = column(description="GCJ-02 (the estate's point when none).")
+    longitude: float | None = column(description="GCJ-02")
     grid: OrgUnitNode | None = reference(m.Building.grid_id)
+    estate: Estates | None = reference(m.Building.estate_id, description="小区, if any.")
+
+    @strawberry.field(
+        description="15分钟服务圈: stations within `minutes`' walk, nearest first.",
+        graphql_type=list[NearbyStations],
+    )
+    async def nearby_stations(
+        self, root: strawberry.Parent[m.Building], info: Info, minutes: int = 15
+    ) -> Any:
+        from resolvers.services import nearby_stations
+        from schema.services import as_nearby
+
+        assert root.id is not None
+        return as_nearby(await nearby_stations(info.context.loaders, root.id, minutes))
+
+    @strawberry.field(
+        description="The stations serving this building.", graphql_type=list[Stations]
+    )
+    async def serving_stations(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from resolvers.services import STATIONS_SERVING
+
+        links = await info.context.loaders.children(STATIONS_SERVING, root.id)
+        found = await info.context.loaders.get_many(
+            ms.ServiceStation, [s.station_id for s in links]
+        )
+        return [row for row in found if row is not None]
+
+    @strawberry.field(
+        description="党员先锋岗 and 党员责任区 of this building.", graphql_type=list[PartyPosts]
+    )
+    async def party_posts(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from resolvers.services import POSTS_OF_BUILDING
+
+        return await info.context.loaders.children(POSTS_OF_BUILDING, root.id)
 
     households = paged(_household_pages, "HouseholdNode", listing=r.HOUSEHOLDS)
     head = through(
@@ -358,6 +443,60 @@ class BuildingNode(Node):
     central_households: list[CentralHouseholdNode] = many(
         r.CENTRAL_HOUSEHOLDS_OF_BUILDING, description="党员中心户"
     )
+
+    @strawberry.field(
+        description="Role models (老党员, 劳动模范, 道德模范) on the building's wall.",
+        graphql_type=list[RoleModels],
+    )
+    async def role_models(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.recognition import ROLE_MODELS
+
+        return await info.context.loaders.children(ROLE_MODELS, root.id)
+
+    @strawberry.field(
+        description="宣传墙: the building's publicity wall, newest first.",
+        graphql_type=list[WallPosts],
+    )
+    async def publicity_wall(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.recognition import WALL_POSTS
+
+        return await info.context.loaders.children(WALL_POSTS, root.id)
+
+    @strawberry.field(
+        description="Awards the building won, newest first.", graphql_type=list[Awards]
+    )
+    async def awards(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.recognition import AWARDS_OF_BUILDING
+
+        return await info.context.loaders.children(AWARDS_OF_BUILDING, root.id)
+
+    @strawberry.field(
+        description="《红色美丽楼栋公约》 in force (its newest version).",
+        graphql_type=Conventions | None,
+    )
+    async def convention(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from schema.cogovernance import building_convention
+
+        assert root.id is not None
+        return await building_convention(info, root.id)
+
+    @strawberry.field(
+        description="How many of its households signed the convention in force.",
+        graphql_type=Coverage,
+    )
+    async def convention_coverage(self, root: strawberry.Parent[m.Building], info: Info) -> Any:
+        from schema.cogovernance import building_coverage
+
+        assert root.id is not None
+        return await building_coverage(info, root.id)
+
+    @strawberry.field(
+        description="商铺联户 and 单位联户 of the building.", graphql_type=list[Liaisons]
+    )
+    async def liaisons(self, root: strawberry.Parent[m.Building], info: Info) -> list[Any]:
+        from resolvers.cogovernance import LIAISONS_OF_BUILDING
+
+        return await info.context.loaders.children(LIAISONS_OF_BUILDING, root.id)
 
     residents = paged(
         _people_pages(rp.RESIDENTS_OF_BUILDING, residents=True),
@@ -778,6 +917,35 @@ class PairWorkUnit(Mutation[PairWorkUnitInput, m.WorkUnitPairing, WorkUnitPairin
         )
 
 
+@strawberry.input
+class EndInput:
+    id: strawberry.ID
+
+
+class EndCentralHousehold(Mutation[EndInput, m.CentralHousehold, CentralHouseholdPayload]):
+    """End a 党员中心户 designation (it stays in the history)."""
+
+    refs = {"id": m.CentralHousehold}
+    permission = rules.END_CENTRAL_HOUSEHOLD
+    errors = OrgError
+    error_fields = {"central_id": "id"}
+
+    async def perform(self, ctx: Context, input: EndInput, refs: Refs) -> m.CentralHousehold:
+        return await r.end_central_household(ctx.session, central_id=refs.need("id"))
+
+
+class EndWorkUnitPairing(Mutation[EndInput, m.WorkUnitPairing, WorkUnitPairingPayload]):
+    """End a 双报到 pairing (it stays in the history)."""
+
+    refs = {"id": m.WorkUnitPairing}
+    permission = rules.END_WORK_UNIT_PAIRING
+    errors = OrgError
+    error_fields = {"pairing_id": "id"}
+
+    async def perform(self, ctx: Context, input: EndInput, refs: Refs) -> m.WorkUnitPairing:
+        return await r.end_work_unit_pairing(ctx.session, pairing_id=refs.need("id"))
+
+
 @strawberry.type
 class OrgMutation:
     create_org_unit = CreateOrgUnit.field()
@@ -791,3 +959,5 @@ class OrgMutation:
     designate_central_household = DesignateCentralHousehold.field()
     create_work_unit = CreateWorkUnit.field()
     pair_work_unit = PairWorkUnit.field()
+    end_central_household = EndCentralHousehold.field()
+    end_work_unit_pairing = EndWorkUnitPairing.field()

@@ -46,6 +46,7 @@ expose(m.Role, name="Role", description="A role held through a position.")
 expose(m.SelectionMethod, name="SelectionMethod")
 expose(m.PriorityBasis, name="PriorityBasis", description="三优先")
 expose(m.StaffKind, name="StaffKind", description="红管家")
+expose(m.HouseholdRelationship, name="HouseholdRelationship", description="与户主关系")
 expose(r.AgeBand, name="AgeBand")
 expose(r.PersonOrder, name="PersonOrder")
 
@@ -159,6 +160,9 @@ class PersonNode(Node):
     lives_alone: bool | None = column()
     is_renter: bool | None = column()
     health_notes: str | None = column()
+    relationship: m.HouseholdRelationship | None = column(
+        description="与户主关系: how the resident stands to the head of the household."
+    )
     household: HouseholdNode | None = reference(m.Person.household_id)
     party_organisation: PartyOrganisationNode | None = reference(
         m.Person.party_org_id, description="The Party organisation a Party member belongs to."
@@ -173,6 +177,22 @@ class PersonNode(Node):
     pairings: list[PairingNode] = many(
         r.PAIRINGS_OF_MEMBER, description="1+N: households this Party member is paired with."
     )
+    household_history: list[HouseholdMembershipNode] = many(
+        r.HOUSEHOLD_HISTORY, description="Households lived in, newest first (kept from moves)."
+    )
+
+
+@row_type(
+    m.HouseholdMembership,
+    name="HouseholdMembership",
+    description="A period a person lived in a household.",
+    policy="HouseholdMembership",
+)
+class HouseholdMembershipNode(Node):
+    household: HouseholdNode | None = reference(m.HouseholdMembership.household_id)
+    started_at: datetime | None = column()
+    ended_at: datetime | None = column()
+    reason: str | None = column()
 
 
 def _active(row: m.Position) -> bool:
@@ -448,9 +468,103 @@ class CreatePairing(Mutation[CreatePairingInput, m.Pairing, PairingPayload]):
         )
 
 
+@strawberry.input(
+    description="Change what the register holds: only what is given changes "
+    "(an empty phone or health note clears it)."
+)
+class UpdatePersonInput:
+    id: strawberry.ID
+    name: str | None = None
+    gender: m.Gender | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    id_card_number: str | None = None
+    is_party_member: bool | None = None
+    is_veteran: bool | None = None
+    is_elderly: bool | None = None
+    lives_alone: bool | None = None
+    is_renter: bool | None = None
+    health_notes: str | None = None
+
+
+@strawberry.input(description="Move a person to another household, or out (no household).")
+class MovePersonInput:
+    id: strawberry.ID
+    household_id: strawberry.ID | None = None
+    reason: str | None = None
+
+
+@strawberry.input
+class EndPairingInput:
+    id: strawberry.ID
+
+
+class UpdatePerson(Mutation[UpdatePersonInput, m.Person, PersonPayload]):
+    """Correct or update a person's record. A new ID number held by someone else answers
+    DUPLICATE only when that person is in your scope."""
+
+    refs = {"id": m.Person}
+    permission = rules.UPDATE_PERSON
+    errors = PeopleError
+    error_fields = {"person_id": "id"}
+
+    async def perform(self, ctx: Context, input: UpdatePersonInput, refs: Refs) -> m.Person:
+        changes = r.PersonChanges(
+            name=input.name,
+            gender=input.gender,
+            birth_date=input.birth_date,
+            phone=input.phone,
+            id_card_number=input.id_card_number,
+            is_party_member=input.is_party_member,
+            is_veteran=input.is_veteran,
+            is_elderly=input.is_elderly,
+            lives_alone=input.lives_alone,
+            is_renter=input.is_renter,
+            health_notes=input.health_notes,
+        )
+        try:
+            return await r.update_person(ctx.session, refs.need("id"), changes)
+        except r.DuplicateIdCardError as duplicate:
+            if await ctx.loaders.get(m.Person, duplicate.existing_id) is not None:
+                raise
+            raise forbidden() from None
+
+
+class MovePerson(Mutation[MovePersonInput, m.Person, PersonPayload]):
+    """Move a person between households (renters in and out); the history is kept."""
+
+    refs = {"id": m.Person, "household_id": mo.Household}
+    permission = rules.MOVE_PERSON
+    errors = PeopleError
+    error_fields = {"person_id": "id"}
+
+    async def perform(self, ctx: Context, input: MovePersonInput, refs: Refs) -> m.Person:
+        return await r.move_person(
+            ctx.session,
+            person_id=refs.need("id"),
+            household_id=refs.id("household_id"),
+            reason=input.reason,
+        )
+
+
+class EndPairing(Mutation[EndPairingInput, m.Pairing, PairingPayload]):
+    """End a 1+N pairing (it stays in the history)."""
+
+    refs = {"id": m.Pairing}
+    permission = rules.END_PAIRING
+    errors = PeopleError
+    error_fields = {"pairing_id": "id"}
+
+    async def perform(self, ctx: Context, input: EndPairingInput, refs: Refs) -> m.Pairing:
+        return await r.end_pairing(ctx.session, pairing_id=refs.need("id"))
+
+
 @strawberry.type
 class PeopleMutation:
     create_person = CreatePerson.field()
+    update_person = UpdatePerson.field()
+    move_person = MovePerson.field()
+    end_pairing = EndPairing.field()
     appoint_position = AppointPosition.field()
     end_position = EndPosition.field()
     create_pairing = CreatePairing.field()

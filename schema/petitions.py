@@ -16,7 +16,7 @@ from permissions import petitions as rules
 from permissions.actor import Actor
 from resolvers import petitions as r
 from resolvers.errors import DomainError, invalid
-from resolvers.pagination import PageArgs
+from resolvers.pagination import Narrowing, PageArgs
 from resolvers.workflow import Flow
 from schema.context import Context, Info
 from schema.declare import Paged, column, computed, expose, many, paged, reference, row_type
@@ -99,6 +99,36 @@ class PetitionRatingNode:
 
 
 @row_type(
+    m.PetitionStage,
+    name="PetitionStage",
+    description="One level's turn with a case: from receiving it (submission, escalation, "
+    "reopening) to closing or passing it on, judged against that level's own deadline.",
+    node=False,
+)
+class PetitionStageNode:
+    level: m.Level = column()
+    round: int = column(description="The case's reopen count when the turn began (0 first).")
+    started_at: datetime = column()
+    due_at: datetime = column(description="This level's own deadline for the case.")
+    accepted_at: datetime | None = column(description="First acceptance during the turn.")
+    assigned_at: datetime | None = column(description="First assignment during the turn.")
+    first_contact_at: datetime | None = column(description="First contact during the turn.")
+    ended_at: datetime | None = column()
+    ended_by: m.PetitionAction | None = column(
+        description="RESOLVE, DECLARE_NOT_RESOLVABLE, REJECT, MARK_DUPLICATE or ESCALATE."
+    )
+    on_time: bool | None = computed(
+        r.stage_on_time,
+        sql=r.stage_on_time_sql,
+        description="Ended within its deadline; false once the deadline passed without; "
+        "null while it runs in time.",
+    )
+    owner: OrgUnitNode | None = reference(
+        m.PetitionStage.owner_org_unit_id, description="The owning node (null: the building)."
+    )
+
+
+@row_type(
     m.Petition, name="Petition", description="诉求: a resident's request, handled in a closed loop."
 )
 class PetitionNode(Node):
@@ -117,13 +147,31 @@ class PetitionNode(Node):
     escalation_count: int = column()
     reopen_count: int = column()
     submitted_at: datetime = column()
-    due_at: datetime = column()
-    accepted_at: datetime | None = column()
-    assigned_at: datetime | None = column()
-    first_contact_at: datetime | None = column()
+    due_at: datetime = column(
+        description="The owning level's deadline: restarts for each new owner (escalation, "
+        "reopening); the scheduler escalates a case past it."
+    )
+    case_due_at: datetime = column(
+        description="The case's deadline: receipt + its priority's due time; escalation "
+        "leaves it, reopening sets reopen time + due time."
+    )
+    accepted_at: datetime | None = column(description="First acceptance of the case.")
+    assigned_at: datetime | None = column(description="First assignment of the case.")
+    first_contact_at: datetime | None = column(description="First contact of the case.")
     resolved_at: datetime | None = column()
     closed_at: datetime | None = column()
-    overdue: bool = computed(r.overdue, sql=r.overdue_sql)
+    overdue: bool = computed(
+        r.overdue, sql=r.overdue_sql, description="Open and past the owning level's deadline."
+    )
+    case_overdue: bool = computed(
+        r.case_overdue, sql=r.case_overdue_sql, description="Open and past the case's deadline."
+    )
+    on_time: bool | None = computed(
+        r.case_on_time,
+        sql=r.case_on_time_sql,
+        description="The case met its deadline (every round resolved by its case deadline); "
+        "false once missed; null while open in time, or rejected or merged.",
+    )
     category: PetitionCategoryNode | None = reference(m.Petition.category_id)
     building: BuildingNode | None = reference(m.Petition.building_id)
     org_unit: OrgUnitNode | None = reference(
@@ -144,6 +192,9 @@ class PetitionNode(Node):
     duplicate_of: PetitionNode | None = reference(m.Petition.duplicate_of_id)
     allowed_actions: list[m.PetitionAction] = allowed_actions(r.PETITIONS, rules.PETITION_ACTIONS)
     timeline: list[PetitionEventNode] = many(r.TIMELINE, description="Every step, oldest first.")
+    stages: list[PetitionStageNode] = many(
+        r.STAGES, description="Each level's turn with the case, oldest first."
+    )
     ratings: list[PetitionRatingNode] = many(r.RATINGS)
 
 
@@ -157,13 +208,25 @@ class PetitionFilterInput:
     category_ids: list[strawberry.ID] | None = None
     priorities: list[m.Priority] | None = None
     handling_levels: list[m.Level] | None = None
-    overdue: bool = False
+    overdue: bool = strawberry.field(
+        default=False, description="Only open cases past their owning level's deadline."
+    )
+    case_overdue: bool = strawberry.field(
+        default=False, description="Only open cases past the case's deadline."
+    )
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
 
 
-def petition_filter(f: PetitionFilterInput | None, order: r.PetitionOrder) -> r.PetitionFilter:
+def petition_filter(
+    f: PetitionFilterInput | None,
+    order: r.PetitionOrder,
+    *,
+    owned_by_building: bool = False,
+    waiting: Narrowing | None = None,
+) -> r.PetitionFilter:
     f = f or PetitionFilterInput()
+    now = utcnow()
     return r.PetitionFilter(
         statuses=tuple(f.statuses or ()),
         channels=tuple(f.channels or ()),
@@ -172,9 +235,12 @@ def petition_filter(f: PetitionFilterInput | None, order: r.PetitionOrder) -> r.
         ),
         priorities=tuple(f.priorities or ()),
         owner_levels=tuple(f.handling_levels or ()),
-        overdue_at=utcnow() if f.overdue else None,
+        overdue_at=now if f.overdue else None,
+        case_overdue_at=now if f.case_overdue else None,
         submitted_from=f.submitted_from,
         submitted_before=f.submitted_before,
+        owned_by_building=owned_by_building,
+        waiting=waiting,
         order=order,
     )
 
@@ -203,7 +269,8 @@ def _petitions(
 
 def _petition_queue(
     actor: Actor,
-    org_unit_id: strawberry.ID,
+    org_unit_id: strawberry.ID | None = None,
+    building_id: strawberry.ID | None = None,
     filter: PetitionFilterInput | None = None,
     order_by: r.PetitionOrder = r.PetitionOrder.DUE,
     first: int | None = None,
@@ -211,8 +278,14 @@ def _petition_queue(
     last: int | None = None,
     before: str | None = None,
 ) -> Paged:
-    unit = expect_id(org_unit_id, "OrgUnit", "org_unit_id")
+    if (org_unit_id is None) == (building_id is None):
+        raise invalid("give exactly one of `orgUnitId` and `buildingId`", "org_unit_id")
     args = PageArgs.parse(first, after, last, before)
+    if building_id is not None:
+        building = expect_id(building_id, "Building", "building_id")
+        f = petition_filter(filter, order_by, owned_by_building=True)
+        return Paged(r.BUILDING_QUEUE, args, f, building)
+    unit = expect_id(org_unit_id or "", "OrgUnit", "org_unit_id")
     return Paged(r.OWNED_PETITIONS, args, petition_filter(filter, order_by), unit)
 
 
@@ -229,7 +302,8 @@ class PetitionQuery:
         _petition_queue,
         "PetitionNode",
         listing=r.OWNED_PETITIONS,
-        description="The queue of a node: petitions it owns now.",
+        description="The queue of a node: petitions an org unit (`orgUnitId`) or a building "
+        "(`buildingId`) owns now; give exactly one.",
     )
 
     @strawberry.field(graphql_type=list[PetitionCategoryNode])

@@ -16,7 +16,7 @@ from strawberry.types import Info as StrawberryInfo
 from strawberry.types.base import StrawberryList, StrawberryOptional
 
 from permissions.actor import narrowed
-from permissions.policy import SUBJECTS, Access, rule
+from permissions.policy import SUBJECTS, TASKED_BY, Access, rule
 from permissions.roles import Relation
 from schema.context import Context
 
@@ -24,11 +24,20 @@ from schema.context import Context
 OWN = frozenset({Relation.SELF, Relation.HOUSEHOLD})
 
 
+def _names(value: Any, person_id: int) -> bool:
+    """A column naming the person (an id, or a list of ids)."""
+    if isinstance(value, list | tuple):
+        return person_id in value
+    return bool(value == person_id)
+
+
 def _settle(context: Context, type_name: str, row: Any, found: set[Relation]) -> set[Relation]:
     subject = SUBJECTS.get(type_name)
     me = context.actor.person_id
     if subject is not None and me is not None and getattr(row, subject) == me:
         found.add(Relation.SELF)
+    if me is not None and any(_names(getattr(row, c), me) for c in TASKED_BY.get(type_name, ())):
+        found.add(Relation.TASKED)
     if type_name == "Person" and row.id in context.actor.contact_ids:
         found.add(Relation.CONTACT)
     found = narrowed(found)
@@ -43,7 +52,7 @@ def known_relations(context: Context, type_name: str, row: Any) -> set[Relation]
     found = context.relations.get((type_name, row.id))
     if found is not None:
         return found
-    path = row.path
+    path = getattr(row, "path", None)  # a ledger entry is placed nowhere
     if path is None:
         return None
     return _settle(context, type_name, row, context.actor.relations_to(path))

@@ -23,6 +23,7 @@ from schema.context import Info
 from schema.declare import NODE_TYPES, ROW_TYPES, SOURCE, NodeSource
 from schema.extensions import PreparedDocument, RequestTransaction
 from schema.relay import Node, from_global_id
+from schema.subscriptions import Subscription
 
 #: Modules of `schema/` that are machinery, not domains.
 _MACHINERY = frozenset(
@@ -35,11 +36,16 @@ _MACHINERY = frozenset(
         "extensions",
         "http",
         "limits",
+        "open311",
         "operations",
+        "persisted",
         "policy",
         "relay",
         "root",
+        "screen",
         "transport",
+        "uploads",
+        "websocket",
     }
 )
 MAX_NODES = 100
@@ -117,6 +123,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[PreparedDocument, RequestTransaction],
     types=[row_type.cls for row_type in ROW_TYPES.values()],
 )

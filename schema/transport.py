@@ -17,6 +17,7 @@ limits, variables) are 400 for `application/graphql-response+json` and 200 for
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -46,6 +47,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from ops.metrics import note
 from permissions.actor import Actor, ActorKind
 from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
@@ -71,7 +73,9 @@ from schema.limits import (
     parsed,
     refusals,
 )
+from schema.persisted import PersistedQueries
 from schema.root import Schema
+from schema.uploads import is_multipart, read_multipart
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,8 @@ class Params:
     query: str
     variables: dict[str, Any]
     operation_name: str | None
+    #: the APQ hash to remember the document under once it is accepted
+    remember: str | None = None
 
 
 @dataclass
@@ -247,7 +253,18 @@ def check_content_type(value: str | None) -> None:
             raise refuse(RequestCode.UNSUPPORTED_MEDIA_TYPE, "the body must be UTF-8", status=400)
 
 
-async def read_params(request: Request, limits: Limits) -> Params:
+async def read_params(
+    request: Request, limits: Limits, persisted: PersistedQueries | None = None
+) -> Params:
+    data = await read_request(request, limits)
+    # Persisted queries: a step before parsing (the hash becomes the document it names).
+    remember = await persisted.resolve(data) if persisted is not None else None
+    return dataclasses.replace(params_from(data), remember=remember)
+
+
+async def read_request(request: Request, limits: Limits) -> dict[str, Any]:
+    """The request parameters as sent: a GET's query string, a JSON body, or a multipart
+    upload (`schema.uploads`)."""
     if request.method == "GET":
         query_params = request.query_params
         for name in ("query", "variables", "operationName", "extensions"):
@@ -261,12 +278,14 @@ async def read_params(request: Request, limits: Limits) -> Params:
                 data[name] = decode_json(data[name], f"`{name}`", limits)
             else:
                 data.pop(name, None)
-        return params_from(data)
+        return data
+    if is_multipart(request.headers.get("content-type")):
+        return await read_multipart(request, limits, decode_json)
     check_content_type(request.headers.get("content-type"))
     body = decode_json(await read_body(request, limits), "the body", limits)
     if not isinstance(body, dict):
         raise refuse(RequestCode.BAD_REQUEST, "the body must be a JSON object", status=400)
-    return params_from(body)
+    return body
 
 
 def wants_ide(request: Request) -> bool:
@@ -291,6 +310,7 @@ class GraphQLEndpoint:
         self.limits = limits
         self.ide_page = ide_page
         self.compiled = CompiledPath(schema, compiled)
+        self.persisted = PersistedQueries(sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handle(Request(scope, receive))
@@ -312,9 +332,11 @@ class GraphQLEndpoint:
                     status=405,
                     headers={"Allow": ALLOWED_METHODS},
                 )
-            params = await read_params(request, self.limits)
+            params = await read_params(request, self.limits, self.persisted)
             outcome = await self.run(request, params, request_id)
+            note(outcome=outcome_label(outcome))
         except Refused as refusal:
+            note(outcome=refusal_label(refusal))
             outcome = Outcome(
                 refusal.errors, status=refusal.status, headers=refusal.headers, cost=refusal.cost
             )
@@ -333,6 +355,7 @@ class GraphQLEndpoint:
         graphql_schema = self.schema._schema
         document = parsed(params.query, limits)
         operation = select_operation(document.sent, params.operation_name)
+        note(operation=operation.name.value if operation.name else None)
         if request.method == "GET" and operation.operation != OperationType.QUERY:
             raise refuse(
                 RequestCode.METHOD_NOT_ALLOWED,
@@ -357,6 +380,7 @@ class GraphQLEndpoint:
         operation = select_operation(merged, params.operation_name)
         async with self.sessions() as session:
             actor = await self.authenticate(session, authorization, request_id)
+            note(actor_kind=budget_kind(actor))
             budget = limits.budget(budget_kind(actor))
             cost = {"requested": tally.cost, "budget": budget}
             hide = actor.kind == ActorKind.ANONYMOUS and not limits.anonymous_suggestions
@@ -365,6 +389,11 @@ class GraphQLEndpoint:
             )
             if prepared:
                 raise with_cost(Refused(prepared), cost)
+            try:  # a token held to an allow-list runs its registered operations only
+                self.persisted.admit(actor, params.query)
+            except Refused as refusal:
+                raise with_cost(refusal, cost) from None
+            self.persisted.remember(params.remember, params.query)
             if introspection_only(merged, operation):
                 # Reading the schema is CPU only (about 0.1 s for a full introspection):
                 # a worker thread keeps the event loop answering meanwhile.
@@ -409,17 +438,7 @@ class GraphQLEndpoint:
                 await self.compiled.compare(
                     session, answer, result.data, list(result.errors or []), request_id
                 )
-        # RequestTransaction shapes the errors; any it could not (it failed itself) are
-        # shaped here.
-        raw = result.errors or []
-        shaped = [e for e in raw if "requestId" in (e.extensions or {})]
-        errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
-        outcome = Outcome(errors, data=result.data, executed=True, cost=cost)
-        codes = {(e.extensions or {}).get("code") for e in errors}
-        if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
-            outcome.status = 503
-            outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return outcome
+        return executed(result.data, list(result.errors or []), request_id, cost)
 
     async def answer_compiled(
         self,
@@ -501,6 +520,24 @@ class GraphQLEndpoint:
         )
 
 
+def executed(
+    data: dict[str, Any] | None,
+    raw: list[GraphQLError],
+    request_id: str,
+    cost: dict[str, int],
+) -> Outcome:
+    """The outcome of an executed operation. RequestTransaction shapes the errors; any it
+    could not (it failed itself) are shaped here."""
+    shaped = [e for e in raw if "requestId" in (e.extensions or {})]
+    errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
+    outcome = Outcome(errors, data=data, executed=True, cost=cost)
+    codes = {(e.extensions or {}).get("code") for e in errors}
+    if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
+        outcome.status = 503
+        outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return outcome
+
+
 def passed_through(data: bytes, cost: dict[str, int] | None) -> bytes:
     """The response around `data` as PostgreSQL built it: never decoded here."""
     extensions = b""
@@ -508,6 +545,19 @@ def passed_through(data: bytes, cost: dict[str, int] | None) -> bytes:
         extensions = b',"extensions":{"cost":' + json.dumps(cost, separators=(",", ":")).encode()
         extensions += b"}"
     return b'{"data":' + data + extensions + b"}"
+
+
+def outcome_label(outcome: Outcome) -> str:
+    """The request's outcome as the metrics and the request log name it."""
+    if outcome.status == 503:
+        return "unavailable"
+    if not outcome.executed:
+        return "refused"
+    return "error" if outcome.errors else "ok"
+
+
+def refusal_label(refusal: Refused) -> str:
+    return {401: "unauthenticated", 503: "unavailable"}.get(refusal.status or 0, "refused")
 
 
 ALLOWED_OPERATIONS = {

@@ -17,6 +17,7 @@ Buildings, households and people have no codes; address them by name or id.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ from models.people import (
 )
 from seeds import builders, names
 from seeds.builders import PositionFields
+from seeds.incentives import seed_demo_incentives
+from seeds.services import DemoServices, seed_demo_services
 
 SEED = 2024
 
@@ -166,6 +169,13 @@ class DemoCity:
     grid_worker: Person  # GRID_WORKER of grids[OLD_ESTATE]
     seconded_cadre: Person  # 汇川区委组织部下沉一组, serving `building`
     admins: dict[Role, Person]  # COMMUNITY (仁和苑), STREET, DISTRICT (汇川区), CITY admins
+    service_rows: DemoServices | None = None
+
+    @property
+    def services(self) -> DemoServices:
+        """Stations, teams, orders ... (`seeds.services`)."""
+        assert self.service_rows is not None, "the demo city is seeded with its services"
+        return self.service_rows
 
 
 @dataclass
@@ -617,6 +627,7 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
     await demo.staff()
     admins = await demo.admins()
     await demo.insert_held()
+    await seed_demo_incentives(session, _pk(demo.pinned[0].building))
 
     units = demo.units
     main = demo.pinned[0]
@@ -625,7 +636,7 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
     grids: dict[GridType, OrgUnit] = {}
     for grid in sorted(demo.grids, key=lambda g: (g.code[:9] != "520303001", g.code)):
         grids.setdefault(grid.grid_type or _OLD, grid)
-    return DemoCity(
+    city = DemoCity(
         city=units["遵义市"],
         districts={name: units[name] for name, _, _ in LAYOUT},
         street=units["上海路街道"],
@@ -645,3 +656,5 @@ async def seed_demo(session: AsyncSession) -> DemoCity:
         seconded_cadre=demo.cadres[0],
         admins=admins,
     )
+    services = await seed_demo_services(session, city)
+    return dataclasses.replace(city, service_rows=services)

@@ -364,7 +364,7 @@ _SAT, _BASIC, _UNSAT = (
 _DAY, _HOUR, _WEEK = timedelta(days=1), timedelta(hours=1), timedelta(days=7)
 
 
-async def seed_demo_petitions(
+async def seed_demo_petitions(  # noqa: PLR0915  (one statement per demo case)
     session: AsyncSession, demo: DemoCity, *, now: datetime | None = None
 ) -> None:
     """Petitions in every status and micro-wishes in every status (flushed, not committed)."""
@@ -393,6 +393,13 @@ async def seed_demo_petitions(
     await run("NOISE", (*_RESOLVED, _BASIC), age=8 * _DAY)
     await run("PARKING", (*_RESOLVED, _SAT), age=15 * _DAY)  # grid level: no points
     await run("NEIGHBOUR_DISPUTE", (*_RESOLVED, _UNSAT, _A.START, _A.RESOLVE, _SAT), age=25 * _DAY)
+    # resolved days after its 24 hours, reopened, then resolved in time: late for good
+    await run(
+        "UTILITIES_REPAIR",
+        (*_RESOLVED, _UNSAT, _A.START, _A.RESOLVE, _SAT),
+        age=14 * _DAY,
+        gap=_DAY,
+    )
     await run("ELDER_CARE", (*_HANDLED, _A.DECLARE_NOT_RESOLVABLE, _BASIC), age=18 * _DAY)
     await run("SANITATION", (*_RESOLVED, _SAT), age=4 * _DAY, building=home, reporter=head)
 
@@ -589,7 +596,12 @@ _COLUMNS: Final = {
         "owner_path", "owner_org_unit_id", "assignee_id", "duplicate_of_id", "status", "version",
         "rejection_reason", "resolution_note", "escalation_count", "reopen_count", "submitted_at",
         "due_at", "accepted_at", "assigned_at", "first_contact_at", "resolved_at", "closed_at",
-        "status_changed_at",
+        "status_changed_at", "case_due_at", "late_earlier",
+    ),
+    "petition_stage": (
+        "id", "petition_id", "seq", "round", "level", "owner_path", "owner_org_unit_id", "path",
+        "started_at", "due_at", "accepted_at", "assigned_at", "first_contact_at", "ended_at",
+        "ended_by",
     ),
     "petition_event": (
         "id", "petition_id", "action", "from_status", "to_status", "actor_person_id",
@@ -658,6 +670,10 @@ class _Row:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     status_changed_at: datetime | None = None
+    case_due_at: datetime | None = None
+    late_earlier: bool = False
+    #: its stages as `_COLUMNS["petition_stage"]` lists, the last one running
+    stages: list[list[Any]] = field(default_factory=list)
 
     def values(self) -> tuple[Any, ...]:
         return tuple(
@@ -689,6 +705,7 @@ class _History:
         self.petitions: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []
         self.ratings: list[tuple[Any, ...]] = []
+        self.stages: list[tuple[Any, ...]] = []
         self.points: list[tuple[Any, ...]] = []
         self.last_in_building: dict[tuple[int, int], int] = {}
         self.cumulative = list(itertools.accumulate(p.households for p in places))
@@ -735,6 +752,7 @@ class _History:
             row = self._one(at)
             if row is not None:
                 self.petitions.append(row.values())
+                self.stages.extend(tuple(stage) for stage in row.stages)
 
     def _event(
         self,
@@ -760,6 +778,25 @@ class _History:
                 row.version, row.path, at,
             )
         )  # fmt: skip
+        self._keep_stages(row, action, at)
+
+    def _keep_stages(self, row: _Row, action: rp.Action, at: datetime) -> None:
+        """What `resolvers.petitions` does to stages after each step, on the generated rows."""
+        names = _COLUMNS["petition_stage"]
+        running = row.stages[-1] if row.stages and row.stages[-1][-1] is None else None
+        stamp = rp.STAGE_STAMPS.get(action)
+        if running is not None and stamp is not None:
+            i = names.index(stamp)
+            running[i] = running[i] or at
+        if running is not None and action in rp.ENDS_STAGE:
+            running[-2:] = [at, action.value]
+        if action in rp.STARTS_STAGE:
+            assert row.due_at is not None
+            row.stages.append(
+                [next(self.ids["petition_stage"]), row.id, len(row.stages) + 1, row.reopen_count,
+                 row.owner_level.value, row.owner_path, row.owner_org_unit_id, row.path, at,
+                 row.due_at, None, None, None, None, None]
+            )  # fmt: skip
 
     def _new(self, at: datetime) -> tuple[_Row, _Place] | None:
         rng = self.rng
@@ -807,6 +844,7 @@ class _History:
             owner_org_unit_id=None if owner == Level.BUILDING else int(labels[depth - 1]),
             submitted_at=at,
             due_at=at + self.due[priority],
+            case_due_at=at + self.due[priority],
         )
         return row, place
 
@@ -920,8 +958,11 @@ class _History:
             )  # fmt: skip
             if rating == _UNSAT and round_ < 2:
                 row.reopen_count += 1
+                assert row.case_due_at is not None
+                in_time = row.resolved_at is not None and row.resolved_at <= row.case_due_at
+                row.late_earlier = row.late_earlier or not in_time
                 row.resolution_note, row.resolved_at = None, None
-                row.due_at = rated + due
+                row.due_at = row.case_due_at = rated + due
                 self._event(row, _A.REOPEN, _S.REOPENED, rated, reporter, f"rated {rating}")
                 restart = later(rated, rng.lognormvariate(1.0, 1.0))
                 if restart is None:
@@ -1076,6 +1117,7 @@ def load_city_petitions(
         ("petition", history.petitions),
         ("petition_event", history.events),
         ("petition_rating", history.ratings),
+        ("petition_stage", history.stages),
         ("points_entry", history.points),
     ):
         conn.execute(
@@ -1088,6 +1130,7 @@ def load_city_petitions(
         ("petition", history.petitions),
         ("petition_event", history.events),
         ("petition_rating", history.ratings),
+        ("petition_stage", history.stages),
         ("points_entry", history.points),
     ):
         counts[table] = _copy(conn, table, rows)

@@ -34,6 +34,12 @@ async def seed(libpq_uri: str, scale: str, *, force: bool) -> None:
         from seeds.petitions import seed_city_petitions
 
         await asyncio.to_thread(seed_city_petitions, libpq_uri)
+        from seeds.services import seed_city_services
+
+        await asyncio.to_thread(seed_city_services, libpq_uri)
+        from seeds.incentives import seed_city_incentives
+
+        await asyncio.to_thread(seed_city_incentives, libpq_uri)
         return
     if scale != "demo":
         raise ValueError(f"unknown seed scale {scale!r}: use 'demo' or 'city'")

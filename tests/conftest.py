@@ -95,6 +95,20 @@ def database_uri() -> Iterator[str]:
     _admin(uri, _drop(name))
 
 
+@pytest.fixture
+def scratch_database(database_uri: str) -> Iterator[str]:
+    """An empty database beside the test database, dropped after the test: for migrations
+    run down and up, which the shared database must not see. Named so that a run whose
+    process died leaves it to `_drop_stale`."""
+    stem, _, pid = database_name(database_uri).rpartition("_")
+    name = f"{stem}_scratch_{pid}" if stem and pid.isdigit() else f"{pid}_scratch"
+    _admin(database_uri, _drop(name), sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(database_uri, name)
+    finally:
+        _admin(database_uri, _drop(name))
+
+
 @pytest.fixture(scope="session")
 async def engine(database_uri: str) -> AsyncIterator[AsyncEngine]:
     eng = make_engine(database_uri, pool_size=5)

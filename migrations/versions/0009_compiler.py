@@ -6,7 +6,7 @@ cursors exactly as the resolvers print them, and an aggregate concatenating the 
 statement returns for the audit log.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-01 12:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

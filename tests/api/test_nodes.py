@@ -23,7 +23,19 @@ IDS_QUERY = """query($id: ID!) { node(id: $id) { ... on Building {
     head { id pairings { id } }
     headPosition { id }
     grid2: grid { parent { pairedWorkUnits { id workUnit { id } } } }
+    roleModels { id } publicityWall { id } convention { id signatures { id } }
+    liaisons { id pavilion { id } shop { id offers { id } } }
 } } }"""
+#: Incentives, recognition and co-governance, from 仁和苑 and 五里碑.
+ENGAGEMENT_QUERY = """query($community: ID!, $wulibei: ID!) {
+  awards(orgUnitId: $community, first: 1) { nodes { id } }
+  meetings(orgUnitId: $community, first: 1) { nodes { id agenda { id } tasks { id } } }
+  improvementProjects(orgUnitId: $community, first: 1) { nodes { id } }
+  notices(orgUnitId: $community, first: 1) { nodes { id } }
+  feeReductions(orgUnitId: $community, first: 1) { nodes { id } }
+  shops(orgUnitId: $community, first: 10) { nodes { redemptions(first: 1) { nodes { id } } } }
+  moved: orgUnit(id: $wulibei) { residents(first: 100) { nodes { householdHistory { id } } } }
+}"""
 
 
 async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, str]:
@@ -61,7 +73,84 @@ async def one_id_of_each_type(gql: GraphQLClient, demo: DemoCity) -> dict[str, s
     found["Petition"] = cases["petitions"]["nodes"][0]["id"]
     found["PetitionCategory"] = cases["petitions"]["nodes"][0]["category"]["id"]
     found["MicroWish"] = cases["wishWall"]["nodes"][0]["id"]
+    found |= await one_id_of_each_service_type(gql, found["Building"], demo)
+    found |= {
+        "RoleModel": b["roleModels"][0]["id"],
+        "WallPost": b["publicityWall"][0]["id"],
+        "Convention": b["convention"]["id"],
+        "ConventionSignature": b["convention"]["signatures"][0]["id"],
+        "Liaison": b["liaisons"][0]["id"],
+        "LiaisonPavilion": b["liaisons"][0]["pavilion"]["id"],
+        "Shop": b["liaisons"][0]["shop"]["id"],
+        "Offer": b["liaisons"][0]["shop"]["offers"][0]["id"],
+    }
+    assert demo.renheyuan.id is not None
+    assert demo.wulibei.id is not None
+    more = await gql(
+        ENGAGEMENT_QUERY,
+        {
+            "community": to_global_id("OrgUnit", demo.renheyuan.id),
+            "wulibei": to_global_id("OrgUnit", demo.wulibei.id),
+        },
+    )
+    meeting = more["meetings"]["nodes"][0]
+    history = [h for p in more["moved"]["residents"]["nodes"] for h in p["householdHistory"]]
+    found |= {
+        "Award": more["awards"]["nodes"][0]["id"],
+        "Meeting": meeting["id"],
+        "AgendaItem": meeting["agenda"][0]["id"],
+        "LivelihoodTask": meeting["tasks"][0]["id"],
+        "ImprovementProject": more["improvementProjects"]["nodes"][0]["id"],
+        "Notice": more["notices"]["nodes"][0]["id"],
+        "FeeReduction": more["feeReductions"]["nodes"][0]["id"],
+        "Redemption": next(
+            r["id"] for s in more["shops"]["nodes"] for r in s["redemptions"]["nodes"]
+        ),
+        "HouseholdMembership": history[0]["id"],
+    }
     return {name: str(value) for name, value in found.items()}
+
+
+#: One query reaching every Node type of services in the building.
+SERVICE_IDS_QUERY = """query($id: ID!, $city: ID!) {
+  building: node(id: $id) { ... on Building {
+    estate { id }
+    servingStations { id items { id category { id } } }
+    partyPosts { id } } }
+  serviceTeams(first: 1) { nodes { id } }
+  propertyCompanies(first: 1) { nodes { id } }
+  serviceOrders(first: 20, filter: { statuses: [CLOSED] }) {
+    nodes { id finding { id visit { id } } } }
+  volunteerActivities(first: 1) { nodes { id } }
+  emergencyPeriods(under: $city, first: 1) { nodes { id roster(first: 1) { nodes { id } } } }
+}"""
+
+
+async def one_id_of_each_service_type(
+    gql: GraphQLClient, building: str, demo: DemoCity
+) -> dict[str, str]:
+    assert demo.city.id is not None
+    city = to_global_id("OrgUnit", demo.city.id)
+    data = await gql(SERVICE_IDS_QUERY, {"id": building, "city": city})
+    b = data["building"]
+    station = b["servingStations"][0]
+    order = next(o for o in data["serviceOrders"]["nodes"] if o["finding"])
+    period = data["emergencyPeriods"]["nodes"][0]
+    return {
+        "Estate": b["estate"]["id"],
+        "PropertyCompany": data["propertyCompanies"]["nodes"][0]["id"],
+        "ServiceStation": station["id"],
+        "ServiceItem": station["items"][0]["id"],
+        "ServiceCategory": station["items"][0]["category"]["id"],
+        "PartyPost": b["partyPosts"][0]["id"],
+        "ServiceTeam": data["serviceTeams"]["nodes"][0]["id"],
+        "ServiceOrder": order["id"],
+        "VisitFinding": order["finding"]["id"],
+        "DoorVisit": order["finding"]["visit"]["id"],
+        "VolunteerActivity": data["volunteerActivities"]["nodes"][0]["id"],
+        "EmergencyPeriod": period["id"],
+        "EmergencyRosterEntry": period["roster"]["nodes"][0]["id"],
+    }
 
 
 def type_name_of(global_id: str) -> str:

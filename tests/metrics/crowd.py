@@ -89,6 +89,7 @@ async def build_crowd(session: AsyncSession, demo: DemoCity) -> Crowd:
             status=PetitionStatus.SUBMITTED,
             submitted_at=at,
             due_at=at + timedelta(days=7),
+            case_due_at=at + timedelta(days=7),
             status_changed_at=at,
         )
         for name, value in extra.items():

@@ -3,7 +3,9 @@ history in `story.py` (read its docstring beside these numbers)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,11 @@ from tests.conftest import StatementCounter
 from tests.metrics.conftest import loaders_of
 from tests.metrics.story import AS_OF, SINCE, UNTIL, Story, at, hours
 from tests.petitions.helpers import pid, refuses
+
+#: D passed through three levels, each in its own time.
+D_LEVELS: Final = {Level.BUILDING: (1, 1), Level.GRID: (1, 1), Level.COMMUNITY: (1, 1)}
+#: Grid 1's due cohort per level (see `test_every_metric_by_hand`).
+STORY_LEVELS: Final = {**D_LEVELS, Level.BUILDING: (2, 5)}
 
 
 def close_to(actual: timedelta | None, expected: timedelta) -> bool:
@@ -43,9 +50,12 @@ def rates(
     rated: tuple[int, int, int],
     escalated: int,
     closed: tuple[int, int],
+    levels: Mapping[Level, tuple[int, int]] | None = None,
 ) -> rm.PetitionRates:
     """Expected rates from (numerator, denominator) pairs: rated is (rated, resolved,
-    satisfied), closed is (closed, at building)."""
+    satisfied), closed is (closed, at building), levels (on time, due) per level (0 / 0 for
+    the levels not given)."""
+    per_level = levels or {}
     return rm.PetitionRates(
         submitted=submitted,
         assigned=response[1],
@@ -64,6 +74,15 @@ def rates(
         closed=closed[0],
         closed_at_building=closed[1],
         building_closure_share=rm.ratio(closed[1], closed[0]),
+        on_time_by_level=tuple(
+            rm.LevelOnTime(
+                level=level,
+                due=per_level.get(level, (0, 0))[1],
+                on_time=per_level.get(level, (0, 0))[0],
+                rate=rm.ratio(*per_level.get(level, (0, 0))),
+            )
+            for level in Level
+        ),
     )
 
 
@@ -72,16 +91,20 @@ async def test_every_metric_by_hand(loaders: Loaders, story: Story) -> None:
     # Submitted in March: A B C D E F (G was submitted in February).
     # Response within 24 h of the first assignment: A (1 h), C (30 min), D (22 h) of the
     # assigned A, B (26 h), C, D, F (never, and its 24 h ran out before AS_OF) -> 3 / 5.
-    # Due in March: A B C D G (E rejected; F due April 1st 00:00, outside [since, until)).
-    # On time: A (03 <= 09), C (resolved again 22 <= due 27 06:00 after reopening), D (15 <=
-    # 20 01:00, due renewed by the escalations); B reopened and not resolved again, G never
-    # -> 3 / 5.
+    # Case deadlines in March: A B C D G (E rejected; F due April 1st 00:00, outside
+    # [since, until)). On time: A (03 <= 09), D (15 <= 19: escalating moved only the level
+    # deadlines). Late: B (reopened, its new case deadline 15 12:00 passed unresolved), C
+    # (round 0 resolved 20 after its deadline 17: resolving round 1 by 27 06:00 does not
+    # undo that), G (never resolved) -> 2 / 5.
+    # Per level, of those five: BUILDING had a judged turn with all of them and was in time
+    # with A and D only (B's second turn ran out, C's first and G's were late); GRID and
+    # COMMUNITY had D, passed on and resolved within their own deadlines.
     # Latest ratings: A SATISFIED, B UNSATISFIED, C SATISFIED (round 1; UNSATISFIED in round
     # 0), D BASICALLY_SATISFIED -> resolved 3 / 4, satisfied 2 / 4.
     # Escalated: D -> 1 / 6. Closed: A, C (BUILDING), D (COMMUNITY) -> 2 / 3 at building.
-    assert m.totals == rates(6, (3, 5), (3, 5), (4, 3, 2), 1, (3, 2))
+    assert m.totals == rates(6, (3, 5), (2, 5), (4, 3, 2), 1, (3, 2), STORY_LEVELS)
     assert m.totals.response_rate == 0.6
-    assert m.totals.on_time_rate == 0.6
+    assert m.totals.on_time_rate == 0.4
     assert m.totals.resolution_rate == 0.75
     assert m.totals.satisfaction_rate == 0.5
     assert m.totals.escalation_rate == 1 / 6
@@ -133,11 +156,13 @@ async def test_breakdowns_by_category_and_channel(loaders: Loaders, story: Story
     by_code = {b.code: b for b in m.by_category}
     assert list(by_code) == ["CORRIDOR_CLUTTER", "SANITATION", "NOISE"], "most submitted first"
     assert by_code["NOISE"].name == "噪音扰民"
-    # CORRIDOR_CLUTTER: A B C F submitted (G only due). Response A C of A B C F; on time A C
-    # of A B C G; ratings A S, B U, C S; closed A C, both at building.
-    assert by_code["CORRIDOR_CLUTTER"].rates == rates(4, (2, 4), (2, 4), (3, 2, 2), 0, (2, 2))
+    # CORRIDOR_CLUTTER: A B C F submitted (G only due). Response A C of A B C F; on time A
+    # of A B C G (at BUILDING too); ratings A S, B U, C S; closed A C, both at building.
+    assert by_code["CORRIDOR_CLUTTER"].rates == rates(
+        4, (2, 4), (1, 4), (3, 2, 2), 0, (2, 2), {Level.BUILDING: (1, 4)}
+    )
     # NOISE: D alone, escalated, closed at COMMUNITY, BASICALLY_SATISFIED.
-    assert by_code["NOISE"].rates == rates(1, (1, 1), (1, 1), (1, 1, 0), 1, (1, 0))
+    assert by_code["NOISE"].rates == rates(1, (1, 1), (1, 1), (1, 1, 0), 1, (1, 0), D_LEVELS)
     # SANITATION: E, rejected: nothing to rate, respond to or judge on time.
     sanitation = by_code["SANITATION"].rates
     assert sanitation == rates(1, (0, 0), (0, 0), (0, 0, 0), 0, (0, 0))
@@ -148,9 +173,14 @@ async def test_breakdowns_by_category_and_channel(loaders: Loaders, story: Story
 
     by_channel = {b.channel: b.rates for b in m.by_channel}
     assert list(by_channel) == [Channel.ONLINE, Channel.DOOR_VISIT], "declaration order"
-    # ONLINE: A C D E F (+G due); DOOR_VISIT: B.
-    assert by_channel[Channel.ONLINE] == rates(5, (3, 4), (3, 4), (3, 3, 2), 1, (3, 2))
-    assert by_channel[Channel.DOOR_VISIT] == rates(1, (0, 1), (0, 1), (1, 0, 0), 0, (0, 0))
+    # ONLINE: A C D E F (+G due; on time A D); DOOR_VISIT: B.
+    online_levels = {**D_LEVELS, Level.BUILDING: (2, 4)}
+    assert by_channel[Channel.ONLINE] == rates(
+        5, (3, 4), (2, 4), (3, 3, 2), 1, (3, 2), online_levels
+    )
+    assert by_channel[Channel.DOOR_VISIT] == rates(
+        1, (0, 1), (0, 1), (1, 0, 0), 0, (0, 0), {Level.BUILDING: (0, 1)}
+    )
 
 
 async def test_category_and_channel_filters(
@@ -159,7 +189,7 @@ async def test_category_and_channel_filters(
     noise = await rp.category_by_code(session, "NOISE")
     m = await grid1_metrics(loaders, story, category_id=pid(noise))
     assert m.category_id == pid(noise)
-    assert m.totals == rates(1, (1, 1), (1, 1), (1, 1, 0), 1, (1, 0))
+    assert m.totals == rates(1, (1, 1), (1, 1), (1, 1, 0), 1, (1, 0), D_LEVELS)
     assert [b.code for b in m.by_category] == ["NOISE"]
     assert [b.channel for b in m.by_channel] == [Channel.ONLINE]
     assert {c.status: c.count for c in m.by_status if c.count} == {PetitionStatus.CLOSED: 1}
@@ -171,7 +201,7 @@ async def test_category_and_channel_filters(
     ]
 
     door = await grid1_metrics(loaders, story, channel=Channel.DOOR_VISIT)
-    assert door.totals == rates(1, (0, 1), (0, 1), (1, 0, 0), 0, (0, 0))
+    assert door.totals == rates(1, (0, 1), (0, 1), (1, 0, 0), 0, (0, 0), {Level.BUILDING: (0, 1)})
     assert {c.status: c.count for c in door.by_status if c.count} == {PetitionStatus.REOPENED: 1}
     assert close_to(door.time_to_first_contact.median, hours(27))
     assert close_to(door.time_to_first_contact.p90, hours(27))
@@ -196,12 +226,15 @@ async def test_response_limit_and_running_clocks(loaders: Loaders, story: Story)
     )
     assert (m.totals.responded_in_time, m.totals.assigned) == (3, 4)
     assert m.totals.response_rate == 0.75
-    # Judged on March 15th 06:00, B (due 15 12:00, unresolved) is not late yet: it leaves
-    # the due cohort (A C D resolved, G late) -> 3 / 4.
+    # Judged on March 15th 06:00, B (case deadline 15 12:00, unresolved) is not late yet: it
+    # leaves the due cohort (A D on time, C late for good, G late) -> 2 / 4. Its building
+    # turn is not judged yet either: BUILDING in time with A D of A C D G.
     m = await rm.petition_metrics(
         loaders, org_unit_id=pid(story.places.grid1), since=SINCE, until=UNTIL, now=at(15, 6)
     )
-    assert (m.totals.on_time, m.totals.due) == (3, 4)
+    assert (m.totals.on_time, m.totals.due) == (2, 4)
+    building = m.totals.on_time_by_level[0]
+    assert (building.level, building.on_time, building.due) == (Level.BUILDING, 2, 4)
 
 
 async def test_period_bounds(loaders: Loaders, story: Story) -> None:

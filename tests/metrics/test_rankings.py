@@ -46,15 +46,16 @@ async def test_ranked_by_satisfaction_then_on_time(
 ) -> None:
     grid1, grid2 = pid(story.places.grid1), pid(story.places.grid2)
     found = await rankings(loaders, demo, min_rated=2)
-    # Grid 1: satisfied 2 / 4 rated (A C of A B C D), on time 3 / 5 (see story.py).
+    # Grid 1: satisfied 2 / 4 rated (A C of A B C D), on time per case 2 / 5 (see story.py:
+    # C stays late after its reopened round was resolved in time).
     # Grid 2: satisfied 1 / 2 (H; I unsatisfied), on time 1 / 2 (I reopened, never again
     # resolved): equal satisfaction, so on time decides.
-    assert [(u.org_unit_id, u.rank) for u in found[:2]] == [(grid1, 1), (grid2, 2)]
+    assert [(u.org_unit_id, u.rank) for u in found[:2]] == [(grid2, 1), (grid1, 2)]
     first, second = found[0].rates, found[1].rates
-    assert (first.rated, first.satisfaction_rate, first.on_time_rate) == (4, 0.5, 0.6)
-    assert (second.rated, second.satisfaction_rate, second.on_time_rate) == (2, 0.5, 0.5)
-    assert found[0].kind == OrgKind.GRID
-    assert found[0].name == story.places.grid1.name
+    assert (first.rated, first.satisfaction_rate, first.on_time_rate) == (2, 0.5, 0.5)
+    assert (second.rated, second.satisfaction_rate, second.on_time_rate) == (4, 0.5, 0.4)
+    assert found[1].kind == OrgKind.GRID
+    assert found[1].name == story.places.grid1.name
     others = found[2:]
     assert all(u.rank is None and u.rates.rated == 0 for u in others)
     assert {u.org_unit_id for u in found} == set(await grids_of_renheyuan(session, demo))
@@ -79,7 +80,7 @@ async def test_units_below_min_rated_are_not_ranked(
 async def test_equal_rates_share_a_rank(
     session: AsyncSession, loaders: Loaders, story: Story, demo: DemoCity
 ) -> None:
-    # A third grid with grid 2's pattern: satisfied 1 / 2, on time 1 / 2.
+    # A third grid with grid 2's pattern: satisfied 1 / 2, on time 1 / 2 (grid 1: 0.5, 0.4).
     taken = {pid(story.places.grid1), pid(story.places.grid2)}
     building3 = await session.scalar(
         sa.select(Building)
@@ -98,11 +99,11 @@ async def test_equal_rates_share_a_rank(
     found = await rankings(loaders, demo, min_rated=2)
     code = {u.org_unit_id: u.code for u in found}
     tied = sorted([pid(story.places.grid2), building3.grid_id], key=lambda i: code[i])
-    # 1, 2, 2: equal rates share a rank (ties listed by code), and the next would be 4.
+    # 1, 1, 3: equal rates share a rank (ties listed by code), the next skips as many.
     assert [(u.org_unit_id, u.rank) for u in found[:3]] == [
-        (pid(story.places.grid1), 1),
-        (tied[0], 2),
-        (tied[1], 2),
+        (tied[0], 1),
+        (tied[1], 1),
+        (pid(story.places.grid1), 3),
     ]
     assert [u.rank for u in found[3:]] == [None] * (len(found) - 3)
 

@@ -1,0 +1,1 @@
+"""Operations: what the running service tells its operators (metrics, request logs)."""

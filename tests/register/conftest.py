@@ -1,0 +1,3 @@
+"""Fixtures of these tests (see tests/identity/support.py)."""
+
+from tests.identity.support import from_address, settings  # noqa: F401
