@@ -561,9 +561,9 @@ async def appoint(session: AsyncSession, a: Appointment) -> Position:
         team=clean_text(a.team, "team") if a.team else None,
         staff_kind=a.staff_kind,
     )
-    session.add(position)
     await flush_or_refuse(
         session,
+        adding=position,
         duplicate=DomainError(
             PeopleCode.POSITION_CONFLICT, "the building has an active building head", "building_id"
         ),
@@ -603,9 +603,9 @@ async def create_pairing(
     if household is None:
         raise not_found("household", "household_id")
     pairing = Pairing(party_member_id=party_member_id, household_id=household_id)
-    session.add(pairing)
     await flush_or_refuse(
         session,
+        adding=pairing,
         duplicate=DomainError(PeopleCode.DUPLICATE, "this pairing exists already", "household_id"),
     )
     await refresh_path(session, pairing)
