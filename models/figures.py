@@ -128,6 +128,18 @@ FIGURES: tuple[Figure, ...] = (
         _C,
         part_of="petitions",
     ),
+    # Services and incentives: the places that serve (as `OrgUnit.serviceStats` counts them).
+    # Their counts of people and cases (orders, visits, hours, redemptions) pass the small-cell
+    # rules of `serviceStats` and `engagementFigures`, which decide them over their own lines.
+    Figure("stations", "红城驿站", "service_station", "true", _P),
+    Figure("teams", "红色跑团·志愿服务队", "service_team", "disbanded_at IS NULL", _P),
+    Figure("estates", "小区", "estate", "true", _P),
+    Figure("unmanaged_estates", "无物业小区", "estate", "property_company_id IS NULL", _P),
+    Figure(
+        "party_property_companies", "红色物业", "property_company", "has_party_organisation", _P
+    ),
+    Figure("activities", "志愿服务活动", "volunteer_activity", "status <> 'CANCELLED'", _P),
+    Figure("shops", "红城星店·睦邻店铺", "shop", "closed_at IS NULL", _P),
 )
 BY_KEY: dict[str, Figure] = {f.key: f for f in FIGURES}
 
@@ -178,9 +190,9 @@ $$;
 """
 
 
-def _by_table() -> dict[str, list[Figure]]:
+def _by_table(declared: tuple[Figure, ...]) -> dict[str, list[Figure]]:
     found: dict[str, list[Figure]] = defaultdict(list)
-    for figure in FIGURES:
+    for figure in declared:
         found[figure.table].append(figure)
     return dict(found)
 
@@ -288,10 +300,10 @@ CREATE TRIGGER figures_{table}_delete AFTER DELETE ON {table}
 """
 
 
-def _recompute_function() -> str:
+def _recompute_function(declared: tuple[Figure, ...]) -> str:
     statements: list[str] = ["TRUNCATE figure_count, figure_member;"]
     distinct_keys: list[str] = []
-    for table, figures in _by_table().items():
+    for table, figures in _by_table(declared).items():
         for group in _groups(figures):
             hits = _hits(group, table, "1")
             if group[0].distinct is None:
@@ -332,16 +344,18 @@ END $do$;
 """
 
 
-@lru_cache(maxsize=1)
-def install_sql() -> str:
-    """Everything the figures need beyond their tables: functions and triggers."""
-    parts = [PREFIXES_FUNCTION, DROP_TRIGGERS, _recompute_function()]
-    parts += [_trigger_function(table, figures) for table, figures in _by_table().items()]
+@lru_cache(maxsize=4)
+def install_sql(keys: tuple[str, ...] | None = None) -> str:
+    """Everything the figures need beyond their tables: functions and triggers, for every
+    figure or (a migration, whose later tables do not exist yet) for those named."""
+    declared = FIGURES if keys is None else tuple(BY_KEY[k] for k in keys)
+    parts = [PREFIXES_FUNCTION, DROP_TRIGGERS, _recompute_function(declared)]
+    parts += [_trigger_function(t, figures) for t, figures in _by_table(declared).items()]
     return "\n".join(parts)
 
 
-def digest() -> str:
-    return hashlib.sha256(install_sql().encode()).hexdigest()
+def digest(keys: tuple[str, ...] | None = None) -> str:
+    return hashlib.sha256(install_sql(keys).encode()).hexdigest()
 
 
 def ensure_figures(libpq_uri: str) -> bool:

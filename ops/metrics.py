@@ -19,7 +19,7 @@ Metrics (their own registry, so several apps in one process do not collide):
 | `http_request_duration_seconds` | histogram | `route` (graphql, open311, other), `operation` |
 | `sql_statements_per_request` | histogram | `route` |
 | `db_pool_size`, `db_pool_checked_out`, `db_pool_overflow` | gauges | |
-| `graphql_subscriptions_open` | gauge | (the WebSocket transport: `SUBSCRIPTIONS_OPEN.inc()`) |
+| `graphql_subscriptions_open` | gauge | (kept by the WebSocket transport, `schema.websocket`) |
 | `scheduler_runs_total` | counter | `outcome` (`ok`, `failed`) |
 | `scheduler_rows_total` | counter | `job` (`petitions.escalate_overdue` counts escalations) |
 

@@ -161,7 +161,7 @@ LIST_SIZES: dict[str, int] = {
     "Query.petitionDueTimes": 4,
     "Query.unitRankings": 100,
     "Viewer.grants": 10,
-    "DisplayFigures.figures": 20,  # one per figure of `models.figures.FIGURES`
+    "DisplayFigures.figures": 30,  # one per figure of `models.figures.FIGURES`
     "DisplayFigures.trend": 60,  # `count` is at most 60
     "DisplayFigures.rankings": 100,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,10 +33,23 @@ async def get_row(session: AsyncSession, model: type[M], ident: int, what: str, 
     return row
 
 
-async def flush_or_refuse(session: AsyncSession, *, duplicate: DomainError) -> None:
-    """Flush inside a savepoint so a unique violation refuses cleanly instead of poisoning."""
+async def flush_or_refuse(
+    session: AsyncSession,
+    *,
+    duplicate: DomainError,
+    adding: SQLModel | None = None,
+    changing: Callable[[], None] | None = None,
+) -> None:
+    """Flush inside a savepoint so a unique violation refuses cleanly instead of poisoning.
+    A new row is passed as `adding` and a change that may collide as `changing`, not made
+    before: beginning a savepoint flushes what is pending first, outside it, where a
+    violation would fail the whole transaction."""
     try:
         async with session.begin_nested():
+            if adding is not None:
+                session.add(adding)
+            if changing is not None:
+                changing()
             await session.flush()
     except IntegrityError as exc:
         raise duplicate from exc

@@ -583,9 +583,9 @@ async def create_account(
     account = Account(
         person_id=person_id, phone=login, password_hash=await hash_password_async(password)
     )
-    session.add(account)
     await flush_or_refuse(
         session,
+        adding=account,
         duplicate=DomainError(
             IdentityCode.DUPLICATE, "this person or phone already has an account", "person_id"
         ),

@@ -240,9 +240,10 @@ async def create_org_unit(
     if await session.scalar(sa.select(col(OrgUnit.id)).where(col(OrgUnit.code) == code)):
         raise DomainError(OrgCode.DUPLICATE_CODE, f"code {code} is taken", "code")
     unit = OrgUnit(kind=kind, name=name, code=code, parent_id=parent_id, grid_type=grid_type)
-    session.add(unit)
     await flush_or_refuse(
-        session, duplicate=DomainError(OrgCode.DUPLICATE_CODE, f"code {code} is taken", "code")
+        session,
+        adding=unit,
+        duplicate=DomainError(OrgCode.DUPLICATE_CODE, f"code {code} is taken", "code"),
     )
     await refresh_path(session, unit)
     return unit
@@ -388,9 +389,9 @@ async def create_household(
         room=clean_text(room, "room", max_length=20),
         tenure=tenure,
     )
-    session.add(household)
     await flush_or_refuse(
         session,
+        adding=household,
         duplicate=DomainError(
             OrgCode.DUPLICATE, "this building already has a household in that room", "room"
         ),
@@ -497,9 +498,9 @@ async def designate_central_household(
     central = CentralHousehold(
         building_id=household.building_id, household_id=household.id, party_member_id=member.id
     )
-    session.add(central)
     await flush_or_refuse(
         session,
+        adding=central,
         duplicate=DomainError(
             OrgCode.DUPLICATE, "this household is already a central household", "household_id"
         ),
@@ -510,9 +511,10 @@ async def designate_central_household(
 
 async def create_work_unit(session: AsyncSession, *, name: str, kind: WorkUnitKind) -> WorkUnit:
     unit = WorkUnit(name=clean_text(name, "name"), kind=kind)
-    session.add(unit)
     await flush_or_refuse(
-        session, duplicate=DomainError(OrgCode.DUPLICATE, "a work unit has this name", "name")
+        session,
+        adding=unit,
+        duplicate=DomainError(OrgCode.DUPLICATE, "a work unit has this name", "name"),
     )
     return unit
 
@@ -527,9 +529,9 @@ async def pair_work_unit(
             OrgCode.INVALID_PARENT_KIND, "work units pair with communities", "community_id"
         )
     pairing = WorkUnitPairing(work_unit_id=work_unit_id, community_id=community_id)
-    session.add(pairing)
     await flush_or_refuse(
         session,
+        adding=pairing,
         duplicate=DomainError(
             OrgCode.DUPLICATE, "this work unit is already paired with it", "community_id"
         ),

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -281,12 +282,38 @@ async def create_person(session: AsyncSession, data: PersonData) -> Person:
         )
         if existing is not None:
             raise DuplicateIdCardError(existing)
-        person.id_card_cipher = encrypt_id_card(number)
-        person.id_card_hash = lookup
-    session.add(person)
-    await session.flush()
+        await _hold_id_card(session, person, number, lookup, new=True)
+    else:
+        session.add(person)
+        await session.flush()
     await refresh_path(session, person)
     return person
+
+
+async def _hold_id_card(
+    session: AsyncSession, person: Person, number: str, lookup: bytes, *, new: bool
+) -> None:
+    """Give `person` the ID number and flush, in a savepoint begun before either. The advisory
+    lock orders registrations of one number, but a register import (`resolvers.register`)
+    holds its own lock: when it committed the number first, the unique index refuses this
+    row, which is told as the duplicate it is (never as an internal error), and the savepoint
+    takes the refused row or change back with it."""
+    try:
+        async with session.begin_nested():
+            person.id_card_cipher = encrypt_id_card(number)
+            person.id_card_hash = lookup
+            if new:
+                session.add(person)
+            await session.flush()
+    except IntegrityError:
+        holder = await session.scalar(
+            sa.select(col(Person.id))
+            .where(col(Person.id_card_hash) == lookup, col(Person.id) != person.id)
+            .limit(1)
+        )
+        if holder is None:
+            raise
+        raise DuplicateIdCardError(holder) from None
 
 
 # --- keeping the register up to date ------------------------------------------------
@@ -343,8 +370,7 @@ async def update_person(session: AsyncSession, person_id: int, c: PersonChanges)
         )
         if existing is not None:
             raise DuplicateIdCardError(existing)
-        person.id_card_cipher = encrypt_id_card(number)
-        person.id_card_hash = lookup
+        await _hold_id_card(session, person, number, lookup, new=False)
     await session.flush()
     return person
 
@@ -559,9 +585,9 @@ async def appoint(session: AsyncSession, a: Appointment) -> Position:
         team=clean_text(a.team, "team") if a.team else None,
         staff_kind=a.staff_kind,
     )
-    session.add(position)
     await flush_or_refuse(
         session,
+        adding=position,
         duplicate=DomainError(
             PeopleCode.POSITION_CONFLICT, "the building has an active building head", "building_id"
         ),
@@ -601,9 +627,9 @@ async def create_pairing(
     if household is None:
         raise not_found("household", "household_id")
     pairing = Pairing(party_member_id=party_member_id, household_id=household_id)
-    session.add(pairing)
     await flush_or_refuse(
         session,
+        adding=pairing,
         duplicate=DomainError(PeopleCode.DUPLICATE, "this pairing exists already", "household_id"),
     )
     await refresh_path(session, pairing)

@@ -277,9 +277,8 @@ async def create_estate(
         longitude=lon,
         property_company_id=property_company_id,
     )
-    session.add(estate)
     await flush_or_refuse(
-        session, duplicate=_duplicate("the grid has an estate of that name", "name")
+        session, adding=estate, duplicate=_duplicate("the grid has an estate of that name", "name")
     )
     await refresh_path(session, estate)
     return estate
@@ -303,8 +302,7 @@ async def update_estate(
             "give a property company or say the estate has none, not both",
             "property_company_id",
         )
-    if name is not None:
-        estate.name = clean_text(name, "name", max_length=60)
+    renamed = clean_text(name, "name", max_length=60) if name is not None else estate.name
     if latitude is not None or longitude is not None:
         estate.latitude, estate.longitude = clean_coordinates(latitude, longitude)
     if property_company_id is not None:
@@ -313,7 +311,9 @@ async def update_estate(
     if without_property_company:
         estate.property_company_id = None
     await flush_or_refuse(
-        session, duplicate=_duplicate("the grid has an estate of that name", "name")
+        session,
+        duplicate=_duplicate("the grid has an estate of that name", "name"),
+        changing=lambda: setattr(estate, "name", renamed),
     )
     return estate
 
@@ -383,9 +383,10 @@ async def create_property_company(
         has_party_organisation=has_party_organisation,
         party_organisation_since=party_organisation_since,
     )
-    session.add(company)
     await flush_or_refuse(
-        session, duplicate=_duplicate("a company of that name or credit code exists", "name")
+        session,
+        adding=company,
+        duplicate=_duplicate("a company of that name or credit code exists", "name"),
     )
     await refresh_path(session, company)
     return company
@@ -570,9 +571,10 @@ async def add_station_manager(
     manager = StationManager(
         station_id=station_id, position_id=position_id, added_at=now or utcnow()
     )
-    session.add(manager)
     await flush_or_refuse(
-        session, duplicate=_duplicate("the position already manages this station", "position_id")
+        session,
+        adding=manager,
+        duplicate=_duplicate("the position already manages this station", "position_id"),
     )
     await refresh_path(session, manager)
     return manager
@@ -717,9 +719,10 @@ async def add_team_member(
     if await _membership(session, team_id, person_id) is not None:
         raise _duplicate("the person is in the team already", "person_id")
     member = TeamMember(team_id=team_id, person_id=person_id, role=role, joined_at=now or utcnow())
-    session.add(member)
     await flush_or_refuse(
-        session, duplicate=_duplicate("the person is in the team already", "person_id")
+        session,
+        adding=member,
+        duplicate=_duplicate("the person is in the team already", "person_id"),
     )
     await refresh_path(session, member)
     return member

@@ -57,6 +57,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from models.identity import ApiToken
 from models.live import LiveSettings
+from ops.metrics import SUBSCRIPTIONS_OPEN
 from permissions.actor import Actor
 from permissions.aggregates import for_display
 from permissions.limits import Limits, budget_kind
@@ -106,6 +107,12 @@ class LiveStats:
     shared: int = 0
     sent: int = 0
     peak_queue: int = 0
+
+    def count_subscriptions(self, delta: int) -> None:
+        """Open (+) or end (-) subscriptions: this instance's count and its `/metrics` gauge."""
+        self.subscriptions += delta
+        SUBSCRIPTIONS_OPEN.inc(delta)
+
     slow_closed: int = 0
 
 
@@ -342,7 +349,7 @@ class Connection:
                 self._expiry.cancel()
             for active in self.subs.values():
                 active.done()
-            self.live.stats.subscriptions -= len(self.subs)
+            self.live.stats.count_subscriptions(-len(self.subs))
             self.subs.clear()
             self.outbox.clear()
             for task in (reader, sender, *self._tasks):
@@ -539,7 +546,7 @@ class Connection:
             return
         placeholder = Active(sub_id, Feed("", "", "", None, _nothing), "", {}, None, None)
         self.subs[sub_id] = placeholder  # a second subscribe with this id is refused meanwhile
-        self.live.stats.subscriptions += 1
+        self.live.stats.count_subscriptions(1)
         try:
             active = await self._open(sub_id, payload)
         except Refused as refusal:
@@ -553,7 +560,7 @@ class Connection:
         if active is None or self.subs.get(sub_id) is not placeholder:
             if self.subs.get(sub_id) is placeholder:
                 del self.subs[sub_id]
-                self.live.stats.subscriptions -= 1
+                self.live.stats.count_subscriptions(-1)
             return
         self.subs[sub_id] = active
         await self._start(active)
@@ -677,7 +684,7 @@ class Connection:
         active = self.subs.pop(sub_id, None)
         if active is not None:
             active.done()
-            self.live.stats.subscriptions -= 1
+            self.live.stats.count_subscriptions(-1)
 
     # sending -------------------------------------------------------------------------
     def push(self, item: Outgoing) -> None:

@@ -23,6 +23,7 @@ STATS = (
     "grids buildings households residents partyMembers buildingHeads partyGroups"
     " centralHouseholds secondedCadres registeredPartyMembers pairedWorkUnits"
 )
+SERVICE_STATS = "stations teams estates unmanagedEstates partyPropertyCompanies activities"
 PETITION_FIGURES = {"petitions", "petitionsHandled", "petitionsOpen"}
 
 
@@ -39,12 +40,15 @@ async def figures_and_stats(client: GraphQLClient, code: str) -> tuple[dict[str,
     data = await client(
         f"""query($code: String!) {{
           displayFigures(code: $code) {{ node {{ code }} figures {{ key label counted value }} }}
-          orgUnit(code: $code) {{ stats {{ {STATS} }} children {{ nodes {{ code }} }} }}
+          orgUnit(code: $code) {{ stats {{ {STATS} }} serviceStats {{ {SERVICE_STATS} }}
+                                  children {{ nodes {{ code }} }} }}
         }}""",
         {"code": code},
     )
     assert data["displayFigures"]["node"]["code"] == code
-    return values(data["displayFigures"]["figures"]), data["orgUnit"]
+    unit = data["orgUnit"]
+    unit["stats"] |= unit.pop("serviceStats")
+    return values(data["displayFigures"]["figures"]), unit
 
 
 async def test_the_figures_are_the_dashboard_counts_in_the_screens_order(
@@ -55,6 +59,8 @@ async def test_the_figures_are_the_dashboard_counts_in_the_screens_order(
         assert list(figures) == [camel(f.key) for f in FIGURES]
         for key, value in unit["stats"].items():
             assert figures[key] == value, (code, key)
+        if code == demo.city.code:
+            assert all(figures[k] for k in ("stations", "teams", "shops"))
     data = await gql(
         f'{{ displayFigures(code: "{demo.city.code}") {{ figures {{ key label }} }} }}'
     )

@@ -13,6 +13,7 @@ import pytest
 from models.base import utcnow
 from models.identity import TokenRole
 from models.live import LiveSettings
+from ops.metrics import REGISTRY
 from resolvers.identity import ACCESS_TTL
 from tests.live.conftest import TEST_SETTINGS
 from tests.live.support import LiveCity, Servers, Socket, connected, gid
@@ -255,3 +256,23 @@ async def test_the_graphql_endpoint_still_answers_http(
         "data": {"__typename": "Query"},
         "extensions": {"cost": {"requested": 0, "budget": 12000}},
     }
+
+
+async def test_open_subscriptions_are_a_gauge_at_metrics(server: str, city: LiveCity) -> None:
+    """`graphql_subscriptions_open` follows subscribe, complete and a closed connection."""
+
+    async def gauge_becomes(value: float) -> None:
+        deadline = asyncio.get_running_loop().time() + 10
+        while REGISTRY.get_sample_value("graphql_subscriptions_open") != value:
+            assert asyncio.get_running_loop().time() < deadline, "the gauge did not follow"
+            await asyncio.sleep(0.02)
+
+    before = REGISTRY.get_sample_value("graphql_subscriptions_open") or 0.0
+    socket = await connected(server, city.token("community-admin"))
+    await socket.subscribe("a", EVENTS, renheyuan(city))
+    await socket.subscribe("b", EVENTS, renheyuan(city))
+    await gauge_becomes(before + 2)
+    await socket.send({"id": "a", "type": "complete"})
+    await gauge_becomes(before + 1)
+    await socket.close()
+    await gauge_becomes(before)

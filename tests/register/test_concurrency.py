@@ -7,12 +7,16 @@ import asyncio
 import contextlib
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from models.crypto import id_card_lookup_hash
 from models.org import GridType
+from models.people import Gender
 from permissions.actor import Actor
 from resolvers import register as r
+from resolvers.people import DuplicateIdCardError, PeopleCode, PersonData, create_person
 from resolvers.register import RowStatus
 from schema.context import Context
 from schema.register import Outcome, run_file
@@ -73,3 +77,48 @@ async def test_concurrent_imports_of_one_file_register_everyone_once(
             await session.execute(
                 sa.text("DELETE FROM household WHERE id = ANY(:i)"), {"i": households}
             )
+
+
+async def test_a_registration_racing_an_import_is_told_the_duplicate(engine: AsyncEngine) -> None:
+    """An import holds its own lock, not the per-number one of `createPerson`: when it commits
+    a number first, the registration waiting on the unique index is refused as DUPLICATE
+    (never INTERNAL), and its transaction stays usable and writes nothing."""
+    number = id_card(date(1957, 6, 6), 777, male=False)
+    lookup = id_card_lookup_hash(number)
+    importing = AsyncSession(engine)
+    registering = AsyncSession(engine)
+    try:
+        holder = await importing.scalar(
+            sa.text(
+                "INSERT INTO person (name, gender, is_party_member, is_veteran, is_elderly,"
+                " lives_alone, is_renter, id_card_hash) VALUES ('竞争导入', 'FEMALE', false,"
+                " false, true, false, false, :h) RETURNING id"
+            ),
+            {"h": lookup},
+        )
+        attempt = asyncio.create_task(
+            create_person(
+                registering,
+                PersonData(name="竞争登记", gender=Gender.FEMALE, id_card_number=number),
+            )
+        )
+        await asyncio.sleep(0.5)  # the registration now waits on the uncommitted row
+        assert not attempt.done()
+        await importing.commit()
+        with pytest.raises(DuplicateIdCardError) as refused:
+            await attempt
+        assert refused.value.code == PeopleCode.DUPLICATE
+        assert refused.value.existing_id == holder
+        await registering.commit()
+        async with AsyncSession(engine) as session:
+            names = (
+                await session.scalars(sa.text("SELECT name FROM person WHERE name LIKE '竞争%'"))
+            ).all()
+        assert names == ["竞争导入"]
+    finally:
+        await importing.rollback()
+        await registering.rollback()
+        async with AsyncSession(engine) as session, session.begin():
+            await session.execute(sa.text("DELETE FROM person WHERE name LIKE '竞争%'"))
+        await importing.close()
+        await registering.close()
