@@ -129,7 +129,7 @@ def possible(actor: Actor) -> int:
     if actor.household_path:
         found |= BIT[R.HOUSEHOLD]
     if actor.person_id is not None:
-        found |= BIT[R.SELF]
+        found |= BIT[R.SELF] | BIT[R.TASKED]
     if actor.contact_ids:
         found |= BIT[R.CONTACT]
     return found

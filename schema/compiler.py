@@ -39,6 +39,7 @@ from graphql import (
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
@@ -63,7 +64,7 @@ from permissions.compiled import (
     serving,
     settle,
 )
-from permissions.policy import SUBJECTS, rule
+from permissions.policy import SUBJECTS, TASKED_BY, rule
 from permissions.roles import Relation
 from permissions.scope import visible
 from resolvers.pagination import Listing, Ordering, PageArgs, _after, decode_cursor
@@ -679,12 +680,24 @@ def _bound(bind: sa.BindParameter[Any], value: Any) -> Any:
 
 
 def _formatter(named: Any, raw: Callable[[str], str]) -> Callable[[str], str]:
-    """The value as the resolvers print it: datetimes as isoformat() in UTC, enums by name."""
+    """The value as the resolvers print it: datetimes as isoformat() in UTC, decimals as
+    their text (`numeric` prints as `str(Decimal)` does), enums by name; a scalar without a
+    known SQL twin is left to the resolvers."""
     if named.name == "DateTime":
         return lambda a: f"gql_datetime({raw(a)})"
-    if isinstance(named, GraphQLEnumType) and not _enum_passes(named):
-        raise Unsupported(f"{named.name}: values differ from names")
+    if named.name == "Decimal":
+        return lambda a: f"CAST({raw(a)} AS text)"
+    if isinstance(named, GraphQLEnumType):
+        if not _enum_passes(named):
+            raise Unsupported(f"{named.name}: values differ from names")
+        return raw
+    if isinstance(named, GraphQLScalarType) and named.name not in _PASSED_SCALARS:
+        raise Unsupported(f"the scalar {named.name}")
     return raw
+
+
+#: Scalars whose PostgreSQL JSON is what the resolvers print.
+_PASSED_SCALARS = frozenset({"String", "Int", "Float", "Boolean", "ID", "Date"})
 
 
 # --- SQL fragments from SQLAlchemy expressions --------------------------------------------
@@ -876,6 +889,14 @@ class Emitter:
                 f'CASE WHEN {alias}."{subject}" = :{self.person}::bigint'
                 f" THEN {BIT[R.SELF]} ELSE 0 END"
             )
+        if self.person is not None:
+            for column_name in TASKED_BY.get(type_name, ()):
+                named = f'{alias}."{column_name}"'
+                if isinstance(model.__table__.c[column_name].type, sa.ARRAY):
+                    names = f"{named} @> ARRAY[:{self.person}::bigint]"
+                else:
+                    names = f"{named} = :{self.person}::bigint"
+                extra.append(f"CASE WHEN {names} THEN {BIT[R.TASKED]} ELSE 0 END")
         if type_name == "Person" and self.contacts is not None:
             extra.append(
                 f'CASE WHEN {alias}."id" = ANY(:{self.contacts}::bigint[])'
