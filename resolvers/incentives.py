@@ -764,16 +764,15 @@ async def expire_redemptions(
 ) -> list[int]:
     """Codes past their minutes become EXPIRED (their held points are free again)."""
     now = now or utcnow()
-    rows = await session.scalars(
-        sa.select(Redemption)
-        .where(col(Redemption.status) == RedemptionStatus.ISSUED, col(Redemption.expires_at) <= now)
-        .order_by(col(Redemption.expires_at), col(Redemption.id))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+    rows = await REDEMPTIONS.claim(
+        session,
+        col(Redemption.status) == RedemptionStatus.ISSUED,
+        col(Redemption.expires_at) <= now,
+        order_by=[col(Redemption.expires_at)],
+        batch=batch,
     )
     done: list[int] = []
-    for redemption in list(rows):
+    for redemption in rows:
         await REDEMPTIONS.move(session, redemption, _A.EXPIRE, None, now=now)
         assert redemption.id is not None
         done.append(redemption.id)

@@ -819,20 +819,16 @@ async def escalate_overdue(
     a fresh due time). District-owned petitions cannot go higher and are left alone.
     """
     now = now or utcnow()
-    rows = await session.scalars(
-        sa.select(Petition)
-        .where(
-            col(Petition.status).in_(sorted(OPEN_STATUSES)),
-            col(Petition.due_at) < now,
-            col(Petition.owner_level) != Level.DISTRICT,
-        )
-        .order_by(col(Petition.due_at), col(Petition.id))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+    rows = await PETITIONS.claim(
+        session,
+        col(Petition.status).in_(sorted(OPEN_STATUSES)),
+        col(Petition.due_at) < now,
+        col(Petition.owner_level) != Level.DISTRICT,
+        order_by=[col(Petition.due_at)],
+        batch=batch,
     )
     done: list[int] = []
-    for petition in list(rows):
+    for petition in rows:
         due = await due_in(session, petition.priority)
         overdue_since = petition.due_at
         from_level = petition.owner_level
@@ -857,19 +853,15 @@ async def close_unrated(
 ) -> list[int]:
     """Close (CLOSED_UNRATED) petitions left without a rating `days` after resolution."""
     now = now or utcnow()
-    rows = await session.scalars(
-        sa.select(Petition)
-        .where(
-            col(Petition.status).in_(sorted(AWAITING_RATING)),
-            col(Petition.status_changed_at) < now - timedelta(days=days),
-        )
-        .order_by(col(Petition.status_changed_at), col(Petition.id))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+    rows = await PETITIONS.claim(
+        session,
+        col(Petition.status).in_(sorted(AWAITING_RATING)),
+        col(Petition.status_changed_at) < now - timedelta(days=days),
+        order_by=[col(Petition.status_changed_at)],
+        batch=batch,
     )
     done: list[int] = []
-    for petition in list(rows):
+    for petition in rows:
         await PETITIONS.move(
             session,
             petition,

@@ -1532,23 +1532,19 @@ async def handle_late_orders(
     share the work and never act twice on one order for one lapse. District-owned orders
     waiting for dispatch cannot go higher and are left alone."""
     now = now or utcnow()
-    rows = await session.scalars(
-        sa.select(ServiceOrder)
-        .where(
-            col(ServiceOrder.status).in_(sorted(CLOCKED)),
-            col(ServiceOrder.due_at) < now,
-            sa.or_(
-                col(ServiceOrder.status) == OrderStatus.DISPATCHED,
-                col(ServiceOrder.owner_level) != DispatchLevel.DISTRICT,
-            ),
-        )
-        .order_by(col(ServiceOrder.due_at), col(ServiceOrder.id))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+    rows = await ORDERS.claim(
+        session,
+        col(ServiceOrder.status).in_(sorted(CLOCKED)),
+        col(ServiceOrder.due_at) < now,
+        sa.or_(
+            col(ServiceOrder.status) == OrderStatus.DISPATCHED,
+            col(ServiceOrder.owner_level) != DispatchLevel.DISTRICT,
+        ),
+        order_by=[col(ServiceOrder.due_at)],
+        batch=batch,
     )
     done: list[int] = []
-    for order in list(rows):
+    for order in rows:
         late = f"{order.due_at.astimezone(CHINA):%Y-%m-%d %H:%M}"
         if order.status == OrderStatus.DISPATCHED:
             await ORDERS.move(
@@ -1585,19 +1581,15 @@ async def close_unrated_orders(
     session: AsyncSession, now: datetime | None = None, batch: int = 500
 ) -> list[int]:
     now = now or utcnow()
-    rows = await session.scalars(
-        sa.select(ServiceOrder)
-        .where(
-            col(ServiceOrder.status) == OrderStatus.DONE,
-            col(ServiceOrder.done_at) < now - timedelta(days=RATING_DAYS),
-        )
-        .order_by(col(ServiceOrder.done_at), col(ServiceOrder.id))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
+    rows = await ORDERS.claim(
+        session,
+        col(ServiceOrder.status) == OrderStatus.DONE,
+        col(ServiceOrder.done_at) < now - timedelta(days=RATING_DAYS),
+        order_by=[col(ServiceOrder.done_at)],
+        batch=batch,
     )
     done: list[int] = []
-    for order in list(rows):
+    for order in rows:
         await ORDERS.move(
             session,
             order,

@@ -13,7 +13,7 @@ decided before a move, in permissions/; a move trusts the actor it is given.
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -101,6 +101,23 @@ class Workflow(Generic[R, S, A]):
         if found is None:
             raise DomainError(Common.NOT_FOUND, f"{self.noun} not found", "id")
         return found
+
+    async def claim(
+        self, session: AsyncSession, *where: Any, order_by: Sequence[Any], batch: int
+    ) -> list[R]:
+        """Up to `batch` rows a scheduled job moves now, claimed FOR UPDATE SKIP LOCKED:
+        schedulers in several app instances share the work and never move one row twice for
+        one lapse (the move changes what `where` holds for)."""
+        model: Any = self.model
+        rows = await session.scalars(
+            sa.select(model)
+            .where(*where)
+            .order_by(*order_by, model.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return list(rows)
 
     async def record(
         self,

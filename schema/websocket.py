@@ -194,6 +194,7 @@ class Live:
         self.hub.on_identity(self._identity_changed)
         self.hub.on_reconnect(self._recheck_everyone)
         self.hub.on_event(lambda _event: self.cache.changed(rf.Source.PETITIONS))
+        self.hub.on_event(lambda _event: self.cache.changed(rf.Source.ENGAGEMENT))
         self.hub.on_counts(lambda: self.cache.changed(rf.Source.COUNTS))
 
     async def start(self) -> None:
@@ -354,15 +355,24 @@ class Connection:
             self.outbox.clear()
             for task in (reader, sender, *self._tasks):
                 task.cancel()
-            for task in (reader, sender, *self._tasks):
-                with contextlib.suppress(BaseException):
-                    await task
+            # A cancellation swallowed on the way (a library catching it while a subscribe
+            # is being opened) must not keep the close frame back: the reader stops by itself
+            # (it checks `done`) or when the connection is closed.
+            _, pending = await asyncio.wait({reader, sender, *self._tasks}, timeout=1)
+            for task in pending:
+                task.add_done_callback(_consume)
             self.live.connections.discard(self)
             self.live.stats.connections -= 1
             if self.closing is not None:
                 code, reason = self.closing
+                # Never cancel a close: the server's WebSocket protocol may be blocked writing
+                # to a client that is not reading, and a cancelled close leaves the frame
+                # unwritten and the connection open. It goes on (bounded by the server's own
+                # close timeout) while this handler returns after two seconds at most.
+                closing = asyncio.ensure_future(ws.close(code, reason))
+                closing.add_done_callback(_consume)
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.close(code, reason), timeout=2)
+                    await asyncio.wait_for(asyncio.shield(closing), timeout=2)
 
     def close(self, code: int, reason: str) -> None:
         if self.closing is None and not self.done.is_set():
@@ -381,7 +391,7 @@ class Connection:
     # reading -------------------------------------------------------------------------
     async def _read(self) -> None:
         try:
-            while True:
+            while not self.done.is_set():  # closing: read no further
                 message = await self.ws.receive()
                 if message["type"] == "websocket.disconnect":
                     self.done.set()
@@ -722,6 +732,13 @@ class Connection:
             raise
         except Exception:
             self.done.set()
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Read the outcome of what ends in the background (a close, a reader stopping): a
+    client gone meanwhile is no error here."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _nothing(_context: Context, _event: Event | None) -> None:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import tempfile
 import time
 import urllib.request
@@ -99,7 +102,11 @@ class Page:
 @asynccontextmanager
 async def chromium(binary: str) -> AsyncIterator[Page]:
     """A fresh headless Chromium with one 1920x1080 page."""
-    with tempfile.TemporaryDirectory(prefix="screen-chromium-") as profile:
+    # Chromium's helper processes may still be writing to the profile as it goes: they are
+    # stopped with it (one process group), and what they leave is not an error of the test.
+    with tempfile.TemporaryDirectory(
+        prefix="screen-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = await asyncio.create_subprocess_exec(
             binary,
             *FLAGS,
@@ -107,6 +114,7 @@ async def chromium(binary: str) -> AsyncIterator[Page]:
             "about:blank",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             port = await _devtools_port(Path(profile) / "DevToolsActivePort", process)
@@ -128,13 +136,18 @@ async def chromium(binary: str) -> AsyncIterator[Page]:
                 finally:
                     page.reader.cancel()
         finally:
-            if process.returncode is None:
-                process.terminate()
+            _signal_group(process, signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), 10)
             except TimeoutError:
                 process.kill()
                 await process.wait()
+            _signal_group(process, signal.SIGKILL)  # helpers that outlived the browser
+
+
+def _signal_group(process: asyncio.subprocess.Process, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
 
 
 async def _devtools_port(port_file: Path, process: asyncio.subprocess.Process) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from websockets.asyncio.client import ClientConnection, connect
@@ -28,6 +25,7 @@ from resolvers.identity import create_api_token, issue_access_token
 from schema.relay import to_global_id
 from schema.websocket import Live
 from seeds.demo import DemoCity
+from tests.server import serving
 
 PROTOCOL = "graphql-transport-ws"
 ERRORS = "errors { code field message }"
@@ -240,18 +238,5 @@ async def connected(base: str, token: str) -> Socket:
 def serving_on(app: FastAPI, port: int) -> Iterator[str]:
     """Serve `app` on `port` until the block ends (a server restarted on the port its
     clients know); yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(app, port) as base:
+        yield base
