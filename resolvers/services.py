@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -86,7 +87,7 @@ from resolvers.common import (
     refresh_path,
 )
 from resolvers.errors import DomainError, invalid, not_found
-from resolvers.incentives import credit
+from resolvers.incentives import POINTS_PER_HOUR, credit, credit_volunteer_hours
 from resolvers.loaders import Children, Loaders, ScopeFn
 from resolvers.pagination import Listing, Narrowing, Ordering, Parent, asc, desc
 from resolvers.petitions import SATISFIED_POINTS, building_head_at, content_hash
@@ -897,7 +898,24 @@ async def credit_hours(
             stmt.returning(VolunteerHours), execution_options={"populate_existing": True}
         )
     ).first()
+    if found is not None and kind in POINTS_EARNING and minutes >= MINUTES_PER_POINT:
+        assert found.id is not None
+        await credit_volunteer_hours(
+            session,
+            person_id=person_id,
+            hours=Decimal(minutes) / 60,
+            source_id=found.id,
+            note=note or str(kind),
+            now=found.at,
+        )
     return found
+
+
+#: Hours that earn points in the ledger of incentives (once per ledger line): activities
+#: and services for others; good deeds are recorded for cadres' own accounts.
+POINTS_EARNING: Final = frozenset({HoursKind.ACTIVITY, HoursKind.SERVICE})
+#: The least time that earns a whole point.
+MINUTES_PER_POINT: Final = 60 // POINTS_PER_HOUR
 
 
 #: Source types of ledger lines.

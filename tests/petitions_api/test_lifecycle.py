@@ -66,7 +66,9 @@ async def test_the_building_head_closes_the_loop_and_earns_points(
 ) -> None:
     head_id = gid("Person", demo.building_head.id)
     resident_id = gid("Person", demo.resident_alone.id)
-    assert (await head(POINTS))["myPoints"] == {"balance": 0, "entries": []}
+    before = (await head(POINTS))["myPoints"]  # the demo's volunteer hours earned some
+    reporter_before = (await resident(POINTS))["myPoints"]["balance"]
+    assert all(e["sourceType"] != "PETITION" for e in before["entries"])
     petition = await a_petition(resident, session, demo)
     pid = petition["id"]
 
@@ -116,14 +118,14 @@ async def test_the_building_head_closes_the_loop_and_earns_points(
     await offered("CLOSED")
 
     points = (await head(POINTS))["myPoints"]
-    assert points["balance"] == rated["pointsCredited"]
-    [entry] = points["entries"]
+    assert points["balance"] == before["balance"] + rated["pointsCredited"]
+    [entry] = [e for e in points["entries"] if e not in before["entries"]]
     assert (entry["kind"], entry["points"], entry["sourceType"]) == (
         "EARNED",
         rated["pointsCredited"],
         "PETITION",
     )
-    assert (await resident(POINTS))["myPoints"]["balance"] == 0
+    assert (await resident(POINTS))["myPoints"]["balance"] == reporter_before, "raters earn none"
 
     found = await node(head, pid)
     assert found is not None
@@ -319,6 +321,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
     demo: DemoCity,
     session: AsyncSession,
 ) -> None:
+    base = (await head(POINTS))["myPoints"]["balance"]
     petition = await a_petition(resident, session, demo)
     too_early = await rate(resident, petition, "SATISFIED")
     assert errors(too_early) == [("INVALID_TRANSITION", "id")]
@@ -347,7 +350,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
     assert await allowed(head, petition["id"]) == ["ASSIGN", "ESCALATE", "START"]
     again = await rate(resident, reopened, "SATISFIED")
     assert errors(again) == [("ALREADY_RATED", "id")]
-    assert (await head(POINTS))["myPoints"]["balance"] == 0
+    assert (await head(POINTS))["myPoints"]["balance"] == base
 
     # round two: resolved again, rated satisfied, the head earns his points once
     petition = await moved(head, reopened, "START")
@@ -356,7 +359,7 @@ async def test_an_unsatisfied_rating_reopens_and_only_the_reporter_rates(
     assert rated["errors"] == []
     assert rated["petition"]["status"] == "CLOSED"
     assert [r["rating"] for r in rated["petition"]["ratings"]] == ["UNSATISFIED", "SATISFIED"]
-    assert (await head(POINTS))["myPoints"]["balance"] == rated["pointsCredited"] > 0
+    assert (await head(POINTS))["myPoints"]["balance"] == base + rated["pointsCredited"] > base
     twice = await rate(resident, rated["petition"], "SATISFIED")
     assert errors(twice) == [("ALREADY_RATED", "id")]
 
@@ -371,6 +374,7 @@ async def test_points_only_for_satisfied_at_building_level(
     rating: str,
 ) -> None:
     """Resolved at grid level (after an escalation) or rated basically satisfied: no points."""
+    base = (await head(POINTS))["myPoints"]["balance"]
     petition = await a_petition(resident, session, demo)
     petition = await moved(head, petition, "ESCALATE", note="需要网格协调")
     for action, extra in (
@@ -385,4 +389,4 @@ async def test_points_only_for_satisfied_at_building_level(
     assert rated["petition"]["status"] == "CLOSED"
     assert rated["pointsCredited"] == 0
     assert rated["petition"]["ratings"][0]["resolvedLevel"] == "GRID"
-    assert (await head(POINTS))["myPoints"]["balance"] == 0
+    assert (await head(POINTS))["myPoints"]["balance"] == base

@@ -70,7 +70,8 @@ async def display(session: AsyncSession, http: httpx.AsyncClient, demo: DemoCity
 class Committed:
     """Rows a test commits on its own connections, removed after it. The volunteer-hours
     ledger refuses deletes: the cleanup runs with triggers off (`session_replication_role`),
-    and takes away exactly the lines and totals of the people the test made."""
+    takes away exactly the lines, totals and points of the people the test made, and counts
+    the display figures again (their triggers were off as well)."""
 
     engine: AsyncEngine
     people: set[int] = field(default_factory=set)
@@ -96,12 +97,15 @@ class Committed:
                 ("DELETE FROM volunteer_activity WHERE id = ANY(:activities)", activities),
                 ("DELETE FROM service_order_event WHERE order_id = ANY(:orders)", orders),
                 ("DELETE FROM service_order WHERE id = ANY(:orders)", orders),
+                ("DELETE FROM points_entry WHERE person_id = ANY(:people)", people),
                 ("DELETE FROM person WHERE id = ANY(:people)", people),
             )
             for statement, ids in statements:
                 if ids:
                     name = statement.rsplit(":", 1)[1].rstrip(")")
                     await s.execute(sa.text(statement), {name: ids})
+            # the display figures' triggers were off too: count again from the rows
+            await s.execute(sa.text("SELECT figures_recompute()"))
 
 
 @pytest.fixture

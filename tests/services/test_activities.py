@@ -19,6 +19,7 @@ from models.people import Gender, Person
 from models.services import ActivityKind
 from resolvers import services as rs
 from resolvers.errors import DomainError
+from resolvers.incentives import POINTS_PER_HOUR
 from seeds.demo import DemoCity
 from tests.conftest import GraphQLClient, scalar
 from tests.permissions.support import gid
@@ -27,6 +28,7 @@ from tests.services.helpers import codes, run
 
 ACTIVITY = """id title status version capacity signedUp checkedIn placesLeft hours
   allowedActions mySignup { signedUpAt checkedInAt }"""
+POINTS = "{ myPoints { balance entries { points sourceType sourceId } } }"
 HOURS = """{ myVolunteerHours { totalHours activities services goodDeeds
   entries(first: 100) { nodes { kind hours sourceType } } } }"""
 
@@ -67,6 +69,7 @@ async def test_sign_up_check_in_and_hours(
     assert activity["hours"] == 2.0
     assert activity["allowedActions"] == ["CANCEL", "FINISH"]
     before = (await renter(HOURS))["myVolunteerHours"]
+    points_before = (await renter(POINTS))["myPoints"]
     for client in (renter, resident):
         signed = await run(
             client, "signUpForActivity", {"activityId": activity["id"]}, "signup { signedUpAt }"
@@ -104,6 +107,12 @@ async def test_sign_up_check_in_and_hours(
 
     after = (await renter(HOURS))["myVolunteerHours"]
     assert after["activities"] == before["activities"] + 1
+    points = (await renter(POINTS))["myPoints"]
+    assert points["balance"] == points_before["balance"] + 2 * POINTS_PER_HOUR, "hours earn"
+    earned = [e for e in points["entries"] if e not in points_before["entries"]]
+    assert [(e["points"], e["sourceType"]) for e in earned] == [
+        (2 * POINTS_PER_HOUR, "VOLUNTEER_HOURS")
+    ]
     assert after["totalHours"] == pytest.approx(before["totalHours"] + 2.0)
     assert after["totalHours"] == pytest.approx(sum(e["hours"] for e in after["entries"]["nodes"]))
     state = await head(
