@@ -66,6 +66,9 @@ class Settings:
     #: APP_STRICT=1 (the test suite): a programming slip the app would survive fails loudly
     #: (an error naming no input field, a code its domain does not declare)
     strict: bool = False
+    #: GRAPHQL_COMPILED: on (one SQL statement per query the compiler supports), off
+    #: (resolvers only), verify (both, compared: the test suite)
+    compiled: str = "on"
 
     @property
     def production(self) -> bool:
@@ -119,4 +122,5 @@ def get_settings() -> Settings:
         pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
         limits=_limit_overrides(),
         strict=os.environ.get("APP_STRICT") == "1",
+        compiled=os.environ.get("GRAPHQL_COMPILED", "on"),
     )

@@ -90,12 +90,68 @@ def async_url(libpq_uri: str) -> str:
     return "postgresql+asyncpg://" + libpq_uri.split("://", 1)[1]
 
 
+#: A pooled connection returned this recently is not pinged before its next use.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
 def make_engine(libpq_uri: str, **kwargs: Any) -> AsyncEngine:
     settings = get_settings()
     kwargs.setdefault("pool_size", settings.pool_size)
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("hide_parameters", True)  # statement parameters carry personal data
-    return create_async_engine(async_url(libpq_uri), **kwargs)
+    engine = create_async_engine(async_url(libpq_uri), **kwargs)
+    ping_idle_connections(engine)
+    return engine
+
+
+#: Called with each statement `on_driver` sends (SQLAlchemy's events never see them: the
+#: test suite counts statements through both).
+DRIVER_STATEMENTS: list[Callable[[str], None]] = []
+
+
+async def on_driver(session: AsyncSession, method: str, sql: str, *args: Any) -> Any:
+    """`sql` run by the driver itself (asyncpg's `fetchrow`, `fetchval` ...) on the session's
+    connection, as a statement the connection prepares once: no transaction is begun for it,
+    and no SQLAlchemy statement is built. A connection found dead is discarded from the pool
+    and reported as an outage (ConnectionResetError)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    for listener in DRIVER_STATEMENTS:
+        listener(sql)
+    try:
+        return await getattr(driver, method)(sql, *args)
+    except Exception as exc:
+        gone = isinstance(exc, OSError) or type(exc).__name__ == "ConnectionDoesNotExistError"
+        if gone or driver.is_closed():
+            await connection.invalidate(exc)
+            raise ConnectionResetError("the database connection is gone") from exc
+        raise
+
+
+def ping_idle_connections(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use when it has been idle (the database may have
+    restarted meanwhile): one empty statement, and a dead connection is replaced before the
+    request sees it. SQLAlchemy's `pool_pre_ping` costs three round trips on every checkout
+    (a transaction around the ping); a connection back in the pool less than a second ago
+    is used as it is (if the server died in that second, that request gets the 503 of an
+    outage and the connection is discarded)."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+    from sqlalchemy.util.concurrency import await_
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def returned(_dbapi: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            await_(record.driver_connection.fetchrow(";"))
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

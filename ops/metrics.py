@@ -1,8 +1,8 @@
 """Prometheus metrics at `/metrics` and one JSON log line per request.
 
 `Telemetry` is a pure ASGI middleware around every HTTP request: it times the request, counts
-its SQL statements (an engine event, per request through a context variable) and, when it is
-done, records the metrics and logs one line to the `app.requests` logger:
+its SQL statements (engine events and the driver's own, per request through a context
+variable) and, when it is done, records the metrics and logs one line to the `app.requests` logger:
 
     {"requestId": "...", "method": "POST", "path": "/graphql", "status": 200,
      "actorKind": "PERSON", "operationName": "MyBuilding", "outcome": "ok",
@@ -62,6 +62,8 @@ from sqlalchemy.pool import Pool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.db import DRIVER_STATEMENTS
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 #: The request log is a stream of its own, like an access log: `configure_request_log` gives
@@ -157,8 +159,11 @@ def _count_statement(*_: Any) -> None:
 
 
 # Every engine, the app's and the tests' alike; SQLAlchemy runs the event in the request's
-# context (its greenlets inherit the caller's context variables).
+# context (its greenlets inherit the caller's context variables). Statements the driver runs
+# itself (the caller's lookup, a compiled query: `models.db.on_driver`) never reach the
+# engine's events: they are told apart.
 event.listen(Engine, "before_cursor_execute", _count_statement)
+DRIVER_STATEMENTS.append(_count_statement)
 
 
 class PoolCollector(Collector):

@@ -29,13 +29,13 @@ class Grant:
 
 
 #: Relations a position gives that an admin grant over the same row supersedes.
-_SUPERSEDED_BY_ADMIN = frozenset({Relation.BUILDING_STAFF, Relation.GRID, Relation.SERVICE})
+SUPERSEDED_BY_ADMIN = frozenset({Relation.BUILDING_STAFF, Relation.GRID, Relation.SERVICE})
 
 
 def narrowed(relations: set[Relation]) -> set[Relation]:
     """Relations to one row as the field policy takes them: where ADMIN is among them, the
     relations of other positions go (see `Actor.relations_to`); personal ones stay."""
-    return relations - _SUPERSEDED_BY_ADMIN if Relation.ADMIN in relations else relations
+    return relations - SUPERSEDED_BY_ADMIN if Relation.ADMIN in relations else relations
 
 
 def is_under(path: str, ancestor: str) -> bool:

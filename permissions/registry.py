@@ -20,7 +20,18 @@ V = TypeVar("V")
 
 #: Modules of `permissions/` that are machinery, not domains.
 _MACHINERY = frozenset(
-    {"actor", "aggregates", "limits", "masking", "policy", "registry", "roles", "rules", "scope"}
+    {
+        "actor",
+        "aggregates",
+        "compiled",
+        "limits",
+        "masking",
+        "policy",
+        "registry",
+        "roles",
+        "rules",
+        "scope",
+    }
 )
 
 

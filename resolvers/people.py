@@ -81,6 +81,30 @@ def age_band(birth: date, day: date | None = None) -> AgeBand:
     return AgeBand.UNDER_18
 
 
+def age_sql(person: Any) -> Any:
+    """`age_on(birth_date, today())` in SQL, today being China's date when it runs."""
+    today = sa.cast(sa.func.timezone(CHINA.key, sa.func.now()), sa.Date)
+    born = person.birth_date
+
+    def part(name: str, day: Any) -> Any:
+        return sa.cast(sa.func.date_part(name, day), sa.Integer)
+
+    earlier = sa.tuple_(part("month", today), part("day", today)) < sa.tuple_(
+        part("month", born), part("day", born)
+    )
+    return part("year", today) - part("year", born) - sa.case((earlier, 1), else_=0)
+
+
+def age_band_sql(person: Any) -> Any:
+    """`age_band(birth_date)` in SQL (null without a birth date)."""
+    age = age_sql(person)
+    bands = [
+        (sa.and_(age >= low, sa.true() if high is None else age <= high), band.value)
+        for band, (low, high) in AGE_BAND_YEARS.items()
+    ]
+    return sa.case((person.birth_date.is_(None), None), *bands, else_=AgeBand.UNDER_18.value)
+
+
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import copy
 import enum
+import inspect
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,10 +27,10 @@ from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.loaders import Children
-from resolvers.pagination import Listing
+from resolvers.pagination import Filter, Listing, PageArgs
 from schema.context import Info
 from schema.policy import guard
-from schema.relay import to_global_id
+from schema.relay import Connection, connection, to_global_id
 
 T = TypeVar("T")
 
@@ -64,17 +65,96 @@ class ReferenceSource:
 
 @dataclass(frozen=True)
 class ChildrenSource:
-    """Every row of a small child list (a one-to-many without pages), or its first one."""
+    """Every row of a small child list (a one-to-many without pages), or its first one,
+    narrowed by `filter`, or by what `plan(actor, **arguments)` makes of the field's
+    arguments (the resolver and the SQL compiler both call it)."""
 
     children: Children[Any]
     single: bool = False
+    filter: Filter | None = None
+    plan: Callable[..., Filter] | None = None
+    #: the attribute of the row whose value the children's column holds
+    key: str = "id"
+
+
+@dataclass(frozen=True)
+class ThroughSource:
+    """The row that `column` of the first row of `children` (narrowed by `filter`) points at:
+    the person holding a building's active head position."""
+
+    children: Children[Any]
+    filter: Filter | None
+    column: Any
+    target: type[Any]
+
+
+@dataclass(frozen=True)
+class AncestorsSource:
+    """The rows of the same tree above this one, root first (`path @> row.path`)."""
+
+    model: type[Any]
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of a listing, as a connection field's arguments decide it. `parent` is the
+    row the listing hangs under when the field names it (`petitions(under:)`); otherwise the
+    row the field is on (None for a top-level list)."""
+
+    listing: Listing[Any]
+    args: PageArgs
+    filter: Filter
+    parent: Hashable | None = None
 
 
 @dataclass(frozen=True)
 class ListingSource:
-    """A connection: pages of a listing under the row."""
+    """A connection: pages of a listing under the row; `plan(actor, **arguments)` decides
+    which page (the resolver and the SQL compiler both call it)."""
 
-    listing: Listing[Any]
+    listing: Listing[Any] | None
+    plan: Callable[..., Paged] | None = None
+
+
+@dataclass(frozen=True)
+class ById:
+    """The row of `model` with this id (in scope), or none."""
+
+    model: type[Any]
+    ident: int
+
+
+@dataclass(frozen=True)
+class ByKey:
+    """The first row of `children` whose column holds `key` (in scope), or none."""
+
+    children: Children[Any]
+    key: Hashable
+
+
+@dataclass(frozen=True)
+class FirstOf:
+    """The first row of a page, or none."""
+
+    paged: Paged
+
+
+#: How a top-level field finds its one row.
+Found = ById | ByKey | FirstOf
+
+
+@dataclass(frozen=True)
+class LookupSource:
+    """A top-level field answering one row: `plan(actor, **arguments)` says how to find it."""
+
+    plan: Callable[..., Found]
+
+
+@dataclass(frozen=True)
+class NodeSource:
+    """`node(id:)` and `nodes(ids:)`: rows of any node type by global id."""
+
+    many: bool
 
 
 @dataclass(frozen=True)
@@ -218,7 +298,7 @@ def reference(
         return strawberry.field(
             resolver=first_child,
             description=description,
-            metadata={SOURCE: ChildrenSource(spec, single=True)},
+            metadata={SOURCE: ChildrenSource(spec, single=True, key=key)},
         )
     target = _referenced_model(column_)
 
@@ -243,10 +323,165 @@ def many(spec: Children[Any], *, description: str | None = None) -> Any:
 
 
 def listing(spec: Listing[Any]) -> Mapping[str, Any]:
-    """Metadata for a connection field whose resolver pages `spec` under the row."""
+    """Metadata for a connection field whose resolver pages `spec` under the row (the SQL
+    compiler leaves such a field to its resolver: see `paged` for one it can compile)."""
     return {SOURCE: ListingSource(spec)}
 
 
 def shown(value: object) -> Any:
     """Rows returned where their GraphQL type is declared: the row is the object."""
     return value
+
+
+def _generated(
+    plan: Callable[..., Any],
+    resolve: Callable[..., Any],
+    returns: str,
+    *,
+    root: bool = True,
+) -> Callable[..., Any]:
+    """Give `resolve` the GraphQL arguments of `plan` (its parameters after the actor), in
+    the namespace of `plan`'s module, where the return annotation `returns` is resolved."""
+    parameters = list(inspect.signature(plan).parameters.values())[1:]
+    reserved = [inspect.Parameter("info", inspect.Parameter.KEYWORD_ONLY, annotation=Info)]
+    if root:
+        reserved.insert(0, inspect.Parameter("root", inspect.Parameter.KEYWORD_ONLY))
+    keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters]
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*reserved, *keyword], return_annotation=returns
+    )
+    resolve.__module__ = plan.__module__
+    resolve.__name__ = plan.__name__.lstrip("_")
+    return resolve
+
+
+async def load_page(info: Info, decided: Paged, row_id: Hashable | None) -> Connection[Any]:
+    listing_ = decided.listing
+    parent = None
+    if listing_.parent is not None:
+        parent = decided.parent if decided.parent is not None else row_id
+    loaders = info.context.loaders
+    return connection(await loaders.page(listing_, parent, decided.args, decided.filter))
+
+
+def paged(
+    plan: Callable[..., Paged],
+    node: str,
+    *,
+    listing: Listing[Any] | None = None,
+    description: str | None = None,
+) -> Any:
+    """A connection field of `node` rows. `plan(actor, **arguments)` turns the field's
+    arguments (its own parameters after the actor) into the page to read; the generated
+    resolver and the SQL compiler both call it. `listing` names the listing when the plan
+    always pages the same one (the limits read it)."""
+
+    async def resolve(*, root: Any = None, info: Info, **arguments: Any) -> Any:
+        decided = plan(info.context.actor, **arguments)
+        return await load_page(info, decided, getattr(root, "id", None))
+
+    return strawberry.field(
+        resolver=_generated(plan, resolve, f"Connection[{node}]"),
+        description=description,
+        metadata={SOURCE: ListingSource(listing, plan)},
+    )
+
+
+async def find(info: Info, found: Found) -> Any:
+    """The row `found` names, through the request's loaders (in scope, or None)."""
+    loaders = info.context.loaders
+    if isinstance(found, ById):
+        return await loaders.get(found.model, found.ident)
+    if isinstance(found, ByKey):
+        rows = await loaders.children(found.children, found.key)
+        return rows[0] if rows else None
+    page = await loaders.page(
+        found.paged.listing, found.paged.parent, found.paged.args, found.paged.filter
+    )
+    return page.rows[0] if page.rows else None
+
+
+def lookup(plan: Callable[..., Found], node: str, *, description: str | None = None) -> Any:
+    """A top-level field answering one `node` row (or null): `plan(actor, **arguments)`
+    says how to find it; the generated resolver and the SQL compiler both call it."""
+
+    async def resolve(*, info: Info, **arguments: Any) -> Any:
+        return await find(info, plan(info.context.actor, **arguments))
+
+    return strawberry.field(
+        resolver=_generated(plan, resolve, f"{node} | None", root=False),
+        description=description,
+        metadata={SOURCE: LookupSource(plan)},
+    )
+
+
+def first_child(
+    spec: Children[Any],
+    *,
+    filter: Filter | None = None,
+    description: str | None = None,
+    graphql_type: Any = None,
+) -> Any:
+    """The first row of `spec` under this row (narrowed by `filter`), or null."""
+
+    async def resolve(root: Any, info: Info) -> Any:
+        found = await info.context.loaders.children(spec, root.id, filter)
+        return found[0] if found else None
+
+    return strawberry.field(
+        resolver=resolve,
+        description=description,
+        graphql_type=graphql_type,
+        metadata={SOURCE: ChildrenSource(spec, single=True, filter=filter)},
+    )
+
+
+def through(
+    spec: Children[Any],
+    column_: Any,
+    *,
+    filter: Filter | None = None,
+    description: str | None = None,
+    graphql_type: Any = None,
+) -> Any:
+    """The row that `column_` of the first row of `spec` under this row points at, or null."""
+    target = _referenced_model(column_)
+    key = column_.key
+
+    async def resolve(root: Any, info: Info) -> Any:
+        loaders = info.context.loaders
+        found = await loaders.children(spec, root.id, filter)
+        return await loaders.get(target, getattr(found[0], key)) if found else None
+
+    return strawberry.field(
+        resolver=resolve,
+        description=description,
+        graphql_type=graphql_type,
+        metadata={SOURCE: ThroughSource(spec, filter, column_, target)},
+    )
+
+
+def many_by(
+    spec: Children[Any],
+    plan: Callable[..., Filter],
+    node: str,
+    *,
+    description: str | None = None,
+) -> Any:
+    """Every row of `spec` under this row, narrowed by what `plan(actor, **arguments)` makes
+    of the field's arguments (the resolver and the SQL compiler both call it)."""
+
+    async def resolve(*, root: Any, info: Info, **arguments: Any) -> Any:
+        f = plan(info.context.actor, **arguments)
+        return await info.context.loaders.children(spec, root.id, f)
+
+    return strawberry.field(
+        resolver=_generated(plan, resolve, f"list[{node}]"),
+        description=description,
+        metadata={SOURCE: ChildrenSource(spec, plan=plan)},
+    )
+
+
+def above(model: type[Any]) -> Mapping[str, Any]:
+    """Metadata for a field listing the rows of `model`'s tree above the row, root first."""
+    return {SOURCE: AncestorsSource(model)}

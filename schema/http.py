@@ -109,6 +109,7 @@ def build_app(
     scheduler_seconds: float = 0,
     readiness: Readiness | None = None,
     limits: Limits | None = None,
+    compiled: str | None = None,
     live: LiveSettings | None = None,
 ) -> FastAPI:
     """The app; with `scheduler_seconds` > 0 it also escalates overdue petitions and closes
@@ -157,7 +158,13 @@ def build_app(
     app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
 
     page = GRAPHIQL_DIR / "index.html"
-    endpoint = GraphQLEndpoint(schema, sessions, limits, page if page.exists() else None)
+    endpoint = GraphQLEndpoint(
+        schema,
+        sessions,
+        limits,
+        page if page.exists() else None,
+        compiled=compiled or settings.compiled,
+    )
     # Every method reaches the endpoint, which answers those it does not serve with a
     # GraphQL-shaped 405.
     app.router.routes.append(Route("/graphql", endpoint, include_in_schema=False))

@@ -12,6 +12,7 @@ from models import org as m
 from models import services as ms
 from models.people import Person, Position, Role
 from permissions import org as rules
+from permissions.actor import Actor
 from permissions.aggregates import (
     PERSONAL_STATS,
     STAT_KINDS,
@@ -26,12 +27,30 @@ from resolvers import aggregates as ra
 from resolvers import org as r
 from resolvers import people as rp
 from resolvers.errors import invalid
-from resolvers.pagination import PageArgs
+from resolvers.pagination import Listing, PageArgs
 from schema.context import Context, Info
-from schema.declare import column, computed, expose, listing, many, reference, row_type
+from schema.declare import (
+    ById,
+    ByKey,
+    FirstOf,
+    Found,
+    Paged,
+    above,
+    column,
+    computed,
+    expose,
+    first_child,
+    lookup,
+    many,
+    many_by,
+    paged,
+    reference,
+    row_type,
+    through,
+)
 from schema.errors import UserError, domain_error
 from schema.operations import Mutation, Refs
-from schema.relay import Connection, Node, connection, expect_id
+from schema.relay import Connection, Node, expect_id  # noqa: F401  (generated annotations)
 
 if TYPE_CHECKING:
     from schema.cogovernance import ConventionCoverage, ConventionNode, LiaisonNode
@@ -79,11 +98,123 @@ class OrgError(UserError):
 
 
 def _people_filter(
-    info: Info, f: PersonFilterInput | None, order: rp.PersonOrder | None, *, residents: bool
+    actor: Actor, f: PersonFilterInput | None, order: rp.PersonOrder | None, *, residents: bool
 ) -> rp.PersonFilter:
     from schema.people import person_filter
 
-    return person_filter(info, f, order, residents=residents)
+    return person_filter(actor, f, order, residents=residents)
+
+
+def _unit_pages(spec: Listing[m.OrgUnit]) -> Any:
+    """The page of org units a field's arguments ask for (resolver and SQL compiler alike)."""
+
+    def plan(
+        actor: Actor,
+        kind: m.OrgKind | None = None,
+        grid_type: m.GridType | None = None,
+        name_contains: str | None = None,
+        include_retired: bool = False,
+        order_by: r.OrgUnitOrder = r.OrgUnitOrder.CODE,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Paged:
+        f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
+        return Paged(spec, PageArgs.parse(first, after, last, before), f)
+
+    return plan
+
+
+def _building_pages(spec: Listing[m.Building]) -> Any:
+    def plan(
+        actor: Actor,
+        culture_labels: list[m.CultureLabel] | None = None,
+        name_contains: str | None = None,
+        order_by: r.BuildingOrder = r.BuildingOrder.NAME,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Paged:
+        f = r.BuildingFilter(tuple(culture_labels or ()), name_contains, order_by)
+        return Paged(spec, PageArgs.parse(first, after, last, before), f)
+
+    return plan
+
+
+def _people_pages(spec: Listing[Person], *, residents: bool) -> Any:
+    def plan(
+        actor: Actor,
+        filter: PersonFilterArg | None = None,
+        order_by: rp.PersonOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Paged:
+        f = _people_filter(actor, filter, order_by, residents=residents)
+        return Paged(spec, PageArgs.parse(first, after, last, before), f)
+
+    return plan
+
+
+def _position_pages(
+    actor: Actor,
+    role: Role | None = None,
+    active_only: bool = True,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    f = rp.PositionFilter(role, active_only)
+    return Paged(rp.POSITIONS_UNDER, PageArgs.parse(first, after, last, before), f)
+
+
+def _party_organisation_pages(spec: Listing[m.PartyOrganisation]) -> Any:
+    def plan(
+        actor: Actor,
+        kind: m.PartyOrgKind | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Paged:
+        f = r.PartyOrganisationFilter(kind)
+        return Paged(spec, PageArgs.parse(first, after, last, before), f)
+
+    return plan
+
+
+def _household_pages(
+    actor: Actor,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    return Paged(r.HOUSEHOLDS, PageArgs.parse(first, after, last, before), r.HOUSEHOLD_ORDER)
+
+
+def _work_unit_pages(
+    actor: Actor,
+    kind: m.WorkUnitKind | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    f = r.WorkUnitFilter(kind)
+    return Paged(r.WORK_UNITS, PageArgs.parse(first, after, last, before), f)
+
+
+def _active_positions(actor: Actor, active_only: bool = True) -> rp.PositionFilter:
+    return rp.PositionFilter(active_only=active_only)
+
+
+#: The building head: the active BUILDING_HEAD position of the building.
+HEAD = rp.PositionFilter(role=Role.BUILDING_HEAD)
 
 
 @strawberry.type(
@@ -156,127 +287,46 @@ class OrgUnitNode(Node):
     )
     parent: OrgUnitNode | None = reference(m.OrgUnit.parent_id)
 
-    @strawberry.field(description="From the city down to the parent.", graphql_type=list[OrgUnits])
+    @strawberry.field(
+        description="From the city down to the parent.",
+        graphql_type=list[OrgUnits],
+        metadata=above(m.OrgUnit),
+    )
     async def ancestors(self, root: strawberry.Parent[m.OrgUnit], info: Info) -> list[m.OrgUnit]:
         rows = await info.context.loaders.get_many(m.OrgUnit, r.ancestor_ids(root.path or ""))
         return [row for row in rows if row is not None]
 
-    @strawberry.field(metadata=listing(r.CHILDREN))
-    async def children(
-        self,
-        root: strawberry.Parent[m.OrgUnit],
-        info: Info,
-        kind: m.OrgKind | None = None,
-        grid_type: m.GridType | None = None,
-        name_contains: str | None = None,
-        include_retired: bool = False,
-        order_by: r.OrgUnitOrder = r.OrgUnitOrder.CODE,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[OrgUnitNode]:
-        f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.CHILDREN, root.id, args, f))
-
-    @strawberry.field(
+    children = paged(_unit_pages(r.CHILDREN), "OrgUnitNode", listing=r.CHILDREN)
+    descendants = paged(
+        _unit_pages(r.DESCENDANTS),
+        "OrgUnitNode",
+        listing=r.DESCENDANTS,
         description="Every unit below this one, filtered by kind or grid type.",
-        metadata=listing(r.DESCENDANTS),
     )
-    async def descendants(
-        self,
-        root: strawberry.Parent[m.OrgUnit],
-        info: Info,
-        kind: m.OrgKind | None = None,
-        grid_type: m.GridType | None = None,
-        name_contains: str | None = None,
-        include_retired: bool = False,
-        order_by: r.OrgUnitOrder = r.OrgUnitOrder.CODE,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[OrgUnitNode]:
-        f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.DESCENDANTS, root.id, args, f))
-
-    @strawberry.field(
-        description="Buildings anywhere in this subtree.", metadata=listing(r.BUILDINGS_UNDER)
+    buildings = paged(
+        _building_pages(r.BUILDINGS_UNDER),
+        "BuildingNode",
+        listing=r.BUILDINGS_UNDER,
+        description="Buildings anywhere in this subtree.",
     )
-    async def buildings(
-        self,
-        root: strawberry.Parent[m.OrgUnit],
-        info: Info,
-        culture_labels: list[m.CultureLabel] | None = None,
-        name_contains: str | None = None,
-        order_by: r.BuildingOrder = r.BuildingOrder.NAME,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[BuildingNode]:
-        f = r.BuildingFilter(tuple(culture_labels or ()), name_contains, order_by)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.BUILDINGS_UNDER, root.id, args, f))
-
-    @strawberry.field(
+    residents = paged(
+        _people_pages(rp.RESIDENTS_UNDER, residents=True),
+        "People",
+        listing=rp.RESIDENTS_UNDER,
         description="People living anywhere in this subtree.",
-        metadata=listing(rp.RESIDENTS_UNDER),
     )
-    async def residents(
-        self,
-        root: strawberry.Parent[m.OrgUnit],
-        info: Info,
-        filter: PersonFilterArg | None = None,
-        order_by: rp.PersonOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[People]:
-        f = _people_filter(info, filter, order_by, residents=True)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(rp.RESIDENTS_UNDER, root.id, args, f))
-
-    @strawberry.field(
+    positions = paged(
+        _position_pages,
+        "Positions",
+        listing=rp.POSITIONS_UNDER,
         description="Positions held at this unit or anywhere below it.",
-        metadata=listing(rp.POSITIONS_UNDER),
     )
-    async def positions(
-        self,
-        root: strawberry.Parent[m.OrgUnit],
-        info: Info,
-        role: Role | None = None,
-        active_only: bool = True,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Positions]:
-        f = rp.PositionFilter(role, active_only)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(rp.POSITIONS_UNDER, root.id, args, f))
-
-    @strawberry.field(
+    party_organisations = paged(
+        _party_organisation_pages(r.PARTY_ORGANISATIONS_UNDER),
+        "PartyOrganisationNode",
+        listing=r.PARTY_ORGANISATIONS_UNDER,
         description="Party organisations serving places in this subtree.",
-        metadata=listing(r.PARTY_ORGANISATIONS_UNDER),
     )
-    async def party_organisations(
-        self,
-        root: strawberry.Parent[m.OrgUnit],
-        info: Info,
-        kind: m.PartyOrgKind | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[PartyOrganisationNode]:
-        f = r.PartyOrganisationFilter(kind)
-        args = PageArgs.parse(first, after, last, before)
-        page = await info.context.loaders.page(r.PARTY_ORGANISATIONS_UNDER, root.id, args, f)
-        return connection(page)
 
     paired_work_units: list[WorkUnitPairingNode] = many(
         r.WORK_UNIT_PAIRINGS, description="双报到: work units paired with this community."
@@ -367,52 +417,26 @@ class BuildingNode(Node):
 
         return await info.context.loaders.children(POSTS_OF_BUILDING, root.id)
 
-    @strawberry.field(metadata=listing(r.HOUSEHOLDS))
-    async def households(
-        self,
-        root: strawberry.Parent[m.Building],
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[HouseholdNode]:
-        args = PageArgs.parse(first, after, last, before)
-        return connection(
-            await info.context.loaders.page(r.HOUSEHOLDS, root.id, args, r.HOUSEHOLD_ORDER)
-        )
-
-    @strawberry.field(
+    households = paged(_household_pages, "HouseholdNode", listing=r.HOUSEHOLDS)
+    head = through(
+        rp.POSITIONS_OF_BUILDING,
+        Position.person_id,
+        filter=HEAD,
         description="楼栋长: the person holding the active building-head position.",
         graphql_type=People | None,
     )
-    async def head(self, root: strawberry.Parent[m.Building], info: Info) -> Person | None:
-        assert root.id is not None
-        position = await rp.building_head(info.context.loaders, root.id)
-        if position is None:
-            return None
-        return await info.context.loaders.get(Person, position.person_id)
-
-    @strawberry.field(
+    head_position = first_child(
+        rp.POSITIONS_OF_BUILDING,
+        filter=HEAD,
         description="The active building-head position (selection, priorities).",
         graphql_type=Positions | None,
     )
-    async def head_position(
-        self, root: strawberry.Parent[m.Building], info: Info
-    ) -> Position | None:
-        assert root.id is not None
-        return await rp.building_head(info.context.loaders, root.id)
-
-    @strawberry.field(
+    positions = many_by(
+        rp.POSITIONS_OF_BUILDING,
+        _active_positions,
+        "Positions",
         description="Every position at this building, newest first.",
-        graphql_type=list[Positions],
     )
-    async def positions(
-        self, root: strawberry.Parent[m.Building], info: Info, active_only: bool = True
-    ) -> list[Position]:
-        f = rp.PositionFilter(active_only=active_only)
-        return await info.context.loaders.children(rp.POSITIONS_OF_BUILDING, root.id, f)
-
     party_group: PartyOrganisationNode | None = reference(
         m.Building.id, description="楼栋党小组", via=r.PARTY_GROUP
     )
@@ -474,22 +498,11 @@ class BuildingNode(Node):
 
         return await info.context.loaders.children(LIAISONS_OF_BUILDING, root.id)
 
-    @strawberry.field(metadata=listing(rp.RESIDENTS_OF_BUILDING))
-    async def residents(
-        self,
-        root: strawberry.Parent[m.Building],
-        info: Info,
-        filter: PersonFilterArg | None = None,
-        order_by: rp.PersonOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[People]:
-        f = _people_filter(info, filter, order_by, residents=True)
-        args = PageArgs.parse(first, after, last, before)
-        page = await info.context.loaders.page(rp.RESIDENTS_OF_BUILDING, root.id, args, f)
-        return connection(page)
+    residents = paged(
+        _people_pages(rp.RESIDENTS_OF_BUILDING, residents=True),
+        "People",
+        listing=rp.RESIDENTS_OF_BUILDING,
+    )
 
 
 @row_type(
@@ -529,21 +542,9 @@ class PartyOrganisationNode(Node):
         m.PartyOrganisation.building_id, description="The building a building Party group serves."
     )
 
-    @strawberry.field(metadata=listing(rp.PARTY_MEMBERS))
-    async def members(
-        self,
-        root: strawberry.Parent[m.PartyOrganisation],
-        info: Info,
-        filter: PersonFilterArg | None = None,
-        order_by: rp.PersonOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[People]:
-        f = _people_filter(info, filter, order_by, residents=False)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(rp.PARTY_MEMBERS, root.id, args, f))
+    members = paged(
+        _people_pages(rp.PARTY_MEMBERS, residents=False), "People", listing=rp.PARTY_MEMBERS
+    )
 
 
 @row_type(
@@ -589,96 +590,39 @@ class WorkUnitPairingNode(Node):
 # --- queries ----------------------------------------------------------------------
 
 
+def _city(actor: Actor) -> Found:
+    return FirstOf(Paged(r.ORG_UNITS, PageArgs.parse(1), r.OrgUnitFilter(m.OrgKind.CITY)))
+
+
+def _org_unit(actor: Actor, id: strawberry.ID | None = None, code: str | None = None) -> Found:
+    if (id is None) == (code is None):
+        raise invalid("give exactly one of `id` and `code`", "id")
+    if id is not None:
+        return ById(m.OrgUnit, expect_id(id, "OrgUnit"))
+    return ByKey(r.ORG_UNIT_BY_CODE, code or "")
+
+
 @strawberry.type
 class OrgQuery:
-    @strawberry.field(
-        description="The city at the root of the administrative tree.",
-        graphql_type=OrgUnitNode | None,
+    city = lookup(
+        _city, "OrgUnitNode", description="The city at the root of the administrative tree."
     )
-    async def city(self, info: Info) -> m.OrgUnit | None:
-        page = await info.context.loaders.page(
-            r.ORG_UNITS, None, PageArgs.parse(1), r.OrgUnitFilter(m.OrgKind.CITY)
-        )
-        return page.rows[0] if page.rows else None
-
-    @strawberry.field(
-        description="One org unit by global `id` or by `code`.", graphql_type=OrgUnitNode | None
+    org_unit = lookup(
+        _org_unit, "OrgUnitNode", description="One org unit by global `id` or by `code`."
     )
-    async def org_unit(
-        self, info: Info, id: strawberry.ID | None = None, code: str | None = None
-    ) -> m.OrgUnit | None:
-        if (id is None) == (code is None):
-            raise invalid("give exactly one of `id` and `code`", "id")
-        if id is not None:
-            found = await info.context.loaders.get(m.OrgUnit, expect_id(id, "OrgUnit"))
-        else:
-            found = await r.org_unit_by_code(info.context.loaders, code or "")
-        return found
-
-    @strawberry.field(
+    org_units = paged(
+        _unit_pages(r.ORG_UNITS),
+        "OrgUnitNode",
+        listing=r.ORG_UNITS,
         description="Org units anywhere, filtered by kind and grid type.",
-        metadata=listing(r.ORG_UNITS),
     )
-    async def org_units(
-        self,
-        info: Info,
-        kind: m.OrgKind | None = None,
-        grid_type: m.GridType | None = None,
-        name_contains: str | None = None,
-        include_retired: bool = False,
-        order_by: r.OrgUnitOrder = r.OrgUnitOrder.CODE,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[OrgUnitNode]:
-        f = r.OrgUnitFilter(kind, grid_type, name_contains, include_retired, order_by)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.ORG_UNITS, None, args, f))
-
-    @strawberry.field(metadata=listing(r.BUILDINGS))
-    async def buildings(
-        self,
-        info: Info,
-        culture_labels: list[m.CultureLabel] | None = None,
-        name_contains: str | None = None,
-        order_by: r.BuildingOrder = r.BuildingOrder.NAME,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[BuildingNode]:
-        f = r.BuildingFilter(tuple(culture_labels or ()), name_contains, order_by)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.BUILDINGS, None, args, f))
-
-    @strawberry.field(metadata=listing(r.PARTY_ORGANISATIONS))
-    async def party_organisations(
-        self,
-        info: Info,
-        kind: m.PartyOrgKind | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[PartyOrganisationNode]:
-        f = r.PartyOrganisationFilter(kind)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.PARTY_ORGANISATIONS, None, args, f))
-
-    @strawberry.field(metadata=listing(r.WORK_UNITS))
-    async def work_units(
-        self,
-        info: Info,
-        kind: m.WorkUnitKind | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[WorkUnitNode]:
-        f = r.WorkUnitFilter(kind)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.WORK_UNITS, None, args, f))
+    buildings = paged(_building_pages(r.BUILDINGS), "BuildingNode", listing=r.BUILDINGS)
+    party_organisations = paged(
+        _party_organisation_pages(r.PARTY_ORGANISATIONS),
+        "PartyOrganisationNode",
+        listing=r.PARTY_ORGANISATIONS,
+    )
+    work_units = paged(_work_unit_pages, "WorkUnitNode", listing=r.WORK_UNITS)
 
 
 # --- mutations ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 
@@ -12,13 +12,24 @@ from models import people as m
 from models.audit import AuditAction
 from models.crypto import decrypt_id_card
 from permissions import people as rules
+from permissions.actor import Actor
 from permissions.policy import filterable
 from resolvers import identity as ri
 from resolvers import people as r
 from resolvers.errors import Common, DomainError
 from resolvers.pagination import PageArgs
-from schema.context import Context, Info
-from schema.declare import column, computed, expose, listing, many, reference, row_type
+from schema.context import Context
+from schema.declare import (
+    Paged,
+    column,
+    computed,
+    expose,
+    many,
+    many_by,
+    paged,
+    reference,
+    row_type,
+)
 from schema.errors import UserError, domain_error
 from schema.operations import Mutation, Refs, forbidden
 from schema.org import (
@@ -28,7 +39,7 @@ from schema.org import (
     PartyOrganisationNode,
     WorkUnitNode,
 )
-from schema.relay import Connection, Node, connection
+from schema.relay import Connection, Node  # noqa: F401  (generated annotations)
 
 expose(m.Gender, name="Gender")
 expose(m.Role, name="Role", description="A role held through a position.")
@@ -75,14 +86,13 @@ ORDER_FIELDS = {r.PersonOrder.NAME: "name", r.PersonOrder.BIRTH_DATE: "birthDate
 
 
 def person_filter(
-    info: Info, f: PersonFilterInput | None, order: r.PersonOrder | None, *, residents: bool
+    actor: Actor, f: PersonFilterInput | None, order: r.PersonOrder | None, *, residents: bool
 ) -> r.PersonFilter:
     """The filter and order, refused for any field the actor would not see in full on every
     row of the list (with no order asked: by name where that is allowed, else in the order
     of entry). `residents`: the list holds only people living in a place, not the staff who
     serve there."""
     f = f or PersonFilterInput()
-    actor = info.context.actor
 
     def readable(field: str) -> bool:
         return filterable(actor, "Person", field, serving=not residents)
@@ -121,6 +131,10 @@ def _age_band(row: m.Person) -> r.AgeBand | None:
     return r.age_band(row.birth_date) if row.birth_date else None
 
 
+def _active_positions(actor: Actor, active_only: bool = True) -> r.PositionFilter:
+    return r.PositionFilter(active_only=active_only)
+
+
 @row_type(
     m.Person,
     name="Person",
@@ -138,8 +152,8 @@ class PersonNode(Node):
         _id_card, description="Resident ID number, encrypted at rest. Masked: 5****************X."
     )
     birth_date: date | None = column(description="Null when masked: see ageBand.")
-    age: int | None = computed(_age)
-    age_band: r.AgeBand | None = computed(_age_band)
+    age: int | None = computed(_age, sql=r.age_sql)
+    age_band: r.AgeBand | None = computed(_age_band, sql=r.age_band_sql)
     is_party_member: bool | None = column()
     is_veteran: bool | None = column()
     is_elderly: bool | None = column()
@@ -154,16 +168,12 @@ class PersonNode(Node):
         m.Person.party_org_id, description="The Party organisation a Party member belongs to."
     )
 
-    @strawberry.field(
+    positions = many_by(
+        r.POSITIONS_OF_PERSON,
+        _active_positions,
+        "PositionNode",
         description="Positions held, newest first.",
-        graphql_type=list[Annotated["PositionNode", strawberry.lazy("schema.people")]],
     )
-    async def positions(
-        self, root: strawberry.Parent[m.Person], info: Info, active_only: bool = True
-    ) -> list[m.Position]:
-        f = r.PositionFilter(active_only=active_only)
-        return await info.context.loaders.children(r.POSITIONS_OF_PERSON, root.id, f)
-
     pairings: list[PairingNode] = many(
         r.PAIRINGS_OF_MEMBER, description="1+N: households this Party member is paired with."
     )
@@ -235,41 +245,43 @@ class PairingNode(Node):
     household: HouseholdNode | None = reference(m.Pairing.household_id)
 
 
+def _people(
+    actor: Actor,
+    filter: PersonFilterInput | None = None,
+    order_by: r.PersonOrder | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    f = person_filter(actor, filter, order_by, residents=False)
+    return Paged(r.PEOPLE, PageArgs.parse(first, after, last, before), f)
+
+
+def _positions(
+    actor: Actor,
+    role: m.Role | None = None,
+    active_only: bool = True,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    f = r.PositionFilter(role, active_only)
+    return Paged(r.POSITIONS, PageArgs.parse(first, after, last, before), f)
+
+
 @strawberry.type
 class PeopleQuery:
-    @strawberry.field(
-        description="People anywhere in the actor's scope.", metadata=listing(r.PEOPLE)
+    people = paged(
+        _people, "PersonNode", listing=r.PEOPLE, description="People anywhere in the actor's scope."
     )
-    async def people(
-        self,
-        info: Info,
-        filter: PersonFilterInput | None = None,
-        order_by: r.PersonOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[PersonNode]:
-        f = person_filter(info, filter, order_by, residents=False)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.PEOPLE, None, args, f))
-
-    @strawberry.field(
-        description="Positions anywhere in the actor's scope.", metadata=listing(r.POSITIONS)
+    positions = paged(
+        _positions,
+        "PositionNode",
+        listing=r.POSITIONS,
+        description="Positions anywhere in the actor's scope.",
     )
-    async def positions(
-        self,
-        info: Info,
-        role: m.Role | None = None,
-        active_only: bool = True,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[PositionNode]:
-        f = r.PositionFilter(role, active_only)
-        args = PageArgs.parse(first, after, last, before)
-        return connection(await info.context.loaders.page(r.POSITIONS, None, args, f))
 
 
 # --- mutations ---------------------------------------------------------------------

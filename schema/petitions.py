@@ -13,17 +13,18 @@ from models import people as mp
 from models import petitions as m
 from models.base import utcnow
 from permissions import petitions as rules
+from permissions.actor import Actor
 from resolvers import petitions as r
 from resolvers.errors import DomainError, invalid
 from resolvers.pagination import Narrowing, PageArgs
 from resolvers.workflow import Flow
 from schema.context import Context, Info
-from schema.declare import column, computed, expose, listing, many, reference, row_type
+from schema.declare import Paged, column, computed, expose, many, paged, reference, row_type
 from schema.errors import UserError, domain_error
 from schema.operations import Mutation, Refs, allowed_actions
 from schema.org import BuildingNode, OrgUnitNode
 from schema.people import PersonNode
-from schema.relay import Connection, Node, connection, expect_id, from_global_id
+from schema.relay import Connection, Node, expect_id, from_global_id  # noqa: F401
 
 expose(m.Channel, name="PetitionChannel")
 expose(m.Level, name="HandlingLevel")
@@ -244,64 +245,66 @@ def petition_filter(
     )
 
 
+def _petitions(
+    actor: Actor,
+    filter: PetitionFilterInput | None = None,
+    order_by: r.PetitionOrder = r.PetitionOrder.SUBMITTED,
+    under: strawberry.ID | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    args = PageArgs.parse(first, after, last, before)
+    f = petition_filter(filter, order_by)
+    kind, place = from_global_id(under, "under") if under else ("OrgUnit", None)
+    if kind == "Building" and place is not None:
+        return Paged(r.PETITIONS_OF_BUILDING, args, f, place)
+    if kind != "OrgUnit":
+        raise invalid("`under` is an OrgUnit or a Building", "under")
+    if place is None:
+        return Paged(r.ALL_PETITIONS, args, f)
+    return Paged(r.PETITIONS_UNDER, args, f, place)
+
+
+def _petition_queue(
+    actor: Actor,
+    org_unit_id: strawberry.ID | None = None,
+    building_id: strawberry.ID | None = None,
+    filter: PetitionFilterInput | None = None,
+    order_by: r.PetitionOrder = r.PetitionOrder.DUE,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Paged:
+    if (org_unit_id is None) == (building_id is None):
+        raise invalid("give exactly one of `orgUnitId` and `buildingId`", "org_unit_id")
+    args = PageArgs.parse(first, after, last, before)
+    if building_id is not None:
+        building = expect_id(building_id, "Building", "building_id")
+        f = petition_filter(filter, order_by, owned_by_building=True)
+        return Paged(r.BUILDING_QUEUE, args, f, building)
+    unit = expect_id(org_unit_id or "", "OrgUnit", "org_unit_id")
+    return Paged(r.OWNED_PETITIONS, args, petition_filter(filter, order_by), unit)
+
+
 @strawberry.type
 class PetitionQuery:
-    @strawberry.field(
+    petitions = paged(
+        _petitions,
+        "PetitionNode",
+        listing=r.ALL_PETITIONS,
         description="Petitions you may see (your own, or in your subtree), optionally only "
         "those under an org unit or at a building.",
-        metadata=listing(r.ALL_PETITIONS),
     )
-    async def petitions(
-        self,
-        info: Info,
-        filter: PetitionFilterInput | None = None,
-        order_by: r.PetitionOrder = r.PetitionOrder.SUBMITTED,
-        under: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[PetitionNode]:
-        args = PageArgs.parse(first, after, last, before)
-        f = petition_filter(filter, order_by)
-        kind, place = from_global_id(under, "under") if under else ("OrgUnit", None)
-        loaders = info.context.loaders
-        if kind == "Building" and place is not None:
-            return connection(await loaders.page(r.PETITIONS_OF_BUILDING, place, args, f))
-        if kind != "OrgUnit":
-            raise invalid("`under` is an OrgUnit or a Building", "under")
-        if place is None:
-            return connection(await loaders.page(r.ALL_PETITIONS, None, args, f))
-        return connection(await loaders.page(r.PETITIONS_UNDER, place, args, f))
-
-    @strawberry.field(
+    petition_queue = paged(
+        _petition_queue,
+        "PetitionNode",
+        listing=r.OWNED_PETITIONS,
         description="The queue of a node: petitions an org unit (`orgUnitId`) or a building "
         "(`buildingId`) owns now; give exactly one.",
-        metadata=listing(r.OWNED_PETITIONS),
     )
-    async def petition_queue(
-        self,
-        info: Info,
-        org_unit_id: strawberry.ID | None = None,
-        building_id: strawberry.ID | None = None,
-        filter: PetitionFilterInput | None = None,
-        order_by: r.PetitionOrder = r.PetitionOrder.DUE,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[PetitionNode]:
-        if (org_unit_id is None) == (building_id is None):
-            raise invalid("give exactly one of `orgUnitId` and `buildingId`", "org_unit_id")
-        args = PageArgs.parse(first, after, last, before)
-        loaders = info.context.loaders
-        if building_id is not None:
-            building = expect_id(building_id, "Building", "building_id")
-            f = petition_filter(filter, order_by, owned_by_building=True)
-            return connection(await loaders.page(r.BUILDING_QUEUE, building, args, f))
-        unit = expect_id(org_unit_id or "", "OrgUnit", "org_unit_id")
-        f = petition_filter(filter, order_by)
-        return connection(await loaders.page(r.OWNED_PETITIONS, unit, args, f))
 
     @strawberry.field(graphql_type=list[PetitionCategoryNode])
     async def petition_categories(

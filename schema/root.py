@@ -20,7 +20,7 @@ from strawberry.types.base import has_object_definition
 import schema as schema_package
 from resolvers.errors import invalid
 from schema.context import Info
-from schema.declare import NODE_TYPES, ROW_TYPES
+from schema.declare import NODE_TYPES, ROW_TYPES, SOURCE, NodeSource
 from schema.extensions import PreparedDocument, RequestTransaction
 from schema.relay import Node, from_global_id
 from schema.subscriptions import Subscription
@@ -92,11 +92,15 @@ class NodeQuery:
     @strawberry.field(
         description="Any object by its global ID; null when absent or not visible.",
         graphql_type=Node | None,
+        metadata={SOURCE: NodeSource(many=False)},
     )
     async def node(self, info: Info, id: strawberry.ID) -> Any:
         return (await resolve_nodes(info, [id]))[0]
 
-    @strawberry.field(description="Up to 100 objects by global ID, in the order asked.")
+    @strawberry.field(
+        description="Up to 100 objects by global ID, in the order asked.",
+        metadata={SOURCE: NodeSource(many=True)},
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise invalid(f"at most {MAX_NODES} ids at once", "ids")

@@ -38,7 +38,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -53,6 +53,7 @@ from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
 from schema.arguments import check_arguments
 from schema.auth import actor_for, scope_address
+from schema.compiled import Answer, CompiledPath
 from schema.context import Context
 from schema.errors import (
     RETRY_AFTER_SECONDS,
@@ -105,6 +106,8 @@ class Outcome:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     cost: dict[str, int] | None = None
+    #: the `data` JSON as the compiled statement built it, sent as it is
+    raw_data: bytes | None = None
 
 
 def negotiate(accept: str | None) -> str:
@@ -300,11 +303,13 @@ class GraphQLEndpoint:
         sessions: async_sessionmaker[AsyncSession],
         limits: Limits,
         ide_page: Path | None = None,
+        compiled: str = "on",
     ) -> None:
         self.schema = schema
         self.sessions = sessions
         self.limits = limits
         self.ide_page = ide_page
+        self.compiled = CompiledPath(schema, compiled)
         self.persisted = PersistedQueries(sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -379,7 +384,7 @@ class GraphQLEndpoint:
             budget = limits.budget(budget_kind(actor))
             cost = {"requested": tally.cost, "budget": budget}
             hide = actor.kind == ActorKind.ANONYMOUS and not limits.anonymous_suggestions
-            prepared = prepare(
+            prepared, coerced = prepare(
                 self.schema, merged, operation, params, tally, budget, hide_suggestions=hide
             )
             if prepared:
@@ -405,6 +410,11 @@ class GraphQLEndpoint:
                     executed=True,
                     cost=cost,
                 )
+            answer = await self.answer_compiled(
+                session, actor, params, merged, operation, coerced, request_id, cost
+            )
+            if answer is not None and self.compiled.mode == "on":
+                return Outcome([], executed=True, cost=cost, raw_data=answer.data)
             context = Context(
                 session=session,
                 actor=actor,
@@ -424,17 +434,42 @@ class GraphQLEndpoint:
                 if database_unavailable(exc):
                     raise with_cost(unavailable(request_id, exc), cost) from None
                 raise
-        # RequestTransaction shapes the errors; any it could not (it failed itself) are
-        # shaped here.
-        raw = result.errors or []
-        shaped = [e for e in raw if "requestId" in (e.extensions or {})]
-        errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
-        outcome = Outcome(errors, data=result.data, executed=True, cost=cost)
-        codes = {(e.extensions or {}).get("code") for e in errors}
-        if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
-            outcome.status = 503
-            outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return outcome
+            if answer is not None:  # verify: the resolvers must have answered alike
+                await self.compiled.compare(
+                    session, answer, result.data, list(result.errors or []), request_id
+                )
+        return executed(result.data, list(result.errors or []), request_id, cost)
+
+    async def answer_compiled(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        params: Params,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        coerced: VariableValues | None,
+        request_id: str,
+        cost: dict[str, int],
+    ) -> Answer | None:
+        """A query as one compiled statement (`schema.compiled`), or None: the resolvers."""
+        if not self.compiled.enabled or operation.operation != OperationType.QUERY:
+            return None
+        assert coerced is not None
+        try:
+            return await self.compiled.answer(
+                session,
+                actor,
+                params.query,
+                params.operation_name,
+                document,
+                operation,
+                coerced,
+                request_id,
+            )
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise with_cost(unavailable(request_id, exc), cost) from None
+            raise
 
     async def authenticate(
         self, session: AsyncSession, authorization: str | None, request_id: str
@@ -454,6 +489,13 @@ class GraphQLEndpoint:
             raise
 
     def respond(self, outcome: Outcome, media: str, request_id: str) -> Response:
+        if outcome.raw_data is not None:
+            return Response(
+                passed_through(outcome.raw_data, outcome.cost),
+                status_code=200,
+                media_type=f"{media}; charset=utf-8",
+                headers=outcome.headers,
+            )
         body: dict[str, Any] = {}
         if outcome.executed:
             body["data"] = outcome.data
@@ -476,6 +518,33 @@ class GraphQLEndpoint:
             media_type=f"{media}; charset=utf-8",
             headers=outcome.headers,
         )
+
+
+def executed(
+    data: dict[str, Any] | None,
+    raw: list[GraphQLError],
+    request_id: str,
+    cost: dict[str, int],
+) -> Outcome:
+    """The outcome of an executed operation. RequestTransaction shapes the errors; any it
+    could not (it failed itself) are shaped here."""
+    shaped = [e for e in raw if "requestId" in (e.extensions or {})]
+    errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
+    outcome = Outcome(errors, data=data, executed=True, cost=cost)
+    codes = {(e.extensions or {}).get("code") for e in errors}
+    if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
+        outcome.status = 503
+        outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return outcome
+
+
+def passed_through(data: bytes, cost: dict[str, int] | None) -> bytes:
+    """The response around `data` as PostgreSQL built it: never decoded here."""
+    extensions = b""
+    if cost is not None:
+        extensions = b',"extensions":{"cost":' + json.dumps(cost, separators=(",", ":")).encode()
+        extensions += b"}"
+    return b'{"data":' + data + extensions + b"}"
 
 
 def outcome_label(outcome: Outcome) -> str:
@@ -546,20 +615,20 @@ def prepare(
     budget: int,
     *,
     hide_suggestions: bool,
-) -> list[GraphQLError]:
-    """Validate for this actor, check the budget, coerce variables, check argument values."""
+) -> tuple[list[GraphQLError], VariableValues | None]:
+    """Validate for this actor, check the budget, coerce variables, check argument values:
+    the refusals, or none and the coerced variables."""
     graphql_schema = schema._schema
     invalid = validation_errors(graphql_schema, document, hide_suggestions)
     if invalid:
-        return [located(e, RequestCode.GRAPHQL_VALIDATION_FAILED) for e in invalid]
+        return [located(e, RequestCode.GRAPHQL_VALIDATION_FAILED) for e in invalid], None
     if tally.cost > budget:
-        return [
-            request_error(
-                RequestCode.COST_LIMIT,
-                f"the operation may cost {tally.cost}; the budget is {budget}"
-                " (lower `first`/`last`, fewer ids, or fewer nested lists)",
-            )
-        ]
+        refused = request_error(
+            RequestCode.COST_LIMIT,
+            f"the operation may cost {tally.cost}; the budget is {budget}"
+            " (lower `first`/`last`, fewer ids, or fewer nested lists)",
+        )
+        return [refused], None
     coerced = get_variable_values(
         graphql_schema,
         operation.variable_definitions or (),
@@ -568,5 +637,5 @@ def prepare(
         hide_suggestions=hide_suggestions,
     )
     if isinstance(coerced, list):
-        return [located(e, RequestCode.VALIDATION, field=_variable_of(e)) for e in coerced]
-    return check_arguments(graphql_schema, document, operation, params.variables)
+        return [located(e, RequestCode.VALIDATION, field=_variable_of(e)) for e in coerced], None
+    return check_arguments(graphql_schema, document, operation, params.variables), coerced

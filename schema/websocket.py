@@ -601,7 +601,7 @@ class Connection:
             raise Refused(found)
         merged = document.merged
         operation = select_operation(merged, params.operation_name)
-        prepared = prepare(
+        prepared, _ = prepare(
             self.live.schema, merged, operation, params, tally, budget, hide_suggestions=False
         )
         if prepared:

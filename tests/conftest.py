@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from models.config import get_settings
 from models.db import (
+    DRIVER_STATEMENTS,
     database_name,
     make_engine,
     normalise,
@@ -216,10 +217,20 @@ def limits() -> Limits | None:
 
 
 @pytest.fixture
+def compiled() -> str | None:
+    """GRAPHQL_COMPILED of the app under test: the environment's (`verify`: both paths,
+    compared) unless a module overrides this fixture (`on`, `off`: what production runs)."""
+    return None
+
+
+@pytest.fixture
 async def http(
-    database_uri: str, sessions: async_sessionmaker[AsyncSession], limits: Limits | None
+    database_uri: str,
+    sessions: async_sessionmaker[AsyncSession],
+    limits: Limits | None,
+    compiled: str | None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(database_uri, sessionmaker=sessions, limits=limits)
+    app = build_app(database_uri, sessionmaker=sessions, limits=limits, compiled=compiled)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -265,8 +276,13 @@ def sql_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
             counter.statements.append(statement)
 
+    def on_driver(statement: str) -> None:
+        record(None, None, statement)
+
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    DRIVER_STATEMENTS.append(on_driver)
     yield counter
+    DRIVER_STATEMENTS.remove(on_driver)
     event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 

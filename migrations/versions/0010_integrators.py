@@ -2,7 +2,7 @@
 operations and token allow-lists
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-20 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
