@@ -66,6 +66,10 @@ class Settings:
     #: APP_STRICT=1 (the test suite): a programming slip the app would survive fails loudly
     #: (an error naming no input field, a code its domain does not declare)
     strict: bool = False
+    #: DATABASE_REPLICA_URLS: streaming replicas of the primary that serve queries
+    replica_urls: tuple[str, ...] = ()
+    #: REPLICA_MAX_LAG_SECONDS: a replica further behind than this is skipped
+    replica_max_lag_seconds: float = 5.0
 
     @property
     def production(self) -> bool:
@@ -119,4 +123,28 @@ def get_settings() -> Settings:
         pool_size=int(os.environ.get("DB_POOL_SIZE", "10")),
         limits=_limit_overrides(),
         strict=os.environ.get("APP_STRICT") == "1",
+        replica_urls=_replica_urls(os.environ.get("DATABASE_REPLICA_URLS", "")),
+        replica_max_lag_seconds=_seconds("REPLICA_MAX_LAG_SECONDS", 5.0),
     )
+
+
+def _replica_urls(raw: str) -> tuple[str, ...]:
+    """Comma-separated libpq URIs (a comma cannot occur unescaped inside one)."""
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ConfigurationError("DATABASE_REPLICA_URLS must be postgresql:// URIs")
+    return urls
+
+
+def _seconds(var: str, default: float) -> float:
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigurationError(f"{var} must be a positive number of seconds")
+    return value

@@ -17,6 +17,7 @@ limits, variables) are 400 for `application/graphql-response+json` and 200 for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -47,13 +48,14 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from ops.metrics import note
+from models.replicas import LSN, Databases
+from ops.metrics import note, served_by
 from permissions.actor import Actor, ActorKind
 from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
 from schema.arguments import check_arguments
 from schema.auth import actor_for, scope_address
-from schema.context import Context
+from schema.context import AUDIT_UNAVAILABLE, Context
 from schema.errors import (
     RETRY_AFTER_SECONDS,
     Refused,
@@ -93,6 +95,8 @@ class Params:
     operation_name: str | None
     #: the APQ hash to remember the document under once it is accepted
     remember: str | None = None
+    #: `extensions.consistency.lsn` as sent: the commit a query must see (read replicas)
+    consistency: Any = None
 
 
 @dataclass
@@ -105,6 +109,8 @@ class Outcome:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     cost: dict[str, int] | None = None
+    #: a mutation's commit position, for the client's next query (read replicas)
+    consistency: str | None = None
 
 
 def negotiate(accept: str | None) -> str:
@@ -210,7 +216,13 @@ def params_from(data: Mapping[str, Any]) -> Params:
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise bad("`extensions` must be an object or null", "extensions")
-    return Params(query=query, variables=variables or {}, operation_name=operation_name)
+    consistency = (extensions or {}).get("consistency")
+    return Params(
+        query=query,
+        variables=variables or {},
+        operation_name=operation_name,
+        consistency=consistency.get("lsn") if isinstance(consistency, dict) else consistency,
+    )
 
 
 async def read_body(request: Request, limits: Limits) -> bytes:
@@ -300,11 +312,14 @@ class GraphQLEndpoint:
         sessions: async_sessionmaker[AsyncSession],
         limits: Limits,
         ide_page: Path | None = None,
+        databases: Databases | None = None,
     ) -> None:
         self.schema = schema
         self.sessions = sessions
         self.limits = limits
         self.ide_page = ide_page
+        #: read replicas (None: the primary serves everything, as without them)
+        self.databases = databases
         self.persisted = PersistedQueries(sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -373,7 +388,9 @@ class GraphQLEndpoint:
             raise with_cost(Refused(found), cost)
         merged = document.merged
         operation = select_operation(merged, params.operation_name)
-        async with self.sessions() as session:
+        reads = self.databases is not None and operation.operation == OperationType.QUERY
+        lsn = consistency_of(request, params) if reads else None
+        async with contextlib.AsyncExitStack() as held, self.sessions() as session:
             actor = await self.authenticate(session, authorization, request_id)
             note(actor_kind=budget_kind(actor))
             budget = limits.budget(budget_kind(actor))
@@ -405,12 +422,17 @@ class GraphQLEndpoint:
                     executed=True,
                     cost=cost,
                 )
+            replica = await self.read_replica(session, held, lsn, request_id) if reads else None
+            if replica is None and self.databases is not None:
+                served_by("primary")
             context = Context(
-                session=session,
+                session=replica or session,
                 actor=actor,
                 request_id=request_id,
                 client=scope_address(request.scope),
                 document=merged,
+                primary=self.databases.primary if replica and self.databases else None,
+                track_commits=self.databases is not None,
             )
             try:
                 result = await self.schema.execute(
@@ -426,15 +448,42 @@ class GraphQLEndpoint:
                 raise
         # RequestTransaction shapes the errors; any it could not (it failed itself) are
         # shaped here.
-        raw = result.errors or []
-        shaped = [e for e in raw if "requestId" in (e.extensions or {})]
-        errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
-        outcome = Outcome(errors, data=result.data, executed=True, cost=cost)
-        codes = {(e.extensions or {}).get("code") for e in errors}
-        if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
-            outcome.status = 503
-            outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        outcome = executed(result.data, list(result.errors or []), request_id, cost)
+        outcome.consistency = context.commit_lsn
         return outcome
+
+    async def read_replica(
+        self,
+        primary: AsyncSession,
+        held: contextlib.AsyncExitStack,
+        lsn: str | None,
+        request_id: str,
+    ) -> AsyncSession | None:
+        """A session on a replica fit to serve a query (one that has replayed `lsn` when the
+        client sent one), held until the request ends; None: the primary serves. The
+        primary's connection (it authenticated the request) goes back to its pool first."""
+        databases = self.databases
+        assert databases is not None
+        replica = await databases.replica()
+        if replica is None:
+            served_by("primary", skipped="unfit")
+            return None
+        try:
+            session = await held.enter_async_context(databases.session(replica, lsn))
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            databases.down(replica, exc)
+            served_by("primary", skipped="failed")
+            log.info("request %s: replica %d is unavailable: the primary serves", request_id,
+                     replica.index)  # fmt: skip
+            return None
+        if session is None:
+            served_by("primary", skipped="lsn")
+            return None
+        await primary.close()
+        served_by("replica")
+        return session
 
     async def authenticate(
         self, session: AsyncSession, authorization: str | None, request_id: str
@@ -464,6 +513,10 @@ class GraphQLEndpoint:
             body["errors"] = errors
         if outcome.cost is not None:
             body["extensions"] = {"cost": outcome.cost}
+        headers = outcome.headers
+        if outcome.consistency is not None:
+            body.setdefault("extensions", {})["consistency"] = {"lsn": outcome.consistency}
+            headers = {**headers, CONSISTENCY_HEADER: outcome.consistency}
         status = outcome.status
         if status is None:
             status = 400 if not outcome.executed and media == GRAPHQL_RESPONSE else 200
@@ -474,8 +527,47 @@ class GraphQLEndpoint:
             encoded,
             status_code=status,
             media_type=f"{media}; charset=utf-8",
-            headers=outcome.headers,
+            headers=headers,
         )
+
+
+def executed(
+    data: dict[str, Any] | None,
+    raw: list[GraphQLError],
+    request_id: str,
+    cost: dict[str, int],
+) -> Outcome:
+    """The outcome of an executed operation. RequestTransaction shapes the errors; any it
+    could not (it failed itself) are shaped here. An outage (or, for a replica-served query,
+    a primary that would not take its audit record) is a 503."""
+    shaped = [e for e in raw if "requestId" in (e.extensions or {})]
+    errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
+    outcome = Outcome(errors, data=data, executed=True, cost=cost)
+    codes = {(e.extensions or {}).get("code") for e in errors}
+    if errors and codes <= {RequestCode.SERVICE_UNAVAILABLE.value, AUDIT_UNAVAILABLE}:
+        outcome.status = 503
+        outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return outcome
+
+
+#: The header a client may send a mutation's `extensions.consistency.lsn` back in.
+CONSISTENCY_HEADER = "X-Consistency-LSN"
+
+
+def consistency_of(request: Request, params: Params) -> str | None:
+    """The commit position a query must see: the header, else `extensions.consistency`."""
+    given = request.headers.get(CONSISTENCY_HEADER, params.consistency)
+    if given is None:
+        return None
+    if not isinstance(given, str) or not LSN.fullmatch(given.strip()):
+        raise refuse(
+            RequestCode.BAD_REQUEST,
+            "`extensions.consistency.lsn` (or X-Consistency-LSN) must be a WAL position such"
+            " as 0/1A2B3C4D, as a mutation's `extensions.consistency.lsn` gives it",
+            status=400,
+            field="extensions.consistency.lsn",
+        )
+    return given.strip()
 
 
 def outcome_label(outcome: Outcome) -> str:
