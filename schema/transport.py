@@ -479,6 +479,7 @@ class GraphQLEndpoint:
                      replica.index)  # fmt: skip
             return None
         if session is None:
+            await held.aclose()  # the replica's connection goes back to its pool
             served_by("primary", skipped="lsn")
             return None
         await primary.close()
