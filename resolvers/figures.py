@@ -111,6 +111,9 @@ class Source:
 
     COUNTS = "counts"  # the maintained counts (NOTIFY live_figures)
     PETITIONS = "petitions"  # the petitions themselves (every petition event)
+    #: services and incentives (every event of their workflows; visits, hours, signatures
+    #: and the rest have none: the ttl bounds how stale those counts can be)
+    ENGAGEMENT = "engagement"
 
 
 @dataclass
@@ -128,12 +131,16 @@ class FiguresCache:
 
     ttl: float = 60.0
     min_age: dict[str, float] = field(
-        default_factory=lambda: {Source.COUNTS: 0.0, Source.PETITIONS: 30.0}
+        default_factory=lambda: {
+            Source.COUNTS: 0.0,
+            Source.PETITIONS: 30.0,
+            Source.ENGAGEMENT: 30.0,
+        }
     )
     clock: Callable[[], float] = time.monotonic
     listening: Callable[[], bool] = lambda: False
     generations: dict[str, int] = field(
-        default_factory=lambda: {Source.COUNTS: 0, Source.PETITIONS: 0}
+        default_factory=lambda: {Source.COUNTS: 0, Source.PETITIONS: 0, Source.ENGAGEMENT: 0}
     )
     entries: dict[Hashable, _Entry] = field(default_factory=dict)
     running: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)

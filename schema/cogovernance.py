@@ -292,7 +292,8 @@ class EngagementFigures:
     notice_reads: int | None
 
 
-async def _figures(info: Info, unit_id: int) -> EngagementFigures:
+async def engagement_of(info: Info, unit_id: int) -> EngagementFigures:
+    """`engagementFigures` of a unit (also a big screen's, `DisplayFigures.engagement`)."""
     actor = info.context.actor
     unit = await info.context.loaders.get(mo.OrgUnit, unit_id)
     found = await r.engagement_figures(info.context.loaders, unit_id) if unit else None
@@ -320,7 +321,7 @@ class CogovernanceQuery:
         description="Big-screen figures of incentives, recognition and co-governance."
     )
     async def engagement_figures(self, info: Info, org_unit_id: strawberry.ID) -> EngagementFigures:
-        return await _figures(info, expect_id(org_unit_id, "OrgUnit", "orgUnitId"))
+        return await engagement_of(info, expect_id(org_unit_id, "OrgUnit", "orgUnitId"))
 
     @strawberry.field(
         description="Meetings held in a subtree, newest first.", metadata=listing(r.MEETINGS_UNDER)

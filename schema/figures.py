@@ -37,6 +37,7 @@ from resolvers import metrics as rm
 from resolvers.errors import Common, DomainError, invalid
 from resolvers.org import org_unit_by_code
 from resolvers.people import CHINA
+from schema.cogovernance import EngagementFigures, engagement_of
 from schema.context import Info
 from schema.metrics import (
     DISPLAY_PERIODS,
@@ -49,6 +50,7 @@ from schema.metrics import (
 from schema.operations import forbidden
 from schema.org import OrgUnitNode
 from schema.relay import expect_id, to_global_id
+from schema.services import ServiceStatsType, service_stats_for
 
 strawberry.enum(Counted, name="FigureCounted", description="Places are shown to displays as "
                 "they are; counts of people and cases pass the small-cell rules.")  # fmt: skip
@@ -200,7 +202,8 @@ async def _display_trend(
 
 @strawberry.type(
     description="A big screen's figures for one node: headline counts kept current, the "
-    "petitions of a period, a trend and the rankings of the child units."
+    "petitions of a period, a trend and the rankings of the child units, the service and "
+    "engagement counts."
 )
 class DisplayFigures:
     row: strawberry.Private[mo.OrgUnit]
@@ -292,6 +295,31 @@ class DisplayFigures:
             lambda: rankings_of(
                 info, to_global_id("OrgUnit", self.row.id or 0), period=asked, min_rated=min_rated
             ),
+        )
+        return found
+
+    @strawberry.field(
+        description="The service counts of the subtree, all-time (stations and teams, "
+        "红色代办 orders done, volunteer services and hours, door visits, disputes resolved), "
+        "exactly as `OrgUnit.serviceStats` gives them, small cells withheld alike."
+    )
+    async def services(self, info: Info) -> ServiceStatsType:
+        key = (permission_key(info.context.actor), "services", self.row.id)
+        found: ServiceStatsType = await rf.cached(
+            rf.Source.ENGAGEMENT, key, lambda: service_stats_for(info, self.row, None, None)
+        )
+        return found
+
+    @strawberry.field(
+        description="Incentives, recognition and co-governance of the subtree (points, shops, "
+        "awards, convention signatures, meetings, 民生实事), exactly as `engagementFigures`."
+    )
+    async def engagement(self, info: Info) -> EngagementFigures:
+        assert self.row.id is not None
+        unit_id = self.row.id
+        key = (permission_key(info.context.actor), "engagement", unit_id)
+        found: EngagementFigures = await rf.cached(
+            rf.Source.ENGAGEMENT, key, lambda: engagement_of(info, unit_id)
         )
         return found
 

@@ -200,6 +200,7 @@ class Live:
         self.hub.on_identity(self._identity_changed)
         self.hub.on_reconnect(self._recheck_everyone)
         self.hub.on_event(lambda _event: self.cache.changed(rf.Source.PETITIONS))
+        self.hub.on_event(lambda _event: self.cache.changed(rf.Source.ENGAGEMENT))
         self.hub.on_counts(lambda: self.cache.changed(rf.Source.COUNTS))
 
     async def start(self) -> None:

@@ -217,3 +217,36 @@ async def test_a_figures_query_reads_a_handful_of_rows(
     # the caller, the node, its counts
     assert sql_statements.count <= 3, sql_statements.statements
     assert any("figure_count" in s for s in sql_statements.statements)
+
+
+SERVICES = (
+    "stations teams ordersDone volunteerServices volunteerHours doorVisits disputes"
+    " disputesResolved cadreServices"
+)
+ENGAGEMENT = "shops redemptions pointsRedeemed awards redFlags householdsSigned tasksDone"
+
+
+async def test_a_screen_reads_service_and_engagement_counts_as_their_own_fields_give_them(
+    display: GraphQLClient, gql: GraphQLClient, demo: DemoCity
+) -> None:
+    """The service and engagement counts of a screen are `serviceStats` and
+    `engagementFigures` themselves, small cells included, for a display and an admin."""
+    for client, units in ((display, [demo.renheyuan]), (gql, [demo.renheyuan, demo.lingxi])):
+        for unit in units:
+            data = await client(
+                f"""query($u: ID!) {{
+                  displayFigures(node: $u) {{
+                    services {{ {SERVICES} }} engagement {{ {ENGAGEMENT} }} }}
+                  node(id: $u) {{ ... on OrgUnit {{ serviceStats {{ {SERVICES} }} }} }}
+                  engagementFigures(orgUnitId: $u) {{ {ENGAGEMENT} }}
+                }}""",
+                {"u": gid("OrgUnit", unit.id)},
+            )
+            figures = data["displayFigures"]
+            assert figures["services"] == data["node"]["serviceStats"], unit.name
+            assert figures["engagement"] == data["engagementFigures"], unit.name
+    counts = await gql(
+        f"query($u: ID!) {{ displayFigures(node: $u) {{ services {{ {SERVICES} }} }} }}",
+        {"u": gid("OrgUnit", demo.city.id)},
+    )
+    assert counts["displayFigures"]["services"]["ordersDone"], "the demo city has done orders"
