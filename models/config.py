@@ -69,6 +69,10 @@ class Settings:
     #: GRAPHQL_COMPILED: on (one SQL statement per query the compiler supports), off
     #: (resolvers only), verify (both, compared: the test suite)
     compiled: str = "on"
+    #: DATABASE_REPLICA_URLS: streaming replicas of the primary that serve queries
+    replica_urls: tuple[str, ...] = ()
+    #: REPLICA_MAX_LAG_SECONDS: a replica further behind than this is skipped
+    replica_max_lag_seconds: float = 5.0
 
     @property
     def production(self) -> bool:
@@ -123,4 +127,28 @@ def get_settings() -> Settings:
         limits=_limit_overrides(),
         strict=os.environ.get("APP_STRICT") == "1",
         compiled=os.environ.get("GRAPHQL_COMPILED", "on"),
+        replica_urls=_replica_urls(os.environ.get("DATABASE_REPLICA_URLS", "")),
+        replica_max_lag_seconds=_seconds("REPLICA_MAX_LAG_SECONDS", 5.0),
     )
+
+
+def _replica_urls(raw: str) -> tuple[str, ...]:
+    """Comma-separated libpq URIs (a comma cannot occur unescaped inside one)."""
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ConfigurationError("DATABASE_REPLICA_URLS must be postgresql:// URIs")
+    return urls
+
+
+def _seconds(var: str, default: float) -> float:
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigurationError(f"{var} must be a positive number of seconds")
+    return value

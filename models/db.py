@@ -94,12 +94,14 @@ def async_url(libpq_uri: str) -> str:
 PING_AFTER_IDLE_SECONDS = 1.0
 
 
-def make_engine(libpq_uri: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    libpq_uri: str, *, ping_after: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any
+) -> AsyncEngine:
     settings = get_settings()
     kwargs.setdefault("pool_size", settings.pool_size)
     kwargs.setdefault("hide_parameters", True)  # statement parameters carry personal data
     engine = create_async_engine(async_url(libpq_uri), **kwargs)
-    ping_idle_connections(engine)
+    ping_idle_connections(engine, ping_after)
     return engine
 
 
@@ -128,13 +130,14 @@ async def on_driver(session: AsyncSession, method: str, sql: str, *args: Any) ->
         raise
 
 
-def ping_idle_connections(engine: AsyncEngine) -> None:
+def ping_idle_connections(engine: AsyncEngine, after: float = PING_AFTER_IDLE_SECONDS) -> None:
     """Check a pooled connection before use when it has been idle (the database may have
     restarted meanwhile): one empty statement, and a dead connection is replaced before the
     request sees it. SQLAlchemy's `pool_pre_ping` costs three round trips on every checkout
     (a transaction around the ping); a connection back in the pool less than a second ago
     is used as it is (if the server died in that second, that request gets the 503 of an
-    outage and the connection is discarded)."""
+    outage and the connection is discarded). `after` 0 pings at every checkout: a read
+    replica, whose loss the request should not see at all (the primary serves instead)."""
     from sqlalchemy import event
     from sqlalchemy.exc import DisconnectionError
     from sqlalchemy.util.concurrency import await_
@@ -146,7 +149,7 @@ def ping_idle_connections(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "checkout")
     def ping(_dbapi: Any, record: Any, _proxy: Any) -> None:
         returned_at = record.info.get("returned_at")
-        if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+        if returned_at is not None and time.monotonic() - returned_at < after:
             return
         try:
             await_(record.driver_connection.fetchrow(";"))

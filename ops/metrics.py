@@ -22,6 +22,13 @@ Metrics (their own registry, so several apps in one process do not collide):
 | `graphql_subscriptions_open` | gauge | (kept by the WebSocket transport, `schema.websocket`) |
 | `scheduler_runs_total` | counter | `outcome` (`ok`, `failed`) |
 | `scheduler_rows_total` | counter | `job` (`petitions.escalate_overdue` counts escalations) |
+| `graphql_requests_by_database_total` | counter | `database` (`primary`, `replica`) |
+| `db_replica_up`, `db_replica_lag_seconds` | gauges | `replica` (index in the setting) |
+| `db_replica_skipped_total` | counter | `reason` (`unfit`, `lsn`, `failed`) |
+
+The last three exist with read replicas only (`models.replicas`): `unfit` is a replica down or
+lagging, `lsn` one that has not replayed the commit the client asked to see, `failed` one
+that failed when the request took it.
 
 Outcomes: `ok`, `error` (executed, with errors), `refused` (limits, validation, a malformed
 request), `unauthenticated`, `unavailable` (the database), `internal` (a bug).
@@ -44,7 +51,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -109,6 +116,19 @@ SCHEDULER_ROWS = Counter(
     registry=REGISTRY,
 )
 
+REQUESTS_BY_DATABASE = Counter(
+    "graphql_requests_by_database",
+    "GraphQL operations executed, by the database that served them (with read replicas).",
+    ["database"],
+    registry=REGISTRY,
+)
+REPLICA_SKIPPED = Counter(
+    "db_replica_skipped",
+    "Queries that could have read a replica but went to the primary, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+
 #: Distinct operation names labelled; later ones are counted as `other` (names are chosen by
 #: clients: an unbounded label would grow without end).
 MAX_OPERATIONS = 100
@@ -139,6 +159,8 @@ class RequestStats:
     operation: str | None = None
     actor_kind: str | None = None
     outcome: str | None = None
+    #: `primary` or `replica` when read replicas are configured
+    database: str | None = None
 
 
 _CURRENT: ContextVar[RequestStats | None] = ContextVar("request_stats", default=None)
@@ -192,6 +214,53 @@ REGISTRY.register(POOLS)
 
 def watch_pool(pool: Pool) -> None:
     POOLS.pools.add(pool)
+
+
+class ReplicaState(Protocol):
+    index: int
+    up: bool
+    lag: float | None
+
+
+class ReplicaCollector(Collector):
+    """Replica gauges, read at scrape time from what the last probe found."""
+
+    def __init__(self) -> None:
+        self.replicas: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "db_replica_up",
+            "1 when the replica answered its last probe as a standby.",
+            labels=["replica"],
+        )
+        lag = GaugeMetricFamily(
+            "db_replica_lag_seconds",
+            "How far behind the primary the replica was at its last probe.",
+            labels=["replica"],
+        )
+        for replica in sorted(self.replicas, key=lambda r: int(r.index)):
+            label = [str(replica.index)]
+            up.add_metric(label, 1 if replica.up else 0)
+            if replica.lag is not None:
+                lag.add_metric(label, replica.lag)
+        yield up
+        yield lag
+
+
+REPLICAS = ReplicaCollector()
+REGISTRY.register(REPLICAS)
+
+
+def watch_replica(replica: ReplicaState) -> None:
+    REPLICAS.replicas.add(replica)
+
+
+def served_by(database: str, *, skipped: str | None = None) -> None:
+    """Which database serves the current request (and why not a replica, when not)."""
+    note(database=database)
+    if skipped is not None:
+        REPLICA_SKIPPED.labels(skipped).inc()
 
 
 def observe_scheduler(done: Mapping[str, list[int]] | None) -> None:
@@ -261,6 +330,8 @@ def finish(stats: RequestStats) -> None:
         if stats.outcome is None and stats.status is not None and stats.status >= 500:
             stats.outcome = "internal"
         REQUESTS.labels(operation, stats.outcome or "refused").inc()
+        if stats.database is not None:
+            REQUESTS_BY_DATABASE.labels(stats.database).inc()
     REQUEST_LOG.info(
         json.dumps(
             {

@@ -24,6 +24,7 @@ from sqlmodel import col
 from models.base import Ltree
 from models.figures import FIGURES, FigureCount
 from models.petitions import Petition
+from models.replicas import ON_REPLICA
 from resolvers.loaders import Loaders
 from resolvers.metrics import CLOSED, CalendarPeriod, PeriodUnit
 from resolvers.people import CHINA
@@ -162,9 +163,14 @@ class FiguresCache:
         found = self.entries.get(key)
         if found is not None and self._fresh(source, found):
             return found.value
-        running = self.running.get(key)
+        on_replica = ON_REPLICA.get()
+        # A computation on a replica is not shared with readers of the primary.
+        flight = (key, on_replica)
+        running = self.running.get(flight)
         if running is None:
-            generation = self.generations[source]
+            # Computed on a replica, an entry may predate the change that moved the
+            # generation (the replica lags): it serves its minimum age, never as current.
+            generation = -1 if on_replica else self.generations[source]
 
             async def fill() -> Any:
                 value = await compute()
@@ -174,8 +180,8 @@ class FiguresCache:
                     self.entries[key] = _Entry(value, self.clock(), generation)
                 return value
 
-            running = self.running[key] = asyncio.ensure_future(fill())
-            running.add_done_callback(lambda _f: self.running.pop(key, None))
+            running = self.running[flight] = asyncio.ensure_future(fill())
+            running.add_done_callback(lambda _f: self.running.pop(flight, None))
         return await asyncio.shield(running)
 
 

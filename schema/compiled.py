@@ -71,10 +71,14 @@ class CompiledPath:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         request_id: str,
+        *,
+        on_replica: bool = False,
     ) -> Answer | None:
         """The data of the query as one statement, or None: the resolvers answer it (the
         compiler does not support it, or a plan refused its arguments: the resolvers then
-        give the same error)."""
+        give the same error). On a read replica a statement that writes (its audit rows, or
+        verify's savepoint) is left to the resolvers, whose audit rows the request context
+        writes to the primary."""
         audit = (request_id, operation_name or _first_named(document))
         try:
             compiled, arguments = self.compiler.prepare(
@@ -89,6 +93,10 @@ class CompiledPath:
             log.exception("compiling a query failed; the resolvers answer instead")
             return None
         verify = self.mode == "verify"
+        if on_replica and (verify or compiled.audits):
+            writes = "verify writes a savepoint" if verify else "it writes audit rows"
+            self._fell_back(query, operation, f"on a read replica {writes}")
+            return None
         if verify:
             # the compiled statement's writes are undone after being read: in a transaction
             await session.execute(sa.text("SELECT 1"))

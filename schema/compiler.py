@@ -1405,6 +1405,11 @@ class Compiled:
     sql: str
     order: tuple[int, ...]
 
+    @property
+    def audits(self) -> bool:
+        """The statement writes the request's audit rows itself (a standby cannot)."""
+        return "INSERT INTO audit_log" in self.sql
+
 
 def finish(sql: str) -> Compiled:
     """Number the named parameters in order of first use (unused values are not sent)."""

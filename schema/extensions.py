@@ -8,6 +8,7 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from models.replicas import committed_at
 from schema.context import Context
 from schema.errors import public_errors
 
@@ -28,8 +29,10 @@ class RequestTransaction(SchemaExtension):
     """Commit the mutation fields that completed; roll back everything else.
 
     The audit trail (full reads of personal data, every mutation attempt) is written
-    last: with the mutation's own commit, or alone after a query's rollback, so a
-    read is on record even when the query itself failed halfway.
+    last: with the mutation's own commit, or alone after a query's rollback (on the
+    primary when the query read a replica: `Context.recording`), so a read is on record
+    even when the query itself failed halfway. With replicas, a mutation notes its
+    commit's WAL position for the client's next query (`extensions.consistency`).
     """
 
     async def on_operation(self) -> AsyncIterator[None]:
@@ -45,11 +48,13 @@ class RequestTransaction(SchemaExtension):
             # done, even when a later field (or a payload selection) failed.
             await context.audit.write(session, context.who)
             await session.commit()
+            if context.track_commits:
+                context.commit_lsn = await committed_at(session)
         else:
             await session.rollback()
             if context.audit.pending:
-                await context.audit.write(session, context.who)
-                await session.commit()
+                async with context.recording() as writer:
+                    await context.audit.write(writer, context.who)
         if result is not None and result.errors:
             result.errors = public_errors(result.errors, context.request_id)
 

@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from models.config import ROOT, get_settings
 from models.db import Readiness, make_engine, make_sessionmaker
 from models.live import LiveSettings, live_settings
-from ops.metrics import Telemetry, metrics_endpoint, watch_pool
+from models.replicas import Databases
+from ops.metrics import Telemetry, metrics_endpoint, watch_pool, watch_replica
 from permissions.limits import Limits
 from resolvers.scheduler import run_scheduler
 from schema.errors import INTERNAL
@@ -111,12 +112,16 @@ def build_app(
     limits: Limits | None = None,
     compiled: str | None = None,
     live: LiveSettings | None = None,
+    replicas: tuple[str, ...] | None = None,
+    replica_max_lag: float | None = None,
 ) -> FastAPI:
     """The app; with `scheduler_seconds` > 0 it also escalates overdue petitions and closes
     unrated ones that often (safe in every instance: rows are claimed with SKIP LOCKED).
 
     `limits` default to the environment's (`permissions.limits`); an app that makes its own
-    engine applies their statement timeout to every connection it opens.
+    engine applies their statement timeout to every connection it opens. `replicas` (libpq
+    URIs; default `DATABASE_REPLICA_URLS`) serve queries while they keep up
+    (`models.replicas`); without any, the primary serves everything.
     """
     settings = get_settings()
     limits = limits or Limits.configured(settings.limits, production=settings.production)
@@ -125,7 +130,10 @@ def build_app(
         engine = make_engine(libpq_uri, connect_args=connect_args(limits))
         sessionmaker = make_sessionmaker(engine)
     sessions = sessionmaker
-    subscriptions = Live(schema, sessions, limits, libpq_uri, live or live_settings())
+    databases = read_replicas(sessions, limits, replicas, replica_max_lag)
+    subscriptions = Live(
+        schema, sessions, limits, libpq_uri, live or live_settings(), databases=databases
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -147,12 +155,15 @@ def build_app(
             await task
         if engine is not None:
             await engine.dispose()
+        if databases is not None:
+            await databases.dispose()
 
     app = FastAPI(title="红色美丽楼栋 GraphQL", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(Telemetry)  # inside RequestIds: it logs the request's id
     app.add_middleware(RequestIds)
     app.add_middleware(subscriptions.middleware)
     app.state.live = subscriptions
+    app.state.databases = databases
     if engine is not None:
         watch_pool(engine.sync_engine.pool)
     app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
@@ -164,6 +175,7 @@ def build_app(
         limits,
         page if page.exists() else None,
         compiled=compiled or settings.compiled,
+        databases=databases,
     )
     # Every method reaches the endpoint, which answers those it does not serve with a
     # GraphQL-shaped 405.
@@ -180,19 +192,54 @@ def build_app(
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        up, server = readiness() if readiness is not None else (True, {})
-        unavailable = {"Retry-After": "1"}
-        if not up:
-            return JSONResponse({"status": "unavailable", **server}, 503, unavailable)
-        try:
-            async with sessions() as session:
-                await session.execute(sa.text("SELECT 1"))
-        except Exception as exc:
-            body = {"status": "unavailable", **server, "error": type(exc).__name__}
-            return JSONResponse(body, 503, unavailable)
-        return JSONResponse({"status": "ready", **server})
+        return await ready(sessions, readiness, databases)
 
     return app
+
+
+async def ready(
+    sessions: async_sessionmaker[AsyncSession],
+    readiness: Readiness | None,
+    databases: Databases | None,
+) -> JSONResponse:
+    """`/readyz`: the primary answers (and what the server's supervisor says). Replicas are
+    reported, never a reason to be unready: those down or lagging are skipped."""
+    up, server = readiness() if readiness is not None else (True, {})
+    unavailable = {"Retry-After": "1"}
+    if not up:
+        return JSONResponse({"status": "unavailable", **server}, 503, unavailable)
+    try:
+        async with sessions() as session:
+            await session.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        body = {"status": "unavailable", **server, "error": type(exc).__name__}
+        return JSONResponse(body, 503, unavailable)
+    if databases is None:
+        return JSONResponse({"status": "ready", **server})
+    await databases.refresh()
+    return JSONResponse({"status": "ready", **server, "replicas": databases.readiness()})
+
+
+def read_replicas(
+    primary: async_sessionmaker[AsyncSession],
+    limits: Limits,
+    urls: tuple[str, ...] | None,
+    max_lag: float | None,
+) -> Databases | None:
+    """The replicas beside the primary (the environment's unless given); None without any."""
+    settings = get_settings()
+    urls = settings.replica_urls if urls is None else urls
+    if not urls:
+        return None
+    databases = Databases.configured(
+        primary,
+        urls,
+        max_lag=max_lag or settings.replica_max_lag_seconds,
+        connect_args=connect_args(limits),
+    )
+    for replica in databases.replicas:
+        watch_replica(replica)
+    return databases
 
 
 def connect_args(limits: Limits) -> dict[str, object]:

@@ -17,6 +17,7 @@ limits, variables) are 400 for `application/graphql-response+json` and 200 for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -47,14 +48,15 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from ops.metrics import note
+from models.replicas import LSN, Databases
+from ops.metrics import note, served_by
 from permissions.actor import Actor, ActorKind
 from permissions.limits import Limits, budget_kind
 from resolvers.identity import AuthenticationError
 from schema.arguments import check_arguments
 from schema.auth import actor_for, scope_address
 from schema.compiled import Answer, CompiledPath
-from schema.context import Context
+from schema.context import AUDIT_UNAVAILABLE, Context
 from schema.errors import (
     RETRY_AFTER_SECONDS,
     Refused,
@@ -94,6 +96,8 @@ class Params:
     operation_name: str | None
     #: the APQ hash to remember the document under once it is accepted
     remember: str | None = None
+    #: `extensions.consistency.lsn` as sent: the commit a query must see (read replicas)
+    consistency: Any = None
 
 
 @dataclass
@@ -108,6 +112,8 @@ class Outcome:
     cost: dict[str, int] | None = None
     #: the `data` JSON as the compiled statement built it, sent as it is
     raw_data: bytes | None = None
+    #: a mutation's commit position, for the client's next query (read replicas)
+    consistency: str | None = None
 
 
 def negotiate(accept: str | None) -> str:
@@ -213,7 +219,13 @@ def params_from(data: Mapping[str, Any]) -> Params:
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise bad("`extensions` must be an object or null", "extensions")
-    return Params(query=query, variables=variables or {}, operation_name=operation_name)
+    consistency = (extensions or {}).get("consistency")
+    return Params(
+        query=query,
+        variables=variables or {},
+        operation_name=operation_name,
+        consistency=consistency.get("lsn") if isinstance(consistency, dict) else consistency,
+    )
 
 
 async def read_body(request: Request, limits: Limits) -> bytes:
@@ -304,12 +316,15 @@ class GraphQLEndpoint:
         limits: Limits,
         ide_page: Path | None = None,
         compiled: str = "on",
+        databases: Databases | None = None,
     ) -> None:
         self.schema = schema
         self.sessions = sessions
         self.limits = limits
         self.ide_page = ide_page
         self.compiled = CompiledPath(schema, compiled)
+        #: read replicas (None: the primary serves everything, as without them)
+        self.databases = databases
         self.persisted = PersistedQueries(sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -378,7 +393,9 @@ class GraphQLEndpoint:
             raise with_cost(Refused(found), cost)
         merged = document.merged
         operation = select_operation(merged, params.operation_name)
-        async with self.sessions() as session:
+        reads = self.databases is not None and operation.operation == OperationType.QUERY
+        lsn = consistency_of(request, params) if reads else None
+        async with contextlib.AsyncExitStack() as held, self.sessions() as session:
             actor = await self.authenticate(session, authorization, request_id)
             note(actor_kind=budget_kind(actor))
             budget = limits.budget(budget_kind(actor))
@@ -395,32 +412,31 @@ class GraphQLEndpoint:
                 raise with_cost(refusal, cost) from None
             self.persisted.remember(params.remember, params.query)
             if introspection_only(merged, operation):
-                # Reading the schema is CPU only (about 0.1 s for a full introspection):
-                # a worker thread keeps the event loop answering meanwhile.
-                read = await asyncio.to_thread(
-                    execute_sync,
-                    graphql_schema,
-                    merged,
-                    variable_values=params.variables,
-                    operation_name=params.operation_name,
-                )
-                return Outcome(
-                    public_errors(list(read.errors or []), request_id),
-                    data=read.data,
-                    executed=True,
-                    cost=cost,
-                )
+                return await self.introspect(merged, params, request_id, cost)
+            replica = await self.read_replica(session, held, lsn, request_id) if reads else None
+            if replica is None and self.databases is not None:
+                served_by("primary")
             answer = await self.answer_compiled(
-                session, actor, params, merged, operation, coerced, request_id, cost
+                replica or session,
+                actor,
+                params,
+                merged,
+                operation,
+                coerced,
+                request_id,
+                cost,
+                on_replica=replica is not None,
             )
             if answer is not None and self.compiled.mode == "on":
                 return Outcome([], executed=True, cost=cost, raw_data=answer.data)
             context = Context(
-                session=session,
+                session=replica or session,
                 actor=actor,
                 request_id=request_id,
                 client=scope_address(request.scope),
                 document=merged,
+                primary=self.databases.primary if replica and self.databases else None,
+                track_commits=self.databases is not None,
             )
             try:
                 result = await self.schema.execute(
@@ -438,7 +454,30 @@ class GraphQLEndpoint:
                 await self.compiled.compare(
                     session, answer, result.data, list(result.errors or []), request_id
                 )
-        return executed(result.data, list(result.errors or []), request_id, cost)
+        # RequestTransaction shapes the errors; any it could not (it failed itself) are
+        # shaped here.
+        outcome = executed(result.data, list(result.errors or []), request_id, cost)
+        outcome.consistency = context.commit_lsn
+        return outcome
+
+    async def introspect(
+        self, document: DocumentNode, params: Params, request_id: str, cost: dict[str, int]
+    ) -> Outcome:
+        """Reading the schema is CPU only (about 0.1 s for a full introspection): a worker
+        thread keeps the event loop answering meanwhile."""
+        read = await asyncio.to_thread(
+            execute_sync,
+            self.schema._schema,
+            document,
+            variable_values=params.variables,
+            operation_name=params.operation_name,
+        )
+        return Outcome(
+            public_errors(list(read.errors or []), request_id),
+            data=read.data,
+            executed=True,
+            cost=cost,
+        )
 
     async def answer_compiled(
         self,
@@ -450,6 +489,8 @@ class GraphQLEndpoint:
         coerced: VariableValues | None,
         request_id: str,
         cost: dict[str, int],
+        *,
+        on_replica: bool = False,
     ) -> Answer | None:
         """A query as one compiled statement (`schema.compiled`), or None: the resolvers."""
         if not self.compiled.enabled or operation.operation != OperationType.QUERY:
@@ -465,11 +506,46 @@ class GraphQLEndpoint:
                 operation,
                 coerced,
                 request_id,
+                on_replica=on_replica,
             )
         except Exception as exc:
             if database_unavailable(exc):
                 raise with_cost(unavailable(request_id, exc), cost) from None
             raise
+
+    async def read_replica(
+        self,
+        primary: AsyncSession,
+        held: contextlib.AsyncExitStack,
+        lsn: str | None,
+        request_id: str,
+    ) -> AsyncSession | None:
+        """A session on a replica fit to serve a query (one that has replayed `lsn` when the
+        client sent one), held until the request ends; None: the primary serves. The
+        primary's connection (it authenticated the request) goes back to its pool first."""
+        databases = self.databases
+        assert databases is not None
+        replica = await databases.replica()
+        if replica is None:
+            served_by("primary", skipped="unfit")
+            return None
+        try:
+            session = await held.enter_async_context(databases.session(replica, lsn))
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            databases.down(replica, exc)
+            served_by("primary", skipped="failed")
+            log.info("request %s: replica %d is unavailable: the primary serves", request_id,
+                     replica.index)  # fmt: skip
+            return None
+        if session is None:
+            await held.aclose()  # the replica's connection goes back to its pool
+            served_by("primary", skipped="lsn")
+            return None
+        await primary.close()
+        served_by("replica")
+        return session
 
     async def authenticate(
         self, session: AsyncSession, authorization: str | None, request_id: str
@@ -506,6 +582,10 @@ class GraphQLEndpoint:
             body["errors"] = errors
         if outcome.cost is not None:
             body["extensions"] = {"cost": outcome.cost}
+        headers = outcome.headers
+        if outcome.consistency is not None:
+            body.setdefault("extensions", {})["consistency"] = {"lsn": outcome.consistency}
+            headers = {**headers, CONSISTENCY_HEADER: outcome.consistency}
         status = outcome.status
         if status is None:
             status = 400 if not outcome.executed and media == GRAPHQL_RESPONSE else 200
@@ -516,7 +596,7 @@ class GraphQLEndpoint:
             encoded,
             status_code=status,
             media_type=f"{media}; charset=utf-8",
-            headers=outcome.headers,
+            headers=headers,
         )
 
 
@@ -527,12 +607,13 @@ def executed(
     cost: dict[str, int],
 ) -> Outcome:
     """The outcome of an executed operation. RequestTransaction shapes the errors; any it
-    could not (it failed itself) are shaped here."""
+    could not (it failed itself) are shaped here. An outage (or, for a replica-served query,
+    a primary that would not take its audit record) is a 503."""
     shaped = [e for e in raw if "requestId" in (e.extensions or {})]
     errors = shaped + public_errors([e for e in raw if e not in shaped], request_id)
     outcome = Outcome(errors, data=data, executed=True, cost=cost)
     codes = {(e.extensions or {}).get("code") for e in errors}
-    if errors and codes == {RequestCode.SERVICE_UNAVAILABLE.value}:
+    if errors and codes <= {RequestCode.SERVICE_UNAVAILABLE.value, AUDIT_UNAVAILABLE}:
         outcome.status = 503
         outcome.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return outcome
@@ -545,6 +626,26 @@ def passed_through(data: bytes, cost: dict[str, int] | None) -> bytes:
         extensions = b',"extensions":{"cost":' + json.dumps(cost, separators=(",", ":")).encode()
         extensions += b"}"
     return b'{"data":' + data + extensions + b"}"
+
+
+#: The header a client may send a mutation's `extensions.consistency.lsn` back in.
+CONSISTENCY_HEADER = "X-Consistency-LSN"
+
+
+def consistency_of(request: Request, params: Params) -> str | None:
+    """The commit position a query must see: the header, else `extensions.consistency`."""
+    given = request.headers.get(CONSISTENCY_HEADER, params.consistency)
+    if given is None:
+        return None
+    if not isinstance(given, str) or not LSN.fullmatch(given.strip()):
+        raise refuse(
+            RequestCode.BAD_REQUEST,
+            "`extensions.consistency.lsn` (or X-Consistency-LSN) must be a WAL position such"
+            " as 0/1A2B3C4D, as a mutation's `extensions.consistency.lsn` gives it",
+            status=400,
+            field="extensions.consistency.lsn",
+        )
+    return given.strip()
 
 
 def outcome_label(outcome: Outcome) -> str:

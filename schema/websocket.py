@@ -57,6 +57,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from models.identity import ApiToken
 from models.live import LiveSettings
+from models.replicas import Databases, replayed_event
 from ops.metrics import SUBSCRIPTIONS_OPEN
 from permissions.actor import Actor
 from permissions.aggregates import for_display
@@ -114,6 +115,8 @@ class LiveStats:
         SUBSCRIPTIONS_OPEN.inc(delta)
 
     slow_closed: int = 0
+    #: payloads resolved on a read replica (it had replayed the event)
+    on_replica: int = 0
 
 
 # --- one subscription -----------------------------------------------------------------
@@ -180,9 +183,12 @@ class Live:
         limits: Limits,
         dsn: str,
         settings: LiveSettings,
+        databases: Databases | None = None,
     ) -> None:
         self.schema = schema
         self.sessions = sessions
+        #: read replicas: an event's payload may be resolved on one that has replayed it
+        self.databases = databases
         self.limits = limits
         self.settings = settings
         self.hub = Hub(dsn, sessions, settings)
@@ -271,8 +277,11 @@ class Live:
             self.stats.executions += 1
             request_id = f"{connection_id}-{event.seq if event else 'f'}"
             result: Any
-            async with self.sessions() as session:
-                context = Context(session=session, actor=actor, request_id=request_id)
+            async with contextlib.AsyncExitStack() as held:
+                session, primary = await self._session_for(event, held)
+                context = Context(
+                    session=session, actor=actor, request_id=request_id, primary=primary
+                )
                 context.document = active.document
                 try:
                     root = await active.feed.root(context, event)
@@ -296,6 +305,30 @@ class Live:
         if result.errors:
             body["errors"] = json.loads(_errors_json(list(result.errors), request_id))
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+    async def _session_for(
+        self, event: Event | None, held: contextlib.AsyncExitStack
+    ) -> tuple[AsyncSession, async_sessionmaker[AsyncSession] | None]:
+        """The session an event's payload is resolved in, and the primary's sessions when
+        it reads a replica: one that shows the event (it has replayed the event's commit,
+        waited for up to the lag allowed), else the primary. Figures pushes, which follow a
+        NOTIFY rather than an event of the log, read the primary."""
+        databases = self.databases
+        replica = await databases.replica() if databases is not None and event else None
+        if databases is not None and event is not None and replica is not None:
+            try:
+                session = await held.enter_async_context(databases.session(replica, None))
+                if session is not None and await replayed_event(
+                    session, event.seq, databases.max_lag
+                ):
+                    self.stats.on_replica += 1
+                    return session, databases.primary
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                databases.down(replica, exc)
+            await held.aclose()
+        return await held.enter_async_context(self.sessions()), None
 
 
 # --- one connection -------------------------------------------------------------------
