@@ -7,6 +7,7 @@ primary, and two app instances share subscriptions whose payloads wait for the r
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -65,12 +66,16 @@ def fresh(standby: Standby, replica_uri: str) -> Iterator[Standby]:
 
 
 @contextmanager
-def instance(replica_uri: str, standby: Standby) -> Iterator[tuple[str, FastAPI]]:
-    """An app instance on the primary and the standby, served by uvicorn."""
+def instance(
+    replica_uri: str, standby: Standby, compiled: str | None = None
+) -> Iterator[tuple[str, FastAPI]]:
+    """An app instance on the primary and the standby, served by uvicorn (`compiled`: the
+    GRAPHQL_COMPILED mode, default the environment's)."""
     app = build_app(
         replica_uri,
         replicas=(standby.uri(database_name(replica_uri)),),
         replica_max_lag=MAX_LAG,
+        compiled=compiled,
     )
     with serving(app) as base:
         yield base, app
@@ -180,6 +185,47 @@ async def test_audit_rows_of_a_replica_served_query_are_on_the_primary(
         "replica-audit-1",
     )
     assert rows == ["READ:Person:phone"]
+
+
+async def test_compiled_queries_on_a_replica_leave_their_audit_rows_on_the_primary(
+    fresh: Standby, replica_uri: str, replica_city: LiveCity, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the compiled path on (as served in production), a query reading phone numbers in
+    full is answered on the replica by the resolvers (its compiled statement would insert
+    the audit rows on a standby), and its audit row is on the primary; a query reading no
+    personal data is answered by the compiled statement on the replica."""
+    caplog.set_level(logging.DEBUG, logger="schema.compiled")
+    building = gid("Building", replica_city.demo.building.id)
+    with instance(replica_uri, fresh, compiled="on") as (base, _):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            before = served("replica")
+            response = await post(
+                http,
+                PHONES,
+                {"id": building},
+                replica_city.token("building-head"),
+                headers={"X-Request-ID": "replica-audit-on"},
+            )
+            assert response.status_code == 200, response.text
+            assert served("replica") == before + 1
+            named = await post(
+                http,
+                NAME,
+                {"id": gid("OrgUnit", replica_city.demo.renheyuan.id)},
+                replica_city.token("city-admin"),
+            )
+            assert named.status_code == 200, named.text
+            assert b'" : "' in named.content, "PostgreSQL's JSON spacing: the compiled path"
+            assert served("replica") == before + 2
+    rows = primary_sql(
+        replica_uri,
+        "SELECT array_agg(action || ':' || object_type || ':' || array_to_string(fields, ','))"
+        " FROM audit_log WHERE request_id = %s",
+        "replica-audit-on",
+    )
+    assert rows == ["READ:Person:phone"]
+    said = [r.getMessage() for r in caplog.records if r.name == "schema.compiled"]
+    assert not [m for m in said if "failed" in m], said  # never tried on the standby
 
 
 async def test_an_answer_whose_audit_row_cannot_be_written_is_withheld(
