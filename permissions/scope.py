@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from models.base import Ltree
 from models.people import Role
-from permissions.actor import Actor, ActorKind
+from permissions.actor import Actor, ActorKind, is_under
 from permissions.registry import Collected
 from permissions.roles import Relation
 
@@ -183,6 +183,15 @@ def countable(model: Any, actor: Actor) -> list[sa.ColumnElement[bool]]:
     if getattr(model, "path", None) is None:
         return [sa.false()]
     return [sa.or_(under(model.path, displays), *visible(model, actor))]
+
+
+def counts_all_under(actor: Actor, path: str) -> bool:
+    """Whether `countable` admits every row under `path` of every table the display figures
+    count: a city admin's reach, or a display token's over its node. Their counts then are
+    the maintained ones (`models.figures`), read instead of counted (a test holds the two
+    equal for the city admin at every level)."""
+    displays = actor.grant_paths(Relation.DISPLAY)
+    return actor.city_admin or any(is_under(path, d) for d in displays)
 
 
 def _admin_rows(model: Any, actor: Actor) -> sa.ColumnElement[bool]:

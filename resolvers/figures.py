@@ -23,10 +23,12 @@ from sqlmodel import col
 
 from models.base import Ltree
 from models.figures import FIGURES, FigureCount
+from models.org import OrgUnit
 from models.petitions import Petition
 from models.replicas import ON_REPLICA
 from resolvers.loaders import Loaders
 from resolvers.metrics import CLOSED, CalendarPeriod, PeriodUnit
+from resolvers.org import OrgStats
 from resolvers.people import CHINA
 
 
@@ -46,6 +48,29 @@ async def counts_under(loaders: Loaders, paths: Sequence[str]) -> dict[str, dict
         if figure in found[str(path)]:
             found[str(path)][str(figure)] = int(n)
     return found
+
+
+async def org_stats_maintained(loaders: Loaders, path: str) -> OrgStats:
+    """`OrgStats` of a node from the maintained counts (one statement for every node the
+    request asks about), for an actor who may count every row under it."""
+
+    async def batch(paths: list[str]) -> list[OrgStats]:
+        counts = await counts_under(loaders, paths)
+        return [OrgStats(**{k: counts[p][k] for k in _ORG_STATS}) for p in paths]
+
+    return await loaders.batch("org_stats_maintained", OrgStats, batch).load(path)
+
+
+async def load_org_stats_maintained(loaders: Loaders, ids: list[int]) -> list[OrgStats]:
+    """`resolvers.org.load_org_stats` read from the maintained counts (same order), for an
+    actor who may count every row under each unit."""
+    units = await loaders.get_many(OrgUnit, ids)
+    paths = [u.path or "" if u is not None else "" for u in units]
+    counts = await counts_under(loaders, sorted(set(paths)))
+    return [OrgStats(**{k: counts[p][k] for k in _ORG_STATS}) for p in paths]
+
+
+_ORG_STATS = tuple(OrgStats.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,12 @@ from permissions.aggregates import (
     for_display,
     withheld_by_unit,
 )
+from permissions.scope import counts_all_under
 from resolvers import aggregates as ra
 from resolvers import org as r
 from resolvers import people as rp
 from resolvers.errors import invalid
+from resolvers.figures import load_org_stats_maintained, org_stats_maintained
 from resolvers.pagination import Listing, PageArgs
 from schema.context import Context, Info
 from schema.declare import (
@@ -251,7 +253,10 @@ async def _withheld_stats(info: Info, unit_id: int) -> frozenset[str]:
                 by_root.setdefault(root, []).append(unit)
         decided: dict[int, frozenset[str]] = {}
         for root, grouped in by_root.items():
-            table = await ra.stats_table(loaders, root, grouped, PERSONAL_STATS)
+            load = load_org_stats_maintained if counts_all_under(actor, root) else None
+            table = await ra.stats_table(
+                loaders, root, grouped, PERSONAL_STATS, load=load or r.load_org_stats
+            )
             decided |= withheld_by_unit(
                 table.values,
                 Tree(table.org.root, table.org.children),
@@ -335,8 +340,12 @@ class OrgUnitNode(Node):
     @strawberry.field
     async def stats(self, root: strawberry.Parent[m.OrgUnit], info: Info) -> OrgStatsType:
         assert root.id is not None
-        found = await r.stats_of(info.context.loaders, root.id)
         actor = info.context.actor
+        loaders = info.context.loaders
+        if counts_all_under(actor, root.path or ""):
+            found = await org_stats_maintained(loaders, root.path or "")
+        else:
+            found = await r.stats_of(loaders, root.id)
         withheld = await _withheld_stats(info, root.id) if for_display(actor) else frozenset()
         return OrgStatsType(
             **{

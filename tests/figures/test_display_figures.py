@@ -250,3 +250,17 @@ async def test_a_screen_reads_service_and_engagement_counts_as_their_own_fields_
         {"u": gid("OrgUnit", demo.city.id)},
     )
     assert counts["displayFigures"]["services"]["ordersDone"], "the demo city has done orders"
+
+
+async def test_maintained_stats_are_the_counted_ones(
+    gql: GraphQLClient, as_account: Any, demo: DemoCity
+) -> None:
+    """The city admin's `stats` are read from the maintained counts, a community admin's
+    counted from the rows in their scope: over the community both give the same."""
+    query = f"""query($c: String!) {{ orgUnit(code: $c) {{ stats {{ {STATS} }}
+                  children {{ nodes {{ code stats {{ {STATS} }} }} }} }} }}"""
+    variables = {"c": demo.renheyuan.code}
+    by_city = (await gql(query, variables))["orgUnit"]
+    by_community = (await as_account("community-admin")(query, variables))["orgUnit"]
+    assert by_city == by_community
+    assert by_city["stats"]["residents"] > 0
