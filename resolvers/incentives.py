@@ -771,12 +771,7 @@ async def expire_redemptions(
         order_by=[col(Redemption.expires_at)],
         batch=batch,
     )
-    done: list[int] = []
-    for redemption in rows:
-        await REDEMPTIONS.move(session, redemption, _A.EXPIRE, None, now=now)
-        assert redemption.id is not None
-        done.append(redemption.id)
-    return done
+    return await REDEMPTIONS.sweep(session, rows, _A.EXPIRE, now=now)
 
 
 @scheduled("incentives.expire_redemptions")

@@ -860,20 +860,14 @@ async def close_unrated(
         order_by=[col(Petition.status_changed_at)],
         batch=batch,
     )
-    done: list[int] = []
-    for petition in rows:
-        await PETITIONS.move(
-            session,
-            petition,
-            _A.CLOSE_UNRATED,
-            None,
-            now=now,
-            note=f"no rating within {days} days",
-            values={"closed_at": now},
-        )
-        assert petition.id is not None
-        done.append(petition.id)
-    return done
+    return await PETITIONS.sweep(
+        session,
+        rows,
+        _A.CLOSE_UNRATED,
+        now=now,
+        note=f"no rating within {days} days",
+        values={"closed_at": now},
+    )
 
 
 @scheduled("petitions.escalate_overdue")

@@ -1606,20 +1606,14 @@ async def close_unrated_orders(
         order_by=[col(ServiceOrder.done_at)],
         batch=batch,
     )
-    done: list[int] = []
-    for order in rows:
-        await ORDERS.move(
-            session,
-            order,
-            _A.CLOSE_UNRATED,
-            None,
-            now=now,
-            note=f"no rating within {RATING_DAYS} days",
-            values={"closed_at": now},
-        )
-        assert order.id is not None
-        done.append(order.id)
-    return done
+    return await ORDERS.sweep(
+        session,
+        rows,
+        _A.CLOSE_UNRATED,
+        now=now,
+        note=f"no rating within {RATING_DAYS} days",
+        values={"closed_at": now},
+    )
 
 
 @scheduled("services.late_orders")

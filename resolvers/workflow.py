@@ -16,7 +16,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,6 +118,24 @@ class Workflow(Generic[R, S, A]):
             .execution_options(populate_existing=True)
         )
         return list(rows)
+
+    async def sweep(
+        self,
+        session: AsyncSession,
+        rows: Sequence[R],
+        action: A,
+        *,
+        now: datetime,
+        note: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """Move each claimed row along `action` as the system (one note and values for all);
+        their ids, for the scheduler's count."""
+        done: list[int] = []
+        for row in rows:
+            await self.move(session, row, action, None, now=now, note=note, values=values)
+            done.append(int(cast(Any, row).id))
+        return done
 
     async def record(
         self,
