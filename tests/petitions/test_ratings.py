@@ -116,7 +116,8 @@ async def test_no_points_for_your_own_case_or_a_case_you_handled(
     assert (await rate(session, handled, actors.party_member, SAT)).points is None
     count = await scalar(
         session,
-        "SELECT count(*) FROM points_entry WHERE source_id IN (:a, :b)",
+        "SELECT count(*) FROM points_entry WHERE source_type = 'PETITION'"
+        " AND source_id IN (:a, :b)",
         a=pid(own),
         b=pid(handled),
     )
