@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.org import Building
 from resolvers import org as org_resolvers
+from schema import org as org_schema
 from seeds.demo import DemoCity
 from tests.conftest import GraphQLClient
 
@@ -26,7 +27,8 @@ async def test_unexpected_errors_are_masked_and_carry_the_request_id(
     async def broken(*_: object) -> object:
         raise RuntimeError("connection string postgresql://secret@db")
 
-    monkeypatch.setattr(org_resolvers, "stats_of", broken)
+    monkeypatch.setattr(org_resolvers, "stats_of", broken)  # counted from the rows
+    monkeypatch.setattr(org_schema, "org_stats_maintained", broken)  # read (a city admin's)
     response = await gql.http.post(
         "/graphql",
         json={"query": "{ city { name stats { grids } } }"},
