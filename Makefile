@@ -47,6 +47,11 @@ $(WS_CLIENT_STAMP): $(WS_CLIENT)/package.json $(WS_CLIENT)/package-lock.json
 	cd $(WS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
 
 test: $(STAMP) $(AUDIT_STAMP) $(WS_CLIENT_STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "make test: the big-screen test drives headless Chromium:" \
+	       "installing Debian's chromium and a Chinese font with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; }
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing on purpose"; exit 1; fi; exit $$rc
 

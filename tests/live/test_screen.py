@@ -32,7 +32,7 @@ async def test_the_big_screen_shows_figures_and_live_petitions_and_recovers(
 ) -> None:
     binary = chromium_binary()
     if binary is None:
-        pytest.fail("headless Chromium is needed: apt-get install chromium (.ci/run does)")
+        pytest.fail("headless Chromium is needed: apt-get install chromium (make test does)")
     _, secret = await city.api_token(TokenRole.DISPLAY, city.demo.renheyuan)
     port = free_port()
     building = gid("Building", city.demo.building.id)
