@@ -608,8 +608,8 @@ async def unlock_account(session: AsyncSession, *, account_id: int) -> Account:
 # --- refusal counters ----------------------------------------------------------------
 
 
-async def refusals_left(session: AsyncSession, key: str, limit: int, window: timedelta) -> bool:
-    """Whether `key` may be refused again in the current window.
+async def refusals_left(session: AsyncSession, key: str, limit: int, window: timedelta) -> int:
+    """How many more times `key` may be refused in the current window (0: none).
 
     The row is created or locked here, so concurrent requests of one actor wait for each
     other's count instead of all slipping past the limit at once.
@@ -630,14 +630,14 @@ async def refusals_left(session: AsyncSession, key: str, limit: int, window: tim
         .returning(col(RateCounter.hits))
     )
     hits = (await session.execute(statement)).scalar_one()
-    return int(hits) < limit
+    return max(0, limit - int(hits))
 
 
-async def count_refusal(session: AsyncSession, key: str) -> None:
+async def count_refusal(session: AsyncSession, key: str, n: int = 1) -> None:
     await session.execute(
         sa.update(RateCounter)
         .where(col(RateCounter.key) == key)
-        .values(hits=col(RateCounter.hits) + 1)
+        .values(hits=col(RateCounter.hits) + n)
     )
 
 

@@ -70,7 +70,6 @@ class RowProblem(enum.StrEnum):
     DUPLICATE_IN_FILE = "DUPLICATE_IN_FILE"
     DUPLICATE_IN_REGISTER = "DUPLICATE_IN_REGISTER"
     FORBIDDEN = "FORBIDDEN"
-    RATE_LIMITED = "RATE_LIMITED"
 
 
 #: Problems that could tell whether an ID number is registered: each one counts against the
@@ -575,7 +574,6 @@ async def check_register(
     buildings: Sequence[BuildingRef],
     permits: Mapping[int, Permit],
     scope: ScopeFn,
-    allowance: int,
 ) -> Check:
     """Check every row: on its own, against the rest of the file, against the register.
 
@@ -583,7 +581,7 @@ async def check_register(
     when the row says exactly what the register holds, so importing a file twice changes
     nothing); registered outside it, the row is FORBIDDEN like a row the caller may not
     import, and the person is noted for the audit log. Each such refusal counts against the
-    caller (`allowance` is what is left); beyond it rows read RATE_LIMITED.
+    caller (`Check.probing`: the caller refuses the whole file beyond its allowance).
     """
     by_name: dict[str, list[BuildingRef]] = defaultdict(list)
     for building in buildings:
@@ -593,7 +591,7 @@ async def check_register(
     residents = [c for c in rows if c.resident is not None and not c.problems]
     households = await _households(session, [b.id for b in buildings], scope)
     numbers = [c.resident.id_card for c in residents if c.resident]
-    against = _AgainstRegister(households, await _registered(session, numbers, scope), allowance)
+    against = _AgainstRegister(households, await _registered(session, numbers, scope))
     for checked in residents:
         against.decide(checked, permits)
     tenures = {
@@ -629,11 +627,9 @@ class _AgainstRegister:
         self,
         households: Mapping[tuple[int, str, str], int],
         registered: Mapping[str, Registered],
-        allowance: int,
     ) -> None:
         self.households = households
         self.registered = registered
-        self.allowance = allowance
         self.probing = 0
         self.outside: list[int] = []
         self.new_households: dict[tuple[int, str, str], list[bool]] = {}
@@ -641,9 +637,6 @@ class _AgainstRegister:
     def refuse(self, checked: CheckedRow, code: RowProblem, message: str) -> None:
         if code in PROBING:
             self.probing += 1
-            if self.allowance <= 0:
-                code, message = RowProblem.RATE_LIMITED, "too many refused rows: try again later"
-            self.allowance -= 1
         checked.problems.append(Problem(checked.row.number, None, code, message))
         checked.status = RowStatus.INVALID
 

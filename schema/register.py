@@ -23,7 +23,6 @@ from strawberry.file_uploads import Upload
 from models import org as mo
 from models.audit import AuditAction
 from models.crypto import decrypt_id_card
-from models.identity import RateCounter
 from permissions import people as people_rules
 from permissions import register as rules
 from permissions.actor import Actor
@@ -195,9 +194,7 @@ async def _allowance(session: AsyncSession, actor: Actor) -> int:
     limit = people_rules.refusal_limit("createPerson")
     if key is None or limit is None:
         return 1 << 30  # the system: nothing to probe
-    await ri.refusals_left(session, key, limit.limit, limit.window)
-    hits = await session.get(RateCounter, key)
-    return max(0, limit.limit - (hits.hits if hits else 0))
+    return await ri.refusals_left(session, key, limit.limit, limit.window)
 
 
 async def run_file(
@@ -207,12 +204,11 @@ async def run_file(
     filename: str,
     *,
     write: bool,
-    allowance: int,
 ) -> Outcome:
     """Check `content` for `node` as `ctx.actor` (with `write`, holding the import lock, so
-    that the import that follows sees every import before it). Refused rows that could probe
-    for ID numbers are limited by `allowance` and the people behind them noted for the
-    audit log; the caller counts `check.probing` once the attempt is decided."""
+    that the import that follows sees every import before it). The people behind refused
+    rows that could probe for ID numbers are noted for the audit log; the caller holds
+    `check.probing` to its allowance and counts it once the attempt is decided."""
     if node.kind not in (mo.OrgKind.COMMUNITY, mo.OrgKind.GRID):
         raise DomainError(
             Common.VALIDATION, "import the register of a community or a grid", "org_unit_id"
@@ -229,7 +225,6 @@ async def run_file(
         buildings=buildings,
         permits=await _permits(ctx, buildings),
         scope=scope,
-        allowance=allowance,
     )
     _note_refusals(ctx, check)
     return Outcome(check, filename)
@@ -297,9 +292,12 @@ class _RegisterFile:
         self.node: mo.OrgUnit | None = None
         self.outcome: Outcome | None = None
         self.allowance = 0
+        self.over_limit = False
 
     async def admit(self, ctx: Context, input: RegisterFileInput) -> None:
         self.allowance = await _allowance(ctx.session, ctx.actor)
+        if self.allowance <= 0:
+            raise DomainError(Common.RATE_LIMITED, "too many refused attempts: try again later")
 
     async def perform(self, ctx: Context, input: RegisterFileInput, refs: Refs) -> Outcome:
         self.node = refs.row_of("org_unit_id", mo.OrgUnit)
@@ -310,8 +308,12 @@ class _RegisterFile:
             content,
             _filename(input.file),
             write=self.write,
-            allowance=self.allowance,
         )
+        if self.outcome.check.probing > self.allowance:
+            # Row by row, the refusals past the allowance would tell a registered number
+            # from a new one: the whole file is refused instead (its probes still count).
+            self.over_limit = True
+            raise DomainError(Common.RATE_LIMITED, "too many refused rows: try again later")
         if self.write:
             self.outcome.imported = await r.apply_import(ctx.session, self.outcome.check)
         return self.outcome
@@ -326,10 +328,8 @@ class _RegisterFile:
         """Refused rows that could probe count like refused createPerson calls (after the
         attempt's savepoint, so a refused import counts them too)."""
         key = refusal_key(ctx.actor)
-        if key is None or self.outcome is None:
-            return
-        for _ in range(self.outcome.check.probing):
-            await ri.count_refusal(ctx.session, key)
+        if key is not None and self.outcome is not None and self.outcome.check.probing:
+            await ri.count_refusal(ctx.session, key, self.outcome.check.probing)
 
     def audit(
         self, info: Info, input: RegisterFileInput, result: Outcome | None, errors: list[UserError]
@@ -353,7 +353,7 @@ class _RegisterFile:
             audit_import(ctx, self.node, result, info.field_name)
 
     def _check(self) -> RegisterCheck | None:
-        if self.outcome is None:
+        if self.outcome is None or self.over_limit:
             return None
         return RegisterCheck(check=self.outcome.check, filename=self.outcome.filename)
 
@@ -549,7 +549,6 @@ async def import_from_command_line(
                 content,
                 filename,
                 write=write,
-                allowance=await _allowance(ctx.session, ctx.actor),
             )
             if write and not outcome.check.invalid:
                 outcome.imported = await r.apply_import(ctx.session, outcome.check)

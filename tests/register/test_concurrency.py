@@ -44,7 +44,7 @@ async def test_concurrent_imports_of_one_file_register_everyone_once(
 
     async def attempt() -> Outcome:
         async with Context.open(sessions, "race", Actor.system()) as ctx:
-            outcome = await run_file(ctx, grid, content, "r.xlsx", write=True, allowance=100)
+            outcome = await run_file(ctx, grid, content, "r.xlsx", write=True)
             # Give the other import every chance to check the file too before this one
             # writes (were imports not one at a time, both would find nobody registered).
             checked.append(outcome)

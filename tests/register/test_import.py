@@ -264,8 +264,10 @@ async def test_a_number_registered_outside_the_scope_reads_like_a_forbidden_row(
 ) -> None:
     """The attack: a grid worker probes whether ID numbers are registered anywhere in the city.
     A number outside her grid answers FORBIDDEN as a row she may not import would, the person
-    is noted in the audit log (never the number), and such refusals share createPerson's limit."""
-    settings(CREATE_PERSON_REFUSALS=2)
+    is noted in the audit log (never the number), and such refusals share createPerson's limit.
+    A file with more probing rows than she has left is refused as a whole: row by row, the
+    refusals past the limit would still tell a registered number from a new one."""
+    settings(CREATE_PERSON_REFUSALS=3)
     names = await buildings_of(session, demo.grids[GridType.OLD_ESTATE].id)
     outsiders = await rows(
         session,
@@ -274,34 +276,48 @@ async def test_a_number_registered_outside_the_scope_reads_like_a_forbidden_row(
         c=demo.lingxi.path,
     )
     numbers = [decrypt_id_card(bytes(c)) for _, c in outsiders]
+    newcomer = id_card(date(1970, 1, 1), 31, male=True)
     content = workbook(
-        [resident(names[0], "1", f"30{i}", f"陌生{i}", n) for i, n in enumerate(numbers)]
-        + [resident(names[0], "1", "399", "新人", id_card(date(1970, 1, 1), 31, male=True))]
+        [resident(names[0], "1", f"30{i}", f"陌生{i}", n) for i, n in enumerate(numbers[:2])]
+        + [resident(names[0], "1", "399", "新人", newcomer)]
     )
     worker = as_account("grid-worker")
     check = (await register_call(worker, CHECK, grid, content))["check"]
     problems = {p["row"]: p for p in check["problems"]}
     assert problems[2]["code"] == problems[3]["code"] == "FORBIDDEN"
     assert problems[2]["message"] == "you may not do this here"
-    assert problems[4]["code"] == "RATE_LIMITED"  # the third probe is over the limit
-    assert 5 not in problems
+    assert 4 not in problems
     assert all(n not in str(check) for n in numbers)
     entries = await rows(
         session,
         "SELECT row_ids, fields, details->>'refusal' FROM audit_log"
         " WHERE details->>'refusal' = 'DUPLICATE_OUTSIDE_SCOPE'",
     )
-    assert [sorted(e[0]) for e in entries] == [sorted(int(i) for i, _ in outsiders)]
+    assert [sorted(e[0]) for e in entries] == [sorted(int(i) for i, _ in outsiders[:2])]
     assert entries[0][1] == ["idCardNumber"]
-    # the limit is createPerson's: it is used up for her
-    hits = await scalar(
-        session,
-        "SELECT hits FROM rate_counter WHERE key = :k",
-        k=f"createPerson:person:{demo.grid_worker.id}",
+
+    async def hits() -> int:
+        found: int = await scalar(
+            session,
+            "SELECT hits FROM rate_counter WHERE key = :k",
+            k=f"createPerson:person:{demo.grid_worker.id}",
+        )
+        return found
+
+    assert await hits() == 2  # the limit is createPerson's
+    # one refusal left, two probing rows: nothing row by row, and both count
+    over = workbook(
+        [resident(names[0], "1", "310", "陌生", numbers[2])]
+        + [resident(names[0], "1", f"31{i}", f"陌生{i}", n) for i, n in enumerate(numbers[:1], 1)]
+        + [resident(names[0], "1", "399", "新人", newcomer)]
     )
-    assert hits == 3
-    again = (await register_call(worker, CHECK, grid, content))["check"]
-    assert {p["code"] for p in again["problems"]} == {"RATE_LIMITED"}
+    refused = await register_call(worker, CHECK, grid, over)
+    assert refused["check"] is None
+    assert [e["code"] for e in refused["errors"]] == ["RATE_LIMITED"]
+    assert await hits() == 4
+    again = await register_call(worker, CHECK, grid, content)
+    assert again["check"] is None
+    assert [e["code"] for e in again["errors"]] == ["RATE_LIMITED"]
 
 
 async def test_a_duplicate_in_scope_also_counts_as_a_probe(
