@@ -307,8 +307,15 @@ async def engagement_of(info: Info, unit_id: int) -> EngagementFigures:
             values[name] = shown
         else:
             values[name] = value
+    # A sum over a withheld count gives the count's people away (one redemption's points),
+    # and so does the rest of a part (the households that did not sign).
+    if values["redemptions"] is None:
+        values["points_redeemed"] = None
+    unsigned = found.households - found.households_signed
+    if values["households"] is None or displayed(actor, unsigned, kind=CountKind.PEOPLE) is None:
+        values["households_signed"] = None
     coverage = found.convention_coverage
-    shown_coverage = values["households"] is not None and values["households_signed"] is not None
+    shown_coverage = values["households_signed"] is not None
     return EngagementFigures(
         **values,  # type: ignore[arg-type]
         convention_coverage=coverage if shown_coverage else None,

@@ -73,6 +73,7 @@ async def test_figures_of_a_community(
     display = await token_client(session, http, TokenRole.DISPLAY, demo.renheyuan)
     shown = (await display(FIGURES, {"unit": unit}))["engagementFigures"]
     assert shown["redemptions"] is None, "one redemption is a small cell"
+    assert shown["pointsRedeemed"] is None, "the points of that one redemption are too"
     assert shown["noticeReads"] == 8
     assert (shown["shops"], shown["meetings"]) == (2, 2), "places and things are shown"
     district = await token_client(session, http, TokenRole.DISPLAY, demo.districts["汇川区"])
