@@ -633,7 +633,7 @@ class Binder:
                 raise Unsupported(f"{kind.name}.{name}")
         return Conn(
             key,
-            gfield.ast_node.name.value if gfield.ast_node else key,
+            nodes[0].name.value,  # the field, never its alias: its policy is the field's
             page,
             tuple(parts),
             tuple(objs),
@@ -1455,7 +1455,8 @@ class QueryCompiler:
         try:
             bound = binder.bind(operation)
         except Unsupported as why:
-            if not binder.dynamic:
+            # a plan refusing this request's values (a bad cursor) says nothing of the next
+            if not binder.dynamic and not isinstance(why, Refused):
                 self._remember(self.refused, (query, name), str(why))
             raise
         key = (query, name, *binder.key)
