@@ -109,7 +109,8 @@ def order_parties(actor: Actor, order: Any) -> frozenset[Party]:
         found.add(P.HANDLER)
     me = actor.person_id
     if me is not None:
-        if me in people_of(order, "provider_people"):
+        # a provider's member does not serve their own order (hours and points are for others)
+        if me in people_of(order, "provider_people") and me != order.resident_id:
             found.add(P.KEEPER)
         if me == order.assignee_id:
             found.add(P.ASSIGNEE)
@@ -175,7 +176,7 @@ def order_party_sql(actor: Actor, party: Party) -> Any | None:
                 )
             return sa.or_(*owned) if owned else None
         case P.KEEPER if me is not None:
-            return _providing(Order, me)
+            return sa.and_(_providing(Order, me), col(Order.resident_id).is_distinct_from(me))
         case P.ASSIGNEE if me is not None:
             return col(Order.assignee_id) == me
         case P.REPORTER if me is not None:
@@ -273,7 +274,8 @@ CREATE_ACTIVITY = any_of(
 ACT_ON_ACTIVITY = Acts(ACTIVITY_ACTIONS)
 #: Anyone signed in who sees the activity takes a place for themselves.
 SIGN_UP = SignedIn()
-CHECK_IN = As(frozenset({P.KEEPER}), activity_parties, on="activity_id")
+#: Never oneself: a check-in credits hours and points.
+CHECK_IN = all_of(Other("person_id"), As(frozenset({P.KEEPER}), activity_parties, on="activity_id"))
 #: Services and 实事好事 in a building: recorded by its staff for anyone, or by whoever serves
 #: there (a cadre, a volunteer, a registered Party member) for themselves.
 RECORD_SERVICE = any_of(

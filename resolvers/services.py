@@ -1386,7 +1386,7 @@ async def _effects(  # noqa: PLR0911  (one case per action of the table)
                     "minutes": minutes,
                     "done_at": now,
                 },
-                note,
+                None,  # the note is the guarded `completionNote`, not the timeline's
                 {},
             )
         case _A.RETURN:

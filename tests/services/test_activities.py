@@ -201,6 +201,13 @@ async def test_only_organisers_check_people_in(
         "signup { checkedInAt }",
     )
     assert codes(refused) == ["FORBIDDEN"], "nobody credits their own hours"
+    himself = await run(
+        head,
+        "checkInToActivity",
+        {"activityId": activity["id"], "personId": gid("Person", demo.building_head.id)},
+        "signup { checkedInAt }",
+    )
+    assert codes(himself) == ["FORBIDDEN"], "not even the organiser"
 
 
 async def test_services_and_good_deeds_are_recorded_and_corrected_by_new_lines(
