@@ -190,8 +190,10 @@ def counts_all_under(actor: Actor, path: str) -> bool:
     count: a city admin's reach, or a display token's over its node. Their counts then are
     the maintained ones (`models.figures`), read instead of counted (a test holds the two
     equal for the city admin at every level)."""
-    displays = actor.grant_paths(Relation.DISPLAY)
-    return actor.city_admin or any(is_under(path, d) for d in displays)
+    covering = actor.grant_paths(Relation.DISPLAY)
+    if actor.city_admin:  # within the city admin's own grant, not any node it can see
+        covering += actor.grant_paths(Relation.ADMIN)
+    return any(is_under(path, d) for d in covering)
 
 
 def _admin_rows(model: Any, actor: Actor) -> sa.ColumnElement[bool]:

@@ -62,6 +62,7 @@ from ops.metrics import SUBSCRIPTIONS_OPEN
 from permissions.actor import Actor
 from permissions.aggregates import for_display
 from permissions.limits import Limits, budget_kind
+from permissions.live import may_subscribe
 from resolvers import figures as rf
 from resolvers.identity import API_TOKEN_PREFIX, AuthenticationError
 from resolvers.live import Event, Hub, ResumeRefused, backlog
@@ -273,6 +274,10 @@ class Live:
     async def _execute(
         self, actor: Actor, active: Active, event: Event | None, connection_id: str
     ) -> str | None:
+        # Grants change under an open subscription (a post ends): each payload is for one
+        # who may still hold it, as a subscribe now would decide.
+        if not may_subscribe(actor, active.feed.field, active.feed.path):
+            return None
         async with self.executions:
             self.stats.executions += 1
             request_id = f"{connection_id}-{event.seq if event else 'f'}"
