@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import strawberry
 
@@ -346,26 +346,65 @@ class PairingPayload:
     errors: list[PeopleError]
 
 
-class CreatePerson(Mutation[CreatePersonInput, m.Person, PersonPayload]):
+class _GuardsIdNumbers:
+    """Answers that could tell whether an ID number is registered anywhere: a holder outside
+    the caller's scope reads FORBIDDEN (and is noted for the audit log, never the number),
+    and refusals count against one budget per caller, createPerson's (a mixin of the
+    mutations that take an ID number)."""
+
+    #: the mutation's name, for the audit log
+    audited_as = "createPerson"
+
+    def __init__(self) -> None:
+        self.outside: list[int] = []
+        self.key: str | None = None
+
+    def probes(self, input: Any) -> bool:
+        """Whether this call could probe (it gives an ID number)."""
+        return True
+
+    async def admit(self, ctx: Context, input: Any) -> None:
+        if not self.probes(input):
+            return
+        self.key = rules.refusal_key(ctx.actor, "createPerson")
+        limit = rules.refusal_limit("createPerson")
+        if self.key is None or limit is None:
+            return
+        if not await ri.refusals_left(ctx.session, self.key, limit.limit, limit.window):
+            raise DomainError(Common.RATE_LIMITED, "too many refused attempts: try again later")
+
+    async def refuse(self, ctx: Context, duplicate: r.DuplicateIdCardError) -> NoReturn:
+        """DUPLICATE for a holder the caller may see; otherwise FORBIDDEN."""
+        if await ctx.loaders.get(m.Person, duplicate.existing_id) is not None:
+            raise duplicate
+        # Outside the caller's scope the number's existence is not theirs to learn.
+        self.outside.append(duplicate.existing_id)
+        raise forbidden() from None
+
+    async def settle(
+        self, ctx: Context, input: Any, result: m.Person | None, errors: list[UserError]
+    ) -> None:
+        if self.outside:
+            ctx.audit.record(
+                ctx.who,
+                AuditAction.MUTATION,
+                "Person",
+                self.outside,
+                ["idCardNumber"],
+                details={"mutation": self.audited_as, "refusal": "DUPLICATE_OUTSIDE_SCOPE"},
+            )
+        refused = errors and errors[0].code.value != Common.RATE_LIMITED
+        if self.key is not None and refused:
+            await ri.count_refusal(ctx.session, self.key)
+
+
+class CreatePerson(_GuardsIdNumbers, Mutation[CreatePersonInput, m.Person, PersonPayload]):
     """Register a person. An ID number registered already answers DUPLICATE only when that
     person is in your scope; refusals are limited per caller (RATE_LIMITED)."""
 
     refs = {"household_id": mo.Household}
     permission = rules.CREATE_PERSON
     errors = PeopleError
-    operation = "createPerson"
-
-    def __init__(self) -> None:
-        self.outside: list[int] = []
-        self.key: str | None = None
-
-    async def admit(self, ctx: Context, input: CreatePersonInput) -> None:
-        self.key = rules.refusal_key(ctx.actor, self.operation)
-        limit = rules.refusal_limit(self.operation)
-        if self.key is None or limit is None:
-            return
-        if not await ri.refusals_left(ctx.session, self.key, limit.limit, limit.window):
-            raise DomainError(Common.RATE_LIMITED, "too many refused attempts: try again later")
 
     async def perform(self, ctx: Context, input: CreatePersonInput, refs: Refs) -> m.Person:
         data = r.PersonData(
@@ -385,31 +424,7 @@ class CreatePerson(Mutation[CreatePersonInput, m.Person, PersonPayload]):
         try:
             return await r.create_person(ctx.session, data)
         except r.DuplicateIdCardError as duplicate:
-            if await ctx.loaders.get(m.Person, duplicate.existing_id) is not None:
-                raise
-            # Outside the caller's scope the number's existence is not theirs to learn.
-            self.outside.append(duplicate.existing_id)
-            raise forbidden() from None
-
-    async def settle(
-        self,
-        ctx: Context,
-        input: CreatePersonInput,
-        result: m.Person | None,
-        errors: list[UserError],
-    ) -> None:
-        if self.outside:
-            ctx.audit.record(
-                ctx.who,
-                AuditAction.MUTATION,
-                "Person",
-                self.outside,
-                ["idCardNumber"],
-                details={"mutation": self.operation, "refusal": "DUPLICATE_OUTSIDE_SCOPE"},
-            )
-        refused = errors and errors[0].code.value != Common.RATE_LIMITED
-        if self.key is not None and refused:
-            await ri.count_refusal(ctx.session, self.key)
+            await self.refuse(ctx, duplicate)
 
 
 class AppointPosition(Mutation[AppointPositionInput, m.Position, PositionPayload]):
@@ -499,14 +514,19 @@ class EndPairingInput:
     id: strawberry.ID
 
 
-class UpdatePerson(Mutation[UpdatePersonInput, m.Person, PersonPayload]):
+class UpdatePerson(_GuardsIdNumbers, Mutation[UpdatePersonInput, m.Person, PersonPayload]):
     """Correct or update a person's record. A new ID number held by someone else answers
-    DUPLICATE only when that person is in your scope."""
+    DUPLICATE only when that person is in your scope; refusals of calls giving an ID number
+    share createPerson's limit (RATE_LIMITED)."""
 
     refs = {"id": m.Person}
     permission = rules.UPDATE_PERSON
     errors = PeopleError
     error_fields = {"person_id": "id"}
+    audited_as = "updatePerson"
+
+    def probes(self, input: Any) -> bool:
+        return bool(input.id_card_number)
 
     async def perform(self, ctx: Context, input: UpdatePersonInput, refs: Refs) -> m.Person:
         changes = r.PersonChanges(
@@ -525,9 +545,7 @@ class UpdatePerson(Mutation[UpdatePersonInput, m.Person, PersonPayload]):
         try:
             return await r.update_person(ctx.session, refs.need("id"), changes)
         except r.DuplicateIdCardError as duplicate:
-            if await ctx.loaders.get(m.Person, duplicate.existing_id) is not None:
-                raise
-            raise forbidden() from None
+            await self.refuse(ctx, duplicate)
 
 
 class MovePerson(Mutation[MovePersonInput, m.Person, PersonPayload]):

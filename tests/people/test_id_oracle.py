@@ -208,3 +208,34 @@ async def test_concurrent_registrations_of_one_number_create_one_person(
             await session.execute(
                 sa.text("DELETE FROM person WHERE id_card_hash = :h"), {"h": lookup}
             )
+
+
+async def test_updating_a_number_probes_against_the_same_limit(
+    as_account: Callable[[str], GraphQLClient],
+    demo: DemoCity,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """A building head could test numbers by giving them to a resident he manages: a holder
+    outside his scope reads FORBIDDEN, is noted for the audit log, and such refusals share
+    createPerson's limit; past it nothing is answered but RATE_LIMITED."""
+    settings(CREATE_PERSON_REFUSALS=2)
+    head = as_account("building-head")
+    document = f"""mutation($input: UpdatePersonInput!) {{ updatePerson(input: $input) {{
+      person {{ id }} {ERRORS} }} }}"""
+    resident = gid("Person", demo.resident_alone.id)
+    numbers = [(await outsider(session, demo, i))[1] for i in range(2)]
+    fresh = with_check_character("52030219900101129")
+    codes = []
+    for number in (*numbers, fresh):
+        data = await head(document, {"input": {"id": resident, "idCardNumber": number}})
+        codes.append([e["code"] for e in data["updatePerson"]["errors"]])
+    assert codes == [["FORBIDDEN"], ["FORBIDDEN"], ["RATE_LIMITED"]]
+    noted = await scalar(
+        session,
+        "SELECT count(*) FROM audit_log WHERE details->>'refusal' = 'DUPLICATE_OUTSIDE_SCOPE'"
+        " AND details->>'mutation' = 'updatePerson'",
+    )
+    assert noted == 2
+    renamed = await head(document, {"input": {"id": resident, "name": "王秀英"}})
+    assert renamed["updatePerson"]["errors"] == [], "calls without a number are not limited"
