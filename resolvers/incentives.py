@@ -22,7 +22,6 @@ from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -49,7 +48,7 @@ from models.people import Person, Position, Role
 from models.petitions import Petition, PetitionRating, RatingValue
 from models.recognition import Award
 from permissions.incentives import ELIGIBILITY
-from resolvers.common import clean_note, clean_text, get_row
+from resolvers.common import clean_note, clean_text, flush_or_refuse, get_row
 from resolvers.errors import DomainError, invalid
 from resolvers.loaders import Children, Loaders
 from resolvers.pagination import Listing, Ordering, Parent, desc
@@ -225,12 +224,7 @@ async def debit(
         note=note,
         at=now,
     )
-    session.add(entry)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise _insufficient(field) from exc
+    await flush_or_refuse(session, adding=entry, duplicate=_insufficient(field))
     return entry
 
 
@@ -833,14 +827,13 @@ async def grant_fee_reduction(
         granted_by_id=granted_by_id,
         granted_at=now,
     )
-    session.add(reduction)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise DomainError(
+    await flush_or_refuse(
+        session,
+        adding=reduction,
+        duplicate=DomainError(
             IncentiveCode.ALREADY_GRANTED, "this award already reduced their fee", "award_id"
-        ) from exc
+        ),
+    )
     await session.refresh(reduction, ["path"])
     if basis == FeeBasis.POINTS:
         await lock_ledger(session, person_id)

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -27,7 +26,7 @@ from models.org import Building, Household, OrgKind, OrgUnit
 from models.people import Person, Position, Role
 from models.petitions import Petition, PetitionRating, RatingValue
 from models.recognition import Award, AwardKind, RoleModel, RoleModelKind, WallPost
-from resolvers.common import clean_note, clean_references, clean_text, get_row
+from resolvers.common import clean_note, clean_references, clean_text, flush_or_refuse, get_row
 from resolvers.errors import DomainError, invalid
 from resolvers.incentives import VOLUNTEER_SOURCE, credit
 from resolvers.loaders import Children, Loaders
@@ -155,16 +154,15 @@ async def grant_award(
         decided_by_id=decided_by_id,
         decided_at=now,
     )
-    session.add(award)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise DomainError(
+    await flush_or_refuse(
+        session,
+        adding=award,
+        duplicate=DomainError(
             RecognitionCode.PERIOD_TAKEN,
             "the red flag of this node has a holder in an overlapping period",
             "period_start",
-        ) from exc
+        ),
+    )
     await session.refresh(award, ["path"])
     if credited is not None and points:
         assert award.id is not None
