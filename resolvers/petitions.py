@@ -828,8 +828,9 @@ async def escalate_overdue(
         batch=batch,
     )
     done: list[int] = []
+    dues = await due_times(session) if rows else {}
     for petition in rows:
-        due = await due_in(session, petition.priority)
+        due = dues[petition.priority]
         overdue_since = petition.due_at
         from_level = petition.owner_level
         to_level, values = _escalation(petition, due, now)

@@ -47,11 +47,19 @@ def scheduled(name: str) -> Callable[[JobFn], JobFn]:
 async def run_once(
     sessionmaker: async_sessionmaker[AsyncSession], now: datetime, batch: int
 ) -> dict[str, list[int]]:
-    """One pass of every job, each in its own transaction."""
+    """One pass of every job, each in its own transaction; a job that fails does not keep the
+    ones after it from running (the first failure is raised once all have had their turn)."""
     done: dict[str, list[int]] = {}
+    failed: Exception | None = None
     for job in JOBS.values():
-        async with sessionmaker() as session, session.begin():
-            done[job.name] = await job.run(session, now, batch)
+        try:
+            async with sessionmaker() as session, session.begin():
+                done[job.name] = await job.run(session, now, batch)
+        except Exception as exc:
+            log.exception("scheduled job %s failed", job.name)
+            failed = failed or exc
+    if failed is not None:
+        raise failed
     return done
 
 
