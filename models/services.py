@@ -145,10 +145,6 @@ class OrderStatus(enum.StrEnum):
 AT_DISPATCH: frozenset[OrderStatus] = frozenset(
     {OrderStatus.SUBMITTED, OrderStatus.RETURNED, OrderStatus.ESCALATED}
 )
-#: With the provider.
-AT_PROVIDER: frozenset[OrderStatus] = frozenset(
-    {OrderStatus.DISPATCHED, OrderStatus.ACCEPTED, OrderStatus.SCHEDULED}
-)
 #: Done (rated or not, or waiting for the rating).
 DONE_STATUSES: frozenset[OrderStatus] = frozenset(
     {OrderStatus.DONE, OrderStatus.CLOSED, OrderStatus.CLOSED_UNRATED}
@@ -156,7 +152,6 @@ DONE_STATUSES: frozenset[OrderStatus] = frozenset(
 #: The clock (`due_at`) runs: not dispatched, or dispatched and not accepted, in time.
 CLOCKED: frozenset[OrderStatus] = AT_DISPATCH | {OrderStatus.DISPATCHED}
 CLOCKED_SQL = ", ".join(f"'{s}'" for s in OrderStatus if s in CLOCKED)
-DONE_SQL = ", ".join(f"'{s}'" for s in OrderStatus if s in DONE_STATUSES)
 
 
 class OrderAction(enum.StrEnum):

@@ -25,7 +25,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -116,11 +116,6 @@ async def backlog(
     if len(rows) > limit:
         raise ResumeRefused(f"more than {limit} events were missed")
     return [Event(int(s or 0), str(t), int(i), str(p)) for s, t, i, p in rows]
-
-
-async def latest_seq(session: AsyncSession) -> int:
-    found = await session.scalar(sa.select(sa.func.max(col(LiveEvent.seq))))
-    return int(found or 0)
 
 
 async def purge(session: AsyncSession, older_than: datetime, batch: int = 10_000) -> int:
@@ -255,9 +250,6 @@ class Hub:
     def on_reconnect(self, sink: Callable[[], None]) -> None:
         """Called after the listener reconnected (identity notices may have been missed)."""
         self._reconnected.append(sink)
-
-    def watchers(self) -> int:
-        return sum(len(s) for by_path in self._watches.values() for s in by_path.values())
 
     # delivery ----------------------------------------------------------------------------
     def publish(self, event: Event) -> None:
@@ -427,17 +419,3 @@ class Hub:
                 log.warning("live log purge failed: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=every)
-
-
-@dataclass
-class Single:
-    """Single flight: concurrent callers with one key share one computation."""
-
-    running: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
-
-    async def run(self, key: Any, compute: Callable[[], Any]) -> Any:
-        found = self.running.get(key)
-        if found is None:
-            found = self.running[key] = asyncio.ensure_future(compute())
-            found.add_done_callback(lambda _f: self.running.pop(key, None))
-        return await asyncio.shield(found)

@@ -14,7 +14,7 @@ import hashlib
 import io
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -884,6 +884,3 @@ def cell_text(key: str, value: Any) -> str:
     if key in FLAG_COLUMNS:
         return "是" if value else "否"
     return str(value)
-
-
-Cells = Callable[[RegisterRecord], Sequence[str]]

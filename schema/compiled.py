@@ -4,8 +4,7 @@
 with one statement and leaves the rest to the resolvers; `off` always uses the resolvers;
 `verify` (the test suite) runs both for every supported query and fails the request unless
 the data, the errors (none) and the audit rows are identical. Which path answered is in the
-server log at debug level (`schema.compiled`) and, for city admins who ask for it with the
-request extension `{"explain": true}`, in the response's `extensions.compiled`.
+server log at debug level (`schema.compiled`).
 """
 
 from __future__ import annotations
@@ -55,7 +54,6 @@ class CompiledPath:
         self.mode = mode
         self.compiler = QueryCompiler(schema)
         #: why each document (and operation) last fell back, for `extensions.compiled`
-        self.last_reason: dict[tuple[str, str | None], str] = {}
 
     @property
     def enabled(self) -> bool:
@@ -128,9 +126,6 @@ class CompiledPath:
 
     def _fell_back(self, query: str, operation: OperationDefinitionNode, why: str) -> None:
         name = operation.name.value if operation.name else None
-        self.last_reason[(query, name)] = why
-        if len(self.last_reason) > 512:
-            self.last_reason.pop(next(iter(self.last_reason)))
         log.debug("query %s falls back to the resolvers: %s", name or "(anonymous)", why)
 
     async def compare(

@@ -196,14 +196,6 @@ class Root:
     many: bool
 
 
-@dataclass(frozen=True)
-class Bound:
-    fields: list[Any]
-    params: list[Any]
-    key: tuple[Hashable, ...]
-    audit: bool
-
-
 def _unwrap(kind: Any) -> tuple[Any, bool]:
     """The named type, and whether a list lies on the way."""
     is_list = False

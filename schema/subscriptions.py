@@ -59,8 +59,6 @@ class Feed(AsyncIterator[Any]):
     after: int | None
     #: the payload's root for an event, in the event's own context; None: not for this actor
     root: Root
-    #: send one message at once, before any event (the figures as they are)
-    initial: bool = False
 
     def __aiter__(self) -> Feed:
         return self
@@ -270,5 +268,4 @@ class Subscription:
             unit.path or "",
             None,
             _figures_root(unit.id),
-            initial=True,
         )
