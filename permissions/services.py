@@ -140,14 +140,17 @@ ORDER_ACTIONS: ActionTable[OrderAction] = ActionTable(
 
 @dataclass(frozen=True)
 class OwnBehalf:
-    """A resident acting for themselves: the input names no one else in `person`, and the
-    actor lives here (has a household)."""
+    """A resident acting for themselves: the input names no one else in `person`, gives none
+    of `without` (what only staff may give), and the actor lives here (has a household)."""
 
     person: str
     resident: bool = True
+    without: tuple[str, ...] = ()
 
     async def allows(self, actor: Actor, facts: Facts) -> bool:
         if actor.person_id is None or (self.resident and actor.household_path is None):
+            return False
+        if any(facts.value(name) is not None for name in self.without):
             return False
         named = facts.row(self.person)
         return named is None or named.id == actor.person_id
@@ -200,7 +203,8 @@ ORDER_QUEUE: Queue[OrderAction] = Queue(
 
 #: A resident orders for themselves; staff serving the resident's home order for them (红色代办).
 ORDER_SERVICE = any_of(
-    OwnBehalf("resident_id"),
+    # a visit's finding is followed up by staff (FOLLOW_UP_FINDING), never closed by a resident
+    OwnBehalf("resident_id", without=("finding_id",)),
     all_of(Other("resident_id"), over(*RECORDERS, on=("resident_id",))),
 )
 ACT_ON_ORDER = Acts(ORDER_ACTIONS)

@@ -17,7 +17,7 @@ from models.recognition import AwardKind
 from resolvers import recognition as rr
 from resolvers.errors import DomainError
 from seeds.demo import DemoCity
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, scalar
 from tests.incentives.conftest import ERRORS, Committed, Shops
 from tests.incentives.test_redemption import ISSUE, an_offer, codes
 from tests.permissions.support import rows
@@ -82,9 +82,10 @@ async def test_the_red_flag_passes_to_another_building(
     held = await admin(GRANT, {"input": flag(demo, first, "2027-01-01", "2027-04-01")})
     award = held["grantAward"]
     assert award["errors"] == []
+    building_name = await scalar(session, "SELECT name FROM building WHERE id = :b", b=first)
     assert (award["award"]["points"], award["award"]["recipientName"]) == (
         rr.AWARD_POINTS[AwardKind.RED_FLAG],
-        award["award"]["recipientName"],
+        building_name,
     )
     taken = await admin(GRANT, {"input": flag(demo, second, "2027-03-01", "2027-06-01")})
     assert [(e["code"], e["field"]) for e in taken["grantAward"]["errors"]] == [

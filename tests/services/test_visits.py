@@ -64,6 +64,8 @@ async def test_a_visit_its_findings_and_what_followed(
     dispute, need = visit["findings"]
     assert (dispute["kind"], need["kind"]) == ("DISPUTE", "NEED")
 
+    himself = await order(renter, demo.services.open_item.id, findingId=need["id"])
+    assert codes(himself) == ["FORBIDDEN"], "a finding about his home is staff's to follow up"
     ordered = await order(
         cadre, demo.services.open_item.id, resident=demo.renter.id, findingId=need["id"]
     )
